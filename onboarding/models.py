@@ -1,0 +1,227 @@
+"""The onboarding domain: tenants, their admins, their Microsoft configuration,
+the checks that prove it works and the reminders that keep it working."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Tenant(models.Model):
+    """A customer organisation."""
+
+    class Health(models.TextChoices):
+        UNKNOWN = "unknown", "Not verified yet"
+        HEALTHY = "healthy", "Healthy"
+        DEGRADED = "degraded", "Partly working"
+        FAILING = "failing", "Failing"
+        EXPIRED = "expired", "Secret expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    # The furthest wizard step reached (1-7); kept here so lists need no joins.
+    onboarding_step = models.PositiveSmallIntegerField(default=1)
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.UNKNOWN)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place in a tenant."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Administrator"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ADMIN)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant}"
+
+
+class NotificationAddress(models.Model):
+    """An extra address that receives a tenant's reminders (a shared IT mailbox)."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="notification_addresses"
+    )
+    email = models.EmailField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "email"], name="notification_address_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what. Never holds a secret."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too, so the record survives the user's deletion.
+    actor_label = models.CharField(max_length=254, blank=True)
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["tenant", "-at"], name="audit_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only.")
+
+
+class Invitation(models.Model):
+    """A single-use invitation for an admin. Only a hash of its token is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices, default="admin")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.tenant}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+
+class AppRegistration(models.Model):
+    """The customer's Entra application: one per tenant."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="app_registration")
+    client_id = models.UUIDField("Application (client) ID")
+    # As entered: a GUID or a verified domain such as contoso.onmicrosoft.com.
+    directory = models.CharField("Directory (tenant) ID", max_length=255)
+    # The GUID that discovery resolved the directory to.
+    directory_id = models.UUIDField(null=True, blank=True)
+    consent_granted_at = models.DateTimeField(null=True, blank=True)
+    consent_granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"App {self.client_id} in {self.directory}"
+
+
+class ClientSecret(models.Model):
+    """One client secret of the app registration. The value is held only encrypted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being verified"
+        ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Failed verification"
+        RETIRED = "retired", "Retired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    app = models.ForeignKey(AppRegistration, on_delete=models.CASCADE, related_name="secrets")
+    secret_id = models.UUIDField("Secret ID")
+    # Ciphertext blob from onboarding.vault; never the plaintext.
+    value_ciphertext = models.BinaryField(editable=False)
+    value_key_id = models.CharField(max_length=32, db_index=True, editable=False)
+    hint = models.CharField(max_length=3, help_text="First three characters, as Entra shows them.")
+    expires_on = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_on"], name="secret_status_expiry")]
+
+    def __str__(self) -> str:
+        return f"Secret {self.hint}*** ({self.secret_id})"
+
+
+class Mailbox(models.Model):
+    """An address the operations app reads and sends from."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="mailboxes")
+    address = models.EmailField()
+    # The optional legacy password, encrypted by onboarding.vault.
+    password_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
+    password_key_id = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+    health = models.CharField(
+        max_length=16, choices=Tenant.Health.choices, default=Tenant.Health.UNKNOWN
+    )
+    diagnosis_code = models.CharField(max_length=64, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "address"], name="mailbox_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_ciphertext)

@@ -1,0 +1,64 @@
+"""Shared fixtures. Personas: alice administers Acme, bob administers Globex,
+charlie is support staff."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.models import SUPPORT_GROUP, User
+from onboarding.models import Membership, Tenant
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse battery staple"
+
+
+def require_service(name: str, available: bool) -> None:
+    """Skip locally, fail in CI: CI must never silently skip a service test."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI but is not reachable.")
+    pytest.skip(f"{name} is not reachable")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL", "")
+    require_service("Redis", bool(url))
+    return url
+
+
+@pytest.fixture
+def acme(db) -> Tenant:
+    return Tenant.objects.create(name="Acme Logistics")
+
+
+@pytest.fixture
+def globex(db) -> Tenant:
+    return Tenant.objects.create(name="Globex Freight")
+
+
+@pytest.fixture
+def alice(acme: Tenant) -> User:
+    user = User.objects.create_user("alice@acme.example", PASSWORD, full_name="Alice Admin")
+    Membership.objects.create(tenant=acme, user=user)
+    return user
+
+
+@pytest.fixture
+def bob(globex: Tenant) -> User:
+    user = User.objects.create_user("bob@globex.example", PASSWORD, full_name="Bob Admin")
+    Membership.objects.create(tenant=globex, user=user)
+    return user
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    user = User.objects.create_user(
+        "charlie@vendor.example", PASSWORD, full_name="Charlie Support", is_staff=True
+    )
+    user.groups.add(Group.objects.get_or_create(name=SUPPORT_GROUP)[0])
+    return user
