@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 
 from accounts.models import SUPPORT_GROUP, User
 from onboarding.models import Membership, Tenant
+from portal.celery import app as celery_app
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery staple"
@@ -62,3 +63,8 @@ def charlie(db) -> User:
     )
     user.groups.add(Group.objects.get_or_create(name=SUPPORT_GROUP)[0])
     return user
+
+
+# Tasks run inline in tests unless a test starts a real worker on purpose.
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
