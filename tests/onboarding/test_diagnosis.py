@@ -1,0 +1,107 @@
+import pytest
+
+from onboarding import diagnosis
+from onboarding.diagnosis import CATALOGUE, diagnose, diagnose_roles
+
+
+@pytest.mark.parametrize(
+    ("code", "key", "step"),
+    [
+        ("AADSTS90002", "directory_not_found", 1),
+        ("AADSTS900023", "directory_malformed", 1),
+        ("AADSTS700016", "app_not_found", 1),
+        ("AADSTS7000215", "wrong_secret", 4),
+        ("AADSTS7000222", "secret_expired", 4),
+        ("ErrorInvalidUser", "unknown_user", 5),
+        ("MailboxNotEnabledForRESTAPI", "no_mailbox", 5),
+        ("ResourceNotFound", "no_mailbox", 5),
+        ("InvalidAuthenticationToken", "token_rejected", 1),
+        ("AADSTS50126", "wrong_password", 5),
+        ("AADSTS50076", "mfa_required", 5),
+        ("AADSTS50079", "mfa_required", 5),
+        ("AADSTS53003", "mfa_required", 5),
+        ("AADSTS7000218", "public_client_disabled", 2),
+        ("AADSTS65001", "delegated_consent_missing", 3),
+        ("personal_account", "personal_account", 5),
+    ],
+)
+def test_it_maps_each_known_code_to_its_entry_and_step(code, key, step):
+    result = diagnose(code, "Microsoft's text", correlation_id="abc")
+    assert (result.key, result.wizard_step) == (key, step)
+    assert result.microsoft_code == code
+    assert result.correlation_id == "abc"
+
+
+def test_it_says_the_secret_id_is_often_pasted_for_a_wrong_secret():
+    assert "Secret ID" in diagnose("AADSTS7000215").explanation
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Access to OData is disabled.",
+        "[RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.",
+    ],
+)
+def test_it_tells_an_access_policy_from_a_permission_problem(message):
+    assert diagnose("ErrorAccessDenied", message, status=403).key == "mailbox_out_of_scope"
+
+
+def test_it_reads_a_plain_access_denied_as_a_permission_problem():
+    result = diagnose("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    assert (result.key, result.wizard_step) == ("access_denied", 3)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ApplicationThrottled", 429),
+        ("SomethingNew", 429),
+        ("unreachable", None),
+        ("http_503", 503),
+    ],
+)
+def test_it_marks_throttling_and_outages_transient(code, status):
+    assert diagnose(code, status=status).transient is True
+
+
+def test_it_repeats_microsofts_words_for_an_unknown_error():
+    result = diagnose("AADSTS123456", "Something odd happened.", correlation_id="c0ffee")
+    assert result.key == "unknown"
+    assert "AADSTS123456" in result.title
+    assert result.microsoft_message == "Something odd happened."
+    assert any("c0ffee" in step for step in result.fix)
+    assert result.transient is False
+
+
+@pytest.mark.parametrize(
+    ("roles", "key"),
+    [
+        (set(), "no_consent"),
+        ({"Mail.Send"}, "missing_mail_read"),
+        ({"Mail.Read"}, "missing_mail_send"),
+        ({"User.Read.All"}, "no_consent"),
+    ],
+)
+def test_it_diagnoses_missing_roles(roles, key):
+    result = diagnose_roles(roles)
+    assert result is not None
+    assert result.key == key
+
+
+def test_it_accepts_both_mail_roles():
+    assert diagnose_roles({"Mail.Read", "Mail.Send"}) is None
+    assert diagnose_roles({"Mail.ReadWrite", "Mail.Send"}) is None
+
+
+def test_every_entry_has_a_title_an_explanation_and_numbered_fix_steps():
+    for entry in CATALOGUE.values():
+        assert entry.title, entry.key
+        assert entry.explanation, entry.key
+        assert entry.fix, entry.key
+        assert entry.wizard_step in (None, *range(1, 7)), entry.key
+        assert entry.transient == (entry.wizard_step is None), entry.key
+
+
+def test_every_mapped_code_points_at_an_entry():
+    assert set(diagnosis._BY_CODE.values()) <= set(CATALOGUE)
