@@ -103,7 +103,7 @@ def test_it_flags_rows_under_a_key_missing_from_the_keyring(old_rows, settings):
 
 
 def test_it_leaves_undecryptable_rows_alone_and_fails(old_rows, settings, caplog):
-    broken = ClientSecret.objects.first()
+    broken = ClientSecret.objects.order_by("pk")[0]
     ClientSecret.objects.filter(pk=broken.pk).update(value_ciphertext=b"\x01\x03oldjunk")
     with pytest.raises(CommandError, match="1 rows could not be decrypted"):
         rotate()
@@ -165,7 +165,7 @@ def require_postgres() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_it_skips_a_row_a_writer_holds_and_never_clobbers_its_write(old_rows, settings):
     require_postgres()
-    target = ClientSecret.objects.order_by("pk").first()
+    target = ClientSecret.objects.order_by("pk")[0]
     locked, release = threading.Event(), threading.Event()
 
     def writer() -> None:

@@ -99,7 +99,7 @@ def test_it_lets_a_broken_format_string_through_unchanged():
 
 
 def test_it_puts_the_filter_on_every_configured_handler():
-    handlers = settings.LOGGING["handlers"]
+    handlers: dict[str, dict[str, list[str]]] = settings.LOGGING["handlers"]  # type: ignore[assignment]
     assert handlers
     assert all("redact_secrets" in handler["filters"] for handler in handlers.values())
 
@@ -136,14 +136,14 @@ def test_it_keeps_the_filtered_handlers_when_a_celery_worker_sets_up_logging():
     root, task_logger = logging.getLogger(), logging.getLogger("celery.task")
     saved = [(lg, lg.level, list(lg.handlers), lg.propagate) for lg in (root, task_logger)]
     try:
-        Logging._setup = False
+        Logging._setup = False  # type: ignore[attr-defined]
         celery_app.log.setup_logging_subsystem(loglevel="INFO")
         for logger in (root, task_logger):
             for handler in logger.handlers:
                 if not type(handler).__module__.startswith("_pytest"):
                     assert any(isinstance(f, RedactSecrets) for f in handler.filters), handler
     finally:
-        Logging._setup = False
+        Logging._setup = False  # type: ignore[attr-defined]
         for logger, level, handlers, propagate in saved:
             logger.setLevel(level)
             logger.handlers = handlers
