@@ -26,7 +26,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -347,21 +347,26 @@ def rows_to_rotate(column: SecretColumn, ring: Keyring) -> models.QuerySet[Any]:
 
 
 def rotate_column(
-    column: SecretColumn, ring: Keyring, *, batch_size: int = 500
-) -> Iterator[RotationReport]:
+    column: SecretColumn,
+    ring: Keyring,
+    *,
+    batch_size: int = 500,
+    progress: Callable[[RotationReport], None] | None = None,
+) -> RotationReport:
     """Re-encrypt the column's rows to the active key, one transaction per batch.
 
-    Yields the running report after each batch. Killing the process at any point
-    leaves each row whole under its old or its new key: a batch commits entirely
-    or not at all, and rows are locked (skip_locked) while they are rewritten, so
-    a concurrent writer is neither clobbered nor waited for. Safe to rerun.
+    Killing the process at any point leaves each row whole under its old or its
+    new key: a batch commits entirely or not at all, and rows are locked
+    (skip_locked) while they are rewritten, so a concurrent writer is neither
+    clobbered nor waited for. Safe to rerun; rows already on the key are skipped.
     """
     report = RotationReport(column)
     while _rotate_batch(column, ring, batch_size, report):
         report.batches += 1
-        yield report
+        if progress is not None:
+            progress(report)
     report.remaining = rows_to_rotate(column, ring).count()
-    yield report
+    return report
 
 
 def _rotate_batch(column: SecretColumn, ring: Keyring, size: int, report: RotationReport) -> bool:
@@ -386,12 +391,39 @@ def _rotate_batch(column: SecretColumn, ring: Keyring, size: int, report: Rotati
             except DecryptionError:
                 failed.append(pk)
                 continue
-            new_blob = ring.encrypt(plaintext, column.binding(pk))
-            values = {column.ciphertext_attr: new_blob, column.key_id_attr: ring.active_key_id}
-            changed.append(model(pk=pk, **values))
-        model._default_manager.bulk_update(changed, [column.ciphertext_attr, column.key_id_attr])
+            changed.append((pk, ring.encrypt(plaintext, column.binding(pk))))
+        _write_batch(model, column, changed, ring.active_key_id)
     report.rotated += len(changed)
     return True
+
+
+def _write_batch(
+    model: type[models.Model], column: SecretColumn, changed: list[tuple[Any, bytes]], key_id: str
+) -> None:
+    # One prepared UPDATE per row, sent with executemany: Django's bulk_update builds
+    # a CASE expression per row and was ten times slower (bench/vault_bench.py).
+    connection = connections[router.db_for_write(model)]
+    meta, quote = model._meta, connection.ops.quote_name
+    blob_field = meta.get_field(column.ciphertext_attr)
+    key_field = meta.get_field(column.key_id_attr)
+    assert isinstance(blob_field, models.Field)
+    assert isinstance(key_field, models.Field)
+    assert meta.pk is not None
+    # Only quoted identifiers from the model's own metadata are interpolated.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {quote(blob_field.column)} = %s, "  # noqa: S608
+        f"{quote(key_field.column)} = %s WHERE {quote(meta.pk.column)} = %s"
+    )
+    params = [
+        (
+            blob_field.get_db_prep_value(blob, connection),
+            key_id,
+            meta.pk.get_db_prep_value(pk, connection),
+        )
+        for pk, blob in changed
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def key_counts(columns: Iterable[SecretColumn] = SECRET_COLUMNS) -> dict[str, dict[str, int]]:

@@ -59,10 +59,11 @@ class Command(BaseCommand):
     def rotate(
         self, column: vault.SecretColumn, ring: vault.Keyring, batch_size: int
     ) -> vault.RotationReport:
-        report = vault.RotationReport(column)
-        for report in vault.rotate_column(column, ring, batch_size=batch_size):
+        def progress(report: vault.RotationReport) -> None:
             if self.verbosity >= 2:
                 self.stdout.write(f"  {column}: {report.rotated} rows so far")
+
+        report = vault.rotate_column(column, ring, batch_size=batch_size, progress=progress)
         self.stdout.write(
             f"{column}: {report.rotated} rows re-encrypted under key {ring.active_key_id} "
             f"in {report.batches} batches."
