@@ -336,6 +336,9 @@ class RotationReport:
     failed: list[Any] = dataclasses.field(default_factory=list)
     # Rows still under another key after the run: locked by a writer, or failed.
     remaining: int = 0
+    # Keyset cursor: each batch starts after the last primary key seen, so that
+    # a run reads the table once instead of rescanning the rows it already did.
+    last_pk: Any = None
 
 
 def stored_rows(column: SecretColumn) -> models.QuerySet[Any]:
@@ -372,24 +375,25 @@ def rotate_column(
 def _rotate_batch(column: SecretColumn, ring: Keyring, size: int, report: RotationReport) -> bool:
     """Rewrite one batch; False when no unlocked row is left to rotate."""
     model = column.model()
-    failed = report.failed
+    candidates = rows_to_rotate(column, ring)
+    if report.last_pk is not None:
+        candidates = candidates.filter(pk__gt=report.last_pk)
     with transaction.atomic():
         # On SQLite select_for_update is a no-op: its transactions are serializable.
         rows = list(
-            rows_to_rotate(column, ring)
-            .exclude(pk__in=failed)
-            .select_for_update(skip_locked=True)
+            candidates.select_for_update(skip_locked=True)
             .order_by("pk")
             .values_list("pk", column.ciphertext_attr)[:size]
         )
         if not rows:
             return False
+        report.last_pk = rows[-1][0]
         changed = []
         for pk, blob in rows:
             try:
                 plaintext = decrypt_blob(column, pk, blob, ring)
             except DecryptionError:
-                failed.append(pk)
+                report.failed.append(pk)
                 continue
             changed.append((pk, ring.encrypt(plaintext, column.binding(pk))))
         _write_batch(model, column, changed, ring.active_key_id)

@@ -185,7 +185,7 @@ def test_it_skips_a_row_a_writer_holds_and_never_clobbers_its_write(old_rows, se
     finally:
         release.set()
         thread.join(10)
-    assert "1 rows were being written by others and were skipped" in output
+    assert "1 rows are still under another key (written by others meanwhile)" in output
     assert ClientSecret.objects.get(pk=target.pk).reveal() == "abc8Q~written-meanwhile"
     assert key_ids() == {"new": 10}
 

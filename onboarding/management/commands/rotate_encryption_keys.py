@@ -47,7 +47,7 @@ class Command(BaseCommand):
             remaining += report.remaining - len(report.failed)
         if remaining:
             self.stdout.write(
-                f"{remaining} rows were being written by others and were skipped; "
+                f"{remaining} rows are still under another key (written by others meanwhile); "
                 "run the command again."
             )
         if failed:
