@@ -132,11 +132,6 @@ def _split(blob: bytes, binding: Binding) -> tuple[str, bytes, bytes, bytes]:
     return key_id, blob[:end_of_id], blob[end_of_id : end_of_id + NONCE_BYTES], sealed
 
 
-def blob_key_id(blob: bytes) -> str:
-    """The key id named in a blob's header (unauthenticated: for reports only)."""
-    return blob[2 : 2 + blob[1]].decode("ascii", errors="replace") if len(blob) > 2 else ""
-
-
 # --- Key lists ------------------------------------------------------------------
 
 

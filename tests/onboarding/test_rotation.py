@@ -69,7 +69,7 @@ def assert_all_readable(values, keys: str) -> None:
 def test_it_rotates_every_secret_column_to_the_active_key(old_rows, settings):
     output = rotate("--batch-size", "3")
     assert "onboarding.ClientSecret.value: 7 rows re-encrypted under key new in 3 batches" in output
-    assert "onboarding.Mailbox.password: 3 rows re-encrypted under key new in 1 batches" in output
+    assert "onboarding.Mailbox.password: 3 rows re-encrypted under key new in 1 batch." in output
     assert key_ids() == {"new": 10}
     settings.ENCRYPTION_KEYRING = vault.parse_keyring(NEW)
     assert_all_readable(old_rows, NEW)

@@ -66,7 +66,7 @@ class Command(BaseCommand):
         report = vault.rotate_column(column, ring, batch_size=batch_size, progress=progress)
         self.stdout.write(
             f"{column}: {report.rotated} rows re-encrypted under key {ring.active_key_id} "
-            f"in {report.batches} batches."
+            f"in {report.batches} batch{'' if report.batches == 1 else 'es'}."
         )
         return report
 
