@@ -68,6 +68,8 @@ def test_it_shows_only_hint_secret_id_and_key_id(admin_client, app, canary):
         assert str(secret.secret_id) in page
         assert "test-1" in page
         assert "ciphertext" not in page
+    assert '<td class="field-value_key_id">test-1</td>' in listing.decode()
+    assert f'<td class="field-hint">{value[:3]}</td>' in listing.decode()
     assert f'<div class="readonly">{value[:3]}</div>' in detail
     assert 'type="password" name="new_value"' in detail
     assert bytes(secret.value_ciphertext).hex()[:16] not in detail
