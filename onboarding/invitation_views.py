@@ -72,7 +72,9 @@ def _accept_signed_in(request: HttpRequest, invitation: Invitation) -> HttpRespo
 
 
 def _accept_existing(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    form = ExistingAccountForm(request.POST or None, request=request, email=invitation.email)
+    form = ExistingAccountForm(
+        request.POST if request.method == "POST" else None, request=request, email=invitation.email
+    )
     if request.method == "POST" and form.is_valid() and form.user is not None:
         try:
             invitations.invitation_accept(invitation=invitation, user=form.user, request=request)
@@ -85,7 +87,7 @@ def _accept_existing(request: HttpRequest, invitation: Invitation) -> HttpRespon
 
 
 def _accept_new(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    form = NewAdminForm(request.POST or None, email=invitation.email)
+    form = NewAdminForm(request.POST if request.method == "POST" else None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
             user = invitations.invitation_accept_as_new_user(

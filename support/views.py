@@ -43,7 +43,7 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
 
 @support_required
 def tenant_create(request: HttpRequest) -> HttpResponse:
-    form = TenantCreateForm(request.POST or None)
+    form = TenantCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         tenant, invitation = tenant_create_workflow(
             name=form.cleaned_data["name"],
