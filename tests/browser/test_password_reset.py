@@ -15,7 +15,7 @@ def test_it_resets_a_forgotten_password(page, live_server, alice, settings, scre
     page.get_by_role("heading", name="Check your e-mail").wait_for()
 
     (message,) = mail.outbox
-    match = re.search(r"http://\S+/accounts/password-reset/\S+/", message.body)
+    match = re.search(r"http://\S+/accounts/password-reset/\S+/", str(message.body))
     assert match
     page.goto(match.group(0))
     page.get_by_label(re.compile(r"^\s*New password\W*$")).fill(NEW_PASSWORD)
