@@ -8,6 +8,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.tasks import password_reset_send
 
 
 class ResetRequestForm(PasswordResetForm):
@@ -20,8 +21,6 @@ class ResetRequestForm(PasswordResetForm):
     )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        from accounts.tasks import password_reset_send
-
         for user in self.get_users(self.cleaned_data["email"]):
             password_reset_send.delay(str(user.pk))
 
