@@ -50,8 +50,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         return _invalid(request, status)
     if request.user.is_authenticated:
         return _accept_signed_in(request, invitation)
-    existing = User.objects.filter(email__iexact=invitation.email).first()
-    if existing is not None:
+    if User.objects.filter(email__iexact=invitation.email).exists():
         return _accept_existing(request, invitation)
     return _accept_new(request, invitation)
 
