@@ -107,7 +107,8 @@ def check_assertion(app: AppRegistration, assertion: str, *, now: datetime, toke
         header = jwt.get_unverified_header(assertion)
     except jwt.PyJWTError:
         raise aad(700027) from None
-    wanted = header.get("x5t#S256") or header.get("x5t")
+    # msal pads its base64url thumbprints; Microsoft's own examples do not.
+    wanted = str(header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")
     match = next((c for c in app.certificates if wanted in thumbprints(c)), None)
     if match is None or match.end <= now:
         raise aad(700027)

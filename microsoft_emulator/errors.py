@@ -205,7 +205,9 @@ def aad_timestamp(now: datetime) -> str:
     return now.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-@dataclass(frozen=True)
+# Not frozen: contextlib sets __traceback__ on exceptions it re-raises, which a frozen
+# dataclass refuses. eq=False keeps exceptions hashable by identity.
+@dataclass(eq=False)
 class AadError(Exception):
     """One AADSTS error, raised by the grant logic and rendered by the views."""
 
@@ -249,7 +251,7 @@ def aad(code: int, error: str = "", **params: str) -> AadError:
     return AadError(code, tuple(params.items()), error)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class GraphError(Exception):
     status: int
     code: str

@@ -10,7 +10,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 ENDPOINTS = (
@@ -149,5 +149,8 @@ class Faults:
             return {
                 "faults": {name: asdict(f) for name, f in self.faults.items()},
                 "mailbox_limit": self.mailbox_limit,
-                "counters": {name: dict(value) for name, value in asdict(self.counters).items()},
+                # Not asdict(): it would rebuild each Counter from (key, count) pairs.
+                "counters": {
+                    f.name: dict(getattr(self.counters, f.name)) for f in fields(self.counters)
+                },
             }

@@ -12,6 +12,8 @@ from accounts.models import SUPPORT_GROUP, User
 from onboarding.models import Membership, Tenant
 from portal.celery import app as celery_app
 
+pytest_plugins = ["tests.emulator_fixture"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery staple"
 
