@@ -4,11 +4,14 @@ charlie is support staff."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Group
 
 from accounts.models import SUPPORT_GROUP, User
+from microsoft_emulator.server import RunningEmulator
+from onboarding import microsoft
 from onboarding.models import Membership, Tenant
 from portal.celery import app as celery_app
 
@@ -65,6 +68,17 @@ def charlie(db) -> User:
     )
     user.groups.add(Group.objects.get_or_create(name=SUPPORT_GROUP)[0])
     return user
+
+
+@pytest.fixture
+def emulated_microsoft(emulator: RunningEmulator, settings) -> Iterator[RunningEmulator]:
+    """The emulator (empty), with the portal's three Microsoft settings pointing at it."""
+    settings.MICROSOFT_LOGIN_URL = emulator.login_url
+    settings.MICROSOFT_GRAPH_URL = emulator.graph_url
+    settings.MICROSOFT_CA_BUNDLE = str(emulator.ca_path)
+    microsoft.forget_clients()
+    yield emulator
+    microsoft.forget_clients()
 
 
 # Tasks run inline in tests unless a test starts a real worker on purpose.
