@@ -48,7 +48,8 @@ def seed(client: requests.Session, base: str, mailboxes: int) -> dict[str, objec
     def api(path: str, body: dict[str, object]) -> dict[str, object]:
         response = client.post(f"{base}/_emulator{path}", json=body)
         response.raise_for_status()
-        return response.json()  # type: ignore[no-any-return]
+        created: dict[str, object] = response.json()
+        return created
 
     directory = api("/directories", {"name": "Bench", "domains": ["bench.onmicrosoft.com"]})
     upns = [f"mailbox{i}@bench.onmicrosoft.com" for i in range(mailboxes)]
