@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from microsoft_emulator.server import build
@@ -23,7 +24,6 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--var-dir", type=Path, default=Path("var"), help="the CA goes to VAR_DIR/emulator/ca.pem"
     )
-    parser.add_argument("--verbose", action="store_true", help="log every request")
     arguments = parser.parse_args(argv)
     if arguments.persist and not arguments.state:
         parser.error("--persist needs --state")
@@ -41,7 +41,6 @@ def main(argv: list[str] | None = None) -> None:
         port=arguments.port,
         ca_dir=arguments.var_dir / "emulator",
         persist_to=arguments.state if arguments.persist else None,
-        quiet=not arguments.verbose,
     )
     base = f"https://{arguments.host}:{running.port}"
     print(f"Microsoft emulator on {base}", flush=True)
@@ -50,12 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  CA file:      {running.ca_path.resolve()}", flush=True)
     print(f"  admin center: {base}/entra/", flush=True)
     print(f"  state page:   {base}/_emulator/", flush=True)
-    try:
-        running.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        running.server.server_close()
+    with contextlib.suppress(KeyboardInterrupt):
+        running.serve_forever()
 
 
 if __name__ == "__main__":

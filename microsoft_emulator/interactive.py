@@ -21,7 +21,7 @@ from microsoft_emulator.state import GRAPH_RESOURCE, AppRegistration, Directory,
 from microsoft_emulator.store import Store
 from microsoft_emulator.tokens import CODE_LIFETIME, AuthCode, client_info
 
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def redirect_uri_registered(app: AppRegistration, uri: str) -> bool:
@@ -29,7 +29,7 @@ def redirect_uri_registered(app: AppRegistration, uri: str) -> bool:
     if uri in app.redirect_uris:
         return True
     wanted = urlsplit(uri)
-    if wanted.hostname not in ("localhost", "127.0.0.1", "::1"):
+    if wanted.hostname not in LOOPBACK_HOSTS:
         return False
     for registered in map(urlsplit, app.redirect_uris):
         same = (registered.scheme, registered.hostname, registered.path.rstrip("/"))
@@ -99,6 +99,9 @@ def interactive_blueprint(emulator: Emulator) -> Blueprint:
             return error_page(
                 aad(50020, upn=user.upn, directory=tenant, client_id=app.client_id, name=app.name)
             )
+        if app.sign_in_audience == "AzureADMyOrg" and app.directory_id != directory.id:
+            # A single-tenant app exists in its home directory only.
+            return error_page(aad(700016, client_id=app.client_id, directory=directory.name))
         declined = {**error_params(aad(65004), emulator), "admin_consent": "True", "state": state}
         if not user.is_admin:
             refused = {

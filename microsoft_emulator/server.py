@@ -1,17 +1,18 @@
 """The HTTPS server: one Flask app for the login host and Graph (under /graph), served by
-werkzeug's threaded server with HTTP/1.1 keep-alive, behind a CA made at start by trustme.
+cheroot's thread pool with HTTP/1.1 keep-alive, behind a CA made at start by trustme.
 """
 
 from __future__ import annotations
 
 import secrets
-import ssl
+import tempfile
 import threading
 from pathlib import Path
 
 import trustme
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 from flask import Flask, redirect, render_template
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
 from microsoft_emulator.control import control_blueprint
@@ -25,6 +26,8 @@ from microsoft_emulator.signin import csrf_token, signin_blueprint
 from microsoft_emulator.state import State
 
 MAX_BODY = 4 * 1024 * 1024
+# Worker threads; idle keep-alive connections wait in cheroot's selector, not here.
+THREADS = 16
 
 
 def create_app(handle: EmulatorHandle) -> Flask:
@@ -69,39 +72,45 @@ def create_app(handle: EmulatorHandle) -> Flask:
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 class RunningEmulator(EmulatorHandle):
-    """A started emulator: its URLs, its CA file, and stop()."""
+    """A bound emulator: its URLs, its CA file, and stop()."""
 
-    def __init__(self, emulator: Emulator, server: BaseWSGIServer, ca_path: Path) -> None:
+    def __init__(self, emulator: Emulator, server: wsgi.Server, ca_path: Path) -> None:
         super().__init__(emulator)
         self.server = server
         self.ca_path = ca_path
-        self.port = server.port
+        self.port = int(server.bind_addr[1])
         self.base_url = f"https://127.0.0.1:{self.port}"
         self.login_url = self.base_url
         self.graph_url = f"{self.base_url}{GRAPH_PREFIX}"
         self._thread: threading.Thread | None = None
 
+    def serve_forever(self) -> None:
+        """Serve in this thread until stop() (or Ctrl-C)."""
+        try:
+            self.server.serve()
+        finally:
+            self.server.stop()
+
     def serve_in_thread(self) -> RunningEmulator:
         self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            daemon=True,
-            name=f"microsoft-emulator-{self.port}",
+            target=self.server.serve, daemon=True, name=f"microsoft-emulator-{self.port}"
         )
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def _tls_adapter(ca: trustme.CA, ca_dir: Path) -> BuiltinSSLAdapter:
+    """cheroot loads the server certificate from a file: write it, load it, delete it."""
+    certificate = ca.issue_cert("127.0.0.1", "localhost")
+    with tempfile.NamedTemporaryFile(dir=ca_dir, suffix=".pem") as pem:
+        certificate.private_key_and_cert_chain_pem.write_to_path(pem.name)
+        return BuiltinSSLAdapter(pem.name, pem.name)
 
 
 def build(
@@ -111,26 +120,21 @@ def build(
     port: int = 0,
     ca_dir: Path,
     persist_to: Path | None = None,
-    quiet: bool = True,
+    threads: int = THREADS,
 ) -> RunningEmulator:
-    """Make the CA and certificate, write the CA to ca_dir/ca.pem, bind the port."""
+    """Make the CA and certificate, write the CA to ca_dir/ca.pem, bind the port.
+
+    cheroot (not werkzeug, whose server closes every connection) keeps connections alive
+    and serves from a thread pool.
+    """
     ca = trustme.CA(organization_name="Local Microsoft emulator")
-    certificate = ca.issue_cert("127.0.0.1", "localhost")
     ca_dir.mkdir(parents=True, exist_ok=True)
     ca_path = ca_dir / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_path))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificate.configure_cert(context)
     emulator = Emulator(state, persist_to)
-    handle = EmulatorHandle(emulator)
-    server = make_server(
-        host,
-        port,
-        create_app(handle),
-        threaded=True,
-        ssl_context=context,
-        request_handler=_QuietHandler if quiet else WSGIRequestHandler,
-    )
+    server = wsgi.Server((host, port), create_app(EmulatorHandle(emulator)), numthreads=threads)
+    server.ssl_adapter = _tls_adapter(ca, ca_dir)
+    server.prepare()
     return RunningEmulator(emulator, server, ca_path)
 
 

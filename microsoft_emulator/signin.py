@@ -24,10 +24,6 @@ _MESSAGES = {
     "disabled": ("AADSTS50057", "Your account has been disabled. Contact your administrator."),
     "wrong": ("AADSTS50126", "Your account or password is incorrect."),
     "password_expired": ("AADSTS50055", "Your password has expired. Update it and try again."),
-    "personal": (
-        "AADSTS50020",
-        "Personal Microsoft accounts cannot sign in here. Use a work or school account.",
-    ),
 }
 
 

@@ -12,6 +12,7 @@ import json
 import secrets
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from microsoft_emulator.state import GRAPH_APP_ID, GRAPH_RESOURCE, User
 GRAPH_AUDIENCES = (GRAPH_RESOURCE, f"{GRAPH_RESOURCE}/", GRAPH_APP_ID)
 CODE_LIFETIME = timedelta(minutes=10)
 REFRESH_LIFETIME = timedelta(days=90)
+VERIFIED_TOKENS = 4096
 
 
 def b64url(data: bytes) -> str:
@@ -81,6 +83,7 @@ class TokenIssuer:
         self.lock = threading.Lock()
         self.codes: dict[str, AuthCode] = {}
         self.refresh_tokens: dict[str, RefreshGrant] = {}
+        self.verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
@@ -170,8 +173,16 @@ class TokenIssuer:
 
     def decode(self, token: str) -> dict[str, Any]:
         """Verify the signature only; audience and lifetime are checked by the caller
-        against the emulator's clock (which tests can move)."""
-        return jwt.decode(
+        against the emulator's clock (which tests can move).
+
+        Verified tokens are remembered: PyJWT checks base64 one character at a time,
+        which cost more than the rest of a Graph request.
+        """
+        with self.lock:
+            if token in self.verified:
+                self.verified.move_to_end(token)
+                return self.verified[token]
+        claims: dict[str, Any] = jwt.decode(
             token,
             self.key.public_key(),
             algorithms=["RS256"],
@@ -182,6 +193,11 @@ class TokenIssuer:
                 "verify_iat": False,
             },
         )
+        with self.lock:
+            self.verified[token] = claims
+            while len(self.verified) > VERIFIED_TOKENS:
+                self.verified.popitem(last=False)
+        return claims
 
     # --- codes and refresh tokens -----------------------------------------------
     def issue_code(self, code: AuthCode) -> str:

@@ -177,6 +177,17 @@ def test_it_consents_a_multi_tenant_app_into_the_admins_directory(emulator, http
     )
 
 
+def test_it_refuses_to_consent_a_single_tenant_app_into_another_directory(
+    emulator, http, unconsented
+):
+    other = ready_directory(emulator, "Globex")
+    page = consent_page(
+        http, emulator, unconsented, other.admin, "Admin-pass-1", tenant="organizations"
+    )
+    assert "AADSTS700016" in page.text
+    assert emulator.store.service_principal(other.directory.id, unconsented.app.client_id) is None
+
+
 def test_it_refuses_a_consent_post_without_its_form_token(emulator, http, unconsented):
     page = consent_page(http, emulator, unconsented, unconsented.admin, "Admin-pass-1")
     response = http.post(page.url, data={"decision": "accept"}, allow_redirects=False)
