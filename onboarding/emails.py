@@ -12,9 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 
 from accounts.models import User
-from onboarding.models import Invitation
+from onboarding.models import CheckRun, Invitation, Tenant
 
 
 def _send(name: str, *, to: str, context: dict[str, Any]) -> None:
@@ -49,3 +50,52 @@ def password_reset(*, user: User, link: str) -> None:
     """The link that lets a user choose a new password."""
     hours = settings.PASSWORD_RESET_TIMEOUT // 3600
     _send("password_reset", to=user.email, context={"user": user, "link": link, "hours": hours})
+
+
+# The wizard's URL names per step (onboarding.diagnosis numbers the steps).
+_WIZARD_URL_NAMES = {1: "register", 2: "authentication", 3: "permissions", 4: "secret"}
+_WIZARD_URL_NAMES |= {5: "mailbox", 6: "verify"}
+
+
+def fix_link(*, tenant: Tenant, wizard_step: int | None) -> str:
+    """The absolute link to the wizard step that fixes a diagnosis ("" if none)."""
+    name = _WIZARD_URL_NAMES.get(wizard_step or 0)
+    if name is None:
+        return ""
+    try:
+        path = reverse(f"onboarding:{name}", kwargs={"tenant_id": tenant.pk})
+    except NoReverseMatch:  # the wizard's URLs are not installed
+        return ""
+    return f"{settings.PORTAL_BASE_URL}{path}"
+
+
+def _alert_recipients(tenant: Tenant) -> list[str]:
+    admins = [m.user.email for m in tenant.memberships.select_related("user")]
+    extra = [address.email for address in tenant.notification_addresses.all()]
+    return sorted(set(admins + extra))
+
+
+def check_failing(*, run: CheckRun) -> None:
+    """Tells the tenant's admins that a mailbox stopped working: what broke, the fix."""
+    from onboarding.checks import STEP_LABELS, step_diagnosis
+
+    tenant = run.mailbox.tenant
+    failed: dict[str, Any] = next((s for s in run.steps if s["outcome"] == "failed"), {})
+    found = step_diagnosis(failed) if failed else None
+    context = {
+        "run": run,
+        "mailbox": run.mailbox,
+        "tenant": tenant,
+        "step_label": STEP_LABELS.get(failed.get("name", ""), ""),
+        "diagnosis": found,
+        "link": fix_link(tenant=tenant, wizard_step=found.wizard_step if found else None),
+    }
+    for address in _alert_recipients(tenant):
+        _send("check_failing", to=address, context=context)
+
+
+def check_recovered(*, run: CheckRun) -> None:
+    """The all-clear after a failing mailbox passes its check again."""
+    tenant = run.mailbox.tenant
+    for address in _alert_recipients(tenant):
+        _send("check_recovered", to=address, context={"run": run, "mailbox": run.mailbox})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from onboarding import invitations
+from onboarding import checks, invitations
 
 
 # Mail servers fail transiently; the workflow records nothing until the mail
@@ -13,3 +13,16 @@ from onboarding import invitations
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def invitation_accepted_notify(invitation_id: str) -> bool:
     return invitations.invitation_accepted_notify(invitation_id=invitation_id)
+
+
+@shared_task
+def run_mailbox_check(check_run_id: str) -> None:
+    """One attempt of a check; a transient failure re-enqueues it after its delay."""
+    delay = checks.check_run(check_run_id)
+    if delay is not None:
+        run_mailbox_check.apply_async((check_run_id,), countdown=delay)
+
+
+@shared_task
+def recheck_mailboxes() -> int:
+    return checks.recheck_due()
