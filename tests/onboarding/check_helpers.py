@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-
 from microsoft_emulator.scenarios import Ready
 from onboarding.checks import check_request
 from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox, Tenant
@@ -58,13 +56,6 @@ class Broker:
         run_id, countdown = self.queued.pop(0)
         run_mailbox_check.run(run_id)
         return countdown
-
-
-@pytest.fixture
-def broker(monkeypatch: pytest.MonkeyPatch) -> Broker:
-    recorder = Broker()
-    monkeypatch.setattr(run_mailbox_check, "apply_async", recorder.apply_async)
-    return recorder
 
 
 def run_check(mailbox: Mailbox, capture: Any, trigger: str = "wizard") -> CheckRun:

@@ -11,7 +11,7 @@ from microsoft_emulator.scenarios import ready_directory
 from onboarding.checks import TEST_SUBJECT, check_request
 from onboarding.models import CheckRun
 from tests.canary import assert_absent_from_database
-from tests.onboarding.check_helpers import broker, configure, run_check, steps  # noqa: F401
+from tests.onboarding.check_helpers import configure, run_check, steps
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,9 @@ def test_it_passes_every_step_for_a_directory_set_up_as_the_guide_says(
         "send_test": ("passed", ""),
     }
     assert all(step["duration_ms"] >= 0 for step in run.steps)
-    assert run.started_at and run.finished_at and run.attempts == 1
+    assert run.started_at
+    assert run.finished_at
+    assert run.attempts == 1
 
 
 def test_it_sends_the_test_message_to_the_mailbox_itself_without_keeping_it(
@@ -42,7 +44,7 @@ def test_it_sends_the_test_message_to_the_mailbox_itself_without_keeping_it(
     run = run_check(configure(acme, ready), django_capture_on_commit_callbacks)
     user = emulated_microsoft.state.directories[0].users[1]
     assert [m.subject for m in user.messages][-1] == TEST_SUBJECT.format(id=run.pk)
-    assert str(run.pk) in TEST_SUBJECT.format(id=run.pk) and "portal" in TEST_SUBJECT.lower()
+    assert "portal" in TEST_SUBJECT.lower()
     assert user.sent == []
 
 
