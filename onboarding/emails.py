@@ -53,13 +53,13 @@ def password_reset(*, user: User, link: str) -> None:
 
 
 # The wizard's URL names per step (onboarding.diagnosis numbers the steps).
-_WIZARD_URL_NAMES = {1: "register", 2: "authentication", 3: "permissions", 4: "secret"}
-_WIZARD_URL_NAMES |= {5: "mailbox", 6: "verify"}
+WIZARD_URL_NAMES = {1: "register", 2: "authentication", 3: "permissions", 4: "secret"}
+WIZARD_URL_NAMES |= {5: "mailbox", 6: "verify"}
 
 
 def fix_link(*, tenant: Tenant, wizard_step: int | None) -> str:
     """The absolute link to the wizard step that fixes a diagnosis ("" if none)."""
-    name = _WIZARD_URL_NAMES.get(wizard_step or 0)
+    name = WIZARD_URL_NAMES.get(wizard_step or 0)
     if name is None:
         return ""
     try:
