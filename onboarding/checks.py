@@ -24,6 +24,7 @@ until PORTAL_CHECK_MAX_ATTEMPTS; anything else fails at once with its diagnosis.
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -55,6 +56,17 @@ BACKOFF_CAP_SECONDS = 300.0
 # When another run of the same mailbox holds the claim: try again soon.
 BUSY_DELAY_SECONDS = 5.0
 TEST_SUBJECT = "Mailbox portal: connection check {id}"
+
+
+# One lock per stored secret: with a thread pool, checks of the same credential would
+# otherwise all miss msal's token cache at once and each request a token.
+_token_locks: dict[uuid.UUID, threading.Lock] = {}
+_token_locks_guard = threading.Lock()
+
+
+def _token_lock(secret: ClientSecret) -> threading.Lock:
+    with _token_locks_guard:
+        return _token_locks.setdefault(secret.pk, threading.Lock())
 
 
 class _Transient(Exception):
@@ -238,9 +250,10 @@ def _app_token(run: CheckRun, app: AppRegistration) -> microsoft.AppToken:
     except vault.DecryptionError:
         raise MicrosoftError("secret_missing", "The saved client secret cannot be read.") from None
     try:
-        return microsoft.acquire_app_token(
-            directory=app.directory, client_id=str(app.client_id), client_secret=value
-        )
+        with _token_lock(secret):
+            return microsoft.acquire_app_token(
+                directory=app.directory, client_id=str(app.client_id), client_secret=value
+            )
     except MicrosoftError as exc:
         if exc.code == "AADSTS7000215" and _is_guid(value):
             exc.code = "secret_id_pasted"

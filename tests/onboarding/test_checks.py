@@ -3,11 +3,14 @@ error the guide's steps can produce."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
+from django.db import connection
 
 from microsoft_emulator.scenarios import ready_directory
+from onboarding import checks
 from onboarding.checks import TEST_SUBJECT, check_request
 from onboarding.models import CheckRun
 from tests.canary import assert_absent_from_database
@@ -249,3 +252,34 @@ def test_it_fails_plainly_without_an_app_registration(
     mailbox = acme.mailboxes.create(address=f"{uuid.uuid4().hex}@acme.example")
     run = run_check(mailbox, django_capture_on_commit_callbacks)
     assert steps(run) == {"token": ("failed", "app_missing")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_requests_one_token_when_threads_check_one_credential_at_once(
+    acme, emulated_microsoft, broker
+):
+    ready = ready_directory(emulated_microsoft)
+    first = configure(acme, ready)
+    mailboxes = [first] + [
+        acme.mailboxes.create(
+            address=emulated_microsoft.add_user(
+                ready.directory, f"m{n}@contoso.onmicrosoft.com", "pw"
+            ).upn
+        )
+        for n in range(5)
+    ]
+    runs = [CheckRun.objects.create(mailbox=m, trigger="schedule") for m in mailboxes]
+
+    def check(run: CheckRun) -> None:
+        try:
+            checks.check_run(run.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(CheckRun.objects.values_list("status", flat=True)) == {"passed"}
+    assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id.lower(): 1}
