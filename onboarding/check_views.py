@@ -80,7 +80,7 @@ def status_context(run: CheckRun) -> dict[str, Any]:
         names.append("password_sign_in")
     rows = []
     for name in names:
-        step = recorded.get(name, {"outcome": "running" if run.status == "running" else "waiting"})
+        step = recorded.get(name, {"outcome": _unrecorded(run)})
         found = step_diagnosis(step)
         rows.append(
             {
@@ -91,6 +91,12 @@ def status_context(run: CheckRun) -> dict[str, Any]:
             }
         )
     return {"run": run, "rows": rows}
+
+
+def _unrecorded(run: CheckRun) -> str:
+    if run.is_finished:
+        return "not_run"
+    return "running" if run.status == CheckRun.Status.RUNNING else "waiting"
 
 
 def _fix_url(run: CheckRun, wizard_step: int | None) -> str:

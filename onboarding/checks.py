@@ -69,6 +69,10 @@ def _token_lock(secret: ClientSecret) -> threading.Lock:
         return _token_locks.setdefault(secret.pk, threading.Lock())
 
 
+class _SecretIdPasted(MicrosoftError):
+    """AADSTS7000215 for a stored value that is a GUID: the Secret ID, not the Value."""
+
+
 class _Transient(Exception):
     """A step failed in a way worth retrying; the run is retried as a whole."""
 
@@ -256,7 +260,7 @@ def _app_token(run: CheckRun, app: AppRegistration) -> microsoft.AppToken:
             )
     except MicrosoftError as exc:
         if exc.code == "AADSTS7000215" and _is_guid(value):
-            exc.code = "secret_id_pasted"
+            raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
         raise
 
 
@@ -310,6 +314,8 @@ def _step(run: CheckRun, steps: list[dict[str, Any]], name: str, call: Callable[
 
 
 def _diagnosis(exc: MicrosoftError) -> Diagnosis:
+    if isinstance(exc, _SecretIdPasted):
+        return CATALOGUE["secret_id_pasted"]
     if exc.code in CATALOGUE:  # the portal's own codes (secret_missing, ...)
         return CATALOGUE[exc.code]
     return diagnose(exc.code, exc.message, status=exc.status, correlation_id=exc.correlation_id)

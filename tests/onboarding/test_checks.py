@@ -102,7 +102,7 @@ def test_it_recognises_a_pasted_secret_id(acme, ready, django_capture_on_commit_
     mailbox = configure(acme, ready, secret_value=ready.secret.key_id)
     run = run_check(mailbox, django_capture_on_commit_callbacks)
     assert run.diagnosis_key == "secret_id_pasted"
-    assert run.steps[0]["code"] == "secret_id_pasted"
+    assert run.steps[0]["code"] == "AADSTS7000215"
 
 
 def test_it_diagnoses_an_expired_secret_and_marks_the_mailbox_expired(
