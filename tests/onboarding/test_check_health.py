@@ -114,3 +114,25 @@ def test_it_spreads_the_rechecks_over_the_hour(
         checks.recheck_due()
     countdowns = sorted(countdown for _, countdown in broker.queued)
     assert countdowns == [0, 750, 1500, 2250]
+
+
+def test_it_verifies_a_pending_secret_without_touching_the_mailbox_health(
+    acme, ready, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    from datetime import date
+
+    from onboarding.checks import check_request
+    from onboarding.models import ClientSecret
+
+    mailbox = configure(acme, ready, secret_value="abc8Q~wrongwrongwrongwrongwrongwrongwr")
+    fresh = emulated_microsoft.add_secret(ready.app)
+    pending = ClientSecret(
+        app=acme.app_registration, secret_id=fresh.key_id, expires_on=date(2027, 6, 1)
+    )
+    pending.set_value(fresh.value)
+    pending.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = check_request(mailbox=mailbox, trigger="renewal", secret=pending)
+    run.refresh_from_db()
+    assert (run.status, run.secret) == ("passed", pending)
+    assert health_of(mailbox) == "unknown"
