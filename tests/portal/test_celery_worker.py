@@ -122,8 +122,14 @@ def test_it_runs_a_portal_task_end_to_end(worker, not_eager, redis_url, acme, ch
 
 
 @pytest.fixture
-def worker_sees_emulator(emulated_microsoft, monkeypatch):
-    """The worker process reads the emulator's URLs from its environment."""
+def worker_sees_emulator(emulated_microsoft, monkeypatch, settings, tmp_path):
+    """The worker process reads the emulator's URLs from its environment, and the
+    keyring from its var directory (the same tmp_path), shared with this test."""
+    from onboarding import vault
+
+    entry = vault.generate_entry("worker-test")
+    (tmp_path / "encryption.keys").write_text(entry + "\n")
+    settings.ENCRYPTION_KEYRING = vault.parse_keyring(entry, source="tests")
     monkeypatch.setenv("MICROSOFT_LOGIN_URL", emulated_microsoft.login_url)
     monkeypatch.setenv("MICROSOFT_GRAPH_URL", emulated_microsoft.graph_url)
     monkeypatch.setenv("MICROSOFT_CA_BUNDLE", str(emulated_microsoft.ca_path))
