@@ -90,7 +90,8 @@ def check_failing(*, run: CheckRun) -> None:
         "diagnosis": found,
         "link": fix_link(tenant=tenant, wizard_step=found.wizard_step if found else None),
     }
-    for address in _alert_recipients(tenant):
+    # Support hears of every failing mailbox too, with the same diagnosis.
+    for address in [*_alert_recipients(tenant), settings.SUPPORT_EMAIL]:
         _send("check_failing", to=address, context=context)
 
 

@@ -28,7 +28,7 @@ def health_of(mailbox: Mailbox) -> str:
 
 
 def test_it_alerts_once_when_a_mailbox_starts_failing_and_once_when_it_recovers(
-    acme, alice, ready, emulated_microsoft, django_capture_on_commit_callbacks
+    settings, acme, alice, ready, emulated_microsoft, django_capture_on_commit_callbacks
 ):
     mailbox = configure(acme, ready)
     capture = django_capture_on_commit_callbacks
@@ -40,14 +40,14 @@ def test_it_alerts_once_when_a_mailbox_starts_failing_and_once_when_it_recovers(
     run_check(mailbox, capture)
     run_check(mailbox, capture)
     assert health_of(mailbox) == "failing"
-    [alert] = mail.outbox
-    assert alert.to == [alice.email]
+    alert, to_support = mail.outbox
+    assert (alert.to, to_support.to) == ([alice.email], [settings.SUPPORT_EMAIL])
     assert mailbox.address in alert.subject
     assert "outside the application's allowed scope" in alert.body
     emulated_microsoft.state.access_policies.clear()
     run_check(mailbox, capture)
     assert health_of(mailbox) == "healthy"
-    assert [m.subject for m in mail.outbox[1:]] == [f"Mailbox {mailbox.address} works again"]
+    assert [m.subject for m in mail.outbox[2:]] == [f"Mailbox {mailbox.address} works again"]
     acme.refresh_from_db()
     assert acme.health == "healthy"
 
