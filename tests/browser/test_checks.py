@@ -26,11 +26,11 @@ def test_it_shows_a_check_turn_green_step_by_step(
     url = reverse("checks:mailbox-check", kwargs={"mailbox_id": mailbox.pk})
     page.goto(f"{live_server.url}{url}")
     page.get_by_role("button", name="Run check").click()
-    status = page.locator("#check-status [data-status]")
+    status = page.locator(".check-status [data-status]")
     assert status.inner_text() == "Queued"
     screenshot(page, "queued")
     broker.deliver()  # the worker picks the check up; the page is not reloaded
-    page.locator('#check-status [data-status="passed"]').wait_for()
+    page.locator('.check-status [data-status="passed"]').wait_for()
     assert page.locator(".check-step-passed").count() == 4
     screenshot(page, "passed")
     assert page.get_by_role("button", name="Run check again").is_visible()
@@ -46,7 +46,7 @@ def test_it_explains_a_pasted_secret_id(
     page.goto(f"{live_server.url}{url}")
     page.get_by_role("button", name="Run check").click()
     broker.deliver()
-    page.locator('#check-status [data-status="failed"]').wait_for()
+    page.locator('.check-status [data-status="failed"]').wait_for()
     page.get_by_text("The Secret ID was entered instead of the secret's Value").wait_for()
     assert "Copy the Value column right away" in page.content()
     screenshot(page, "secret-id-pasted")
