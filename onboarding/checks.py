@@ -401,8 +401,11 @@ def _record_health(run: CheckRun) -> None:
         Mailbox.objects.filter(pk=mailbox.pk, health=old).exclude(health=new).update(health=new)
     )
     _record_tenant_health(mailbox.tenant_id)
-    if not changed:
-        return
+    if changed:
+        _announce(run, mailbox, old, new)
+
+
+def _announce(run: CheckRun, mailbox: Mailbox, old: str, new: str) -> None:
     audit.audit_record(
         action="mailbox.health_changed",
         tenant=mailbox.tenant,
