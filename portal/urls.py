@@ -6,5 +6,6 @@ from portal import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("onboarding/", include("onboarding.urls")),
     path("admin/", admin.site.urls),
 ]
