@@ -206,8 +206,18 @@ class SecretForm(forms.Form):
         data["acknowledged"] = ",".join(codes)
         data["save_anyway"] = ""
         self.data = data
-        for finding in self.warnings:
-            self.add_error(_field_of(finding), finding.message)
+        self.add_error("save_anyway", "Check the warnings above, then tick this to save anyway.")
+
+    def warnings_for(self, field: str) -> list[Finding]:
+        return [f for f in self.warnings if _field_of(f) == field]
+
+    @property
+    def value_warnings(self) -> list[Finding]:
+        return self.warnings_for("value") if self.needs_confirmation else []
+
+    @property
+    def expiry_warnings(self) -> list[Finding]:
+        return self.warnings_for("expires_on") if self.needs_confirmation else []
 
 
 def _field_of(finding: Finding) -> str:
