@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from onboarding.vault import KEYS_VARIABLE, Keyring, parse_keyring, read_keyring_file
 from portal.env import (
     env_bool,
     env_choice,
@@ -39,6 +40,27 @@ if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecur
         "PORTAL_SECRET_KEY (or PORTAL_SECRET_KEY_FILE) must be set to a random value of at "
         "least 50 characters in production."
     )
+
+# --- Encryption of secret columns (onboarding.vault, docs/vault.md) -------------
+# PORTAL_ENCRYPTION_KEYS (or PORTAL_ENCRYPTION_KEYS_FILE) lists key_id:base64key
+# entries; the first encrypts, all decrypt. Parsed here so that a malformed list
+# stops the start naming the entry's position. The keyring's repr shows key ids only.
+# Development without the variables keeps its keys in var/encryption.keys, which
+# `make run` creates (and the vault too, on first use).
+ENCRYPTION_KEYS_DEV_FILE = VAR_DIR / "encryption.keys"
+ENCRYPTION_KEYRING: Keyring | None = None
+_encryption_keys = env_secret(KEYS_VARIABLE)
+if _encryption_keys is not None:
+    _keys_source = KEYS_VARIABLE + ("_FILE" if env_optional(f"{KEYS_VARIABLE}_FILE") else "")
+    ENCRYPTION_KEYRING = parse_keyring(_encryption_keys, source=_keys_source)
+elif PRODUCTION:
+    raise ImproperlyConfigured(
+        f"{KEYS_VARIABLE} (or {KEYS_VARIABLE}_FILE) must be set in production: a list of "
+        "key_id:base64key entries that encrypt the stored secrets (see docs/vault.md)."
+    )
+elif ENCRYPTION_KEYS_DEV_FILE.exists():
+    ENCRYPTION_KEYRING = read_keyring_file(ENCRYPTION_KEYS_DEV_FILE)
+del _encryption_keys
 
 ALLOWED_HOSTS = env_list("PORTAL_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("PORTAL_CSRF_TRUSTED_ORIGINS", [])
@@ -250,14 +272,52 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Every handler carries the redaction filter (portal/log_redaction.py), which masks
+# secret-shaped values whatever logger they come from. Django's own default handlers
+# are replaced here so that none of them goes around it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact_secrets": {"()": "portal.log_redaction.RedactSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+        # Celery keeps a handler it finds on its task logger instead of adding its own.
+        "celery.task": {"handlers": ["console"], "propagate": False},
+    },
 }
+# The worker keeps the handlers above (with their filter) instead of replacing them.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Periodic work --------------------------------------------------------------
 # Each entry expires before its next run so that a stopped worker never finds a
