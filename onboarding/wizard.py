@@ -175,7 +175,7 @@ def save_secret(
     secret = ClientSecret(
         app=app, secret_id=secret_id, expires_on=expires_on, hint=value[:3], created_by=by
     )
-    secret.set_value(value)  # type: ignore[attr-defined]  # onboarding.vault
+    secret.set_value(value)
     secret.save()
     clear_verification(app.tenant)
     return secret
@@ -187,7 +187,7 @@ def save_mailbox(mailbox: Mailbox, *, address: str, password: str | None, forget
     changed = mailbox._state.adding or mailbox.address != address
     mailbox.address = address
     if password is not None or forget:
-        mailbox.set_password(password)  # type: ignore[attr-defined]  # onboarding.vault
+        mailbox.set_password(password)
         changed = True
     mailbox.save()
     if changed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
@@ -119,7 +120,7 @@ def secret(request: HttpRequest, page: WizardPage) -> HttpResponse:
     return render(request, "onboarding/secret.html", context)
 
 
-def tenant_today(page: WizardPage):
+def tenant_today(page: WizardPage) -> date:
     """Today where the customer is: Entra counts a secret's days from the admin's day."""
     try:
         zone = ZoneInfo(page.tenant.time_zone)
