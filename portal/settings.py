@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from onboarding.vault import KEYS_VARIABLE, Keyring, parse_keyring, read_keyring_file
@@ -19,7 +20,6 @@ from portal.env import (
     env_choice,
     env_int,
     env_list,
-    env_optional,
     env_secret,
     env_str,
 )
@@ -121,7 +121,8 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
+# Both URLs may carry a password, so both also come from a _FILE.
+DATABASE_URL = env_secret("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"
 try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 except ValueError as exc:
@@ -154,7 +155,9 @@ AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("PORTAL_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# The locked-out page says how long to wait, in words; user names are case-folded.
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "value", "secret_value", "mailbox_password"]
 
@@ -185,7 +188,7 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Broker and cache ---------------------------------------------------------
-REDIS_URL = env_optional("REDIS_URL")
+REDIS_URL = env_secret("REDIS_URL")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
@@ -222,7 +225,13 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 CELERY_TASK_ALWAYS_EAGER = env_bool("PORTAL_TASKS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.sessions_clear_expired",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 3600},
+    },
+}
 
 # --- E-mail -------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("PORTAL_FROM_EMAIL", "Mailbox portal <portal@localhost>")
@@ -231,7 +240,8 @@ SUPPORT_EMAIL = env_str("PORTAL_SUPPORT_EMAIL", "support@localhost")
 _email_backend = env_choice(
     "PORTAL_EMAIL_BACKEND", "smtp" if PRODUCTION else "file", {"smtp", "file", "console"}
 )
-EMAIL_BACKEND = f"django.core.mail.backends.{_email_backend}.EmailBackend"
+_EMAIL_BACKEND_MODULES = {"smtp": "smtp", "file": "filebased", "console": "console"}
+EMAIL_BACKEND = f"django.core.mail.backends.{_EMAIL_BACKEND_MODULES[_email_backend]}.EmailBackend"
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_HOST = env_str("PORTAL_SMTP_HOST", "localhost")
 EMAIL_PORT = env_int("PORTAL_SMTP_PORT", 587, minimum=1)
@@ -256,6 +266,8 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     if env_bool("PORTAL_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The container health check calls this over plain HTTP from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

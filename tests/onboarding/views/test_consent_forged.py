@@ -257,6 +257,6 @@ def test_it_refuses_a_forged_callback_and_changes_nothing(scene, name):
     assert response.status_code == 400
     assert "Nothing was changed" in response.content.decode()
     after = snapshot()
-    assert after == before
+    assert after == before  # including the number of audit events
     if not name.startswith("replayed"):
-        assert after["audit"] == 0
+        assert not AuditEvent.objects.filter(action__startswith="consent").exists()
