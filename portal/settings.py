@@ -20,6 +20,7 @@ from portal.env import (
     env_choice,
     env_int,
     env_list,
+    env_optional,
     env_secret,
     env_str,
 )

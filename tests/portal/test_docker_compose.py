@@ -18,6 +18,7 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 APP_SERVICES = ["migrate", "web", "worker", "beat"]
 # Read by the vault work stream (onboarding/vault.py), not by settings.py yet.
+# Read by onboarding.vault (through portal/settings.py) under a named constant.
 READ_ELSEWHERE = {"PORTAL_ENCRYPTION_KEYS"}
 
 

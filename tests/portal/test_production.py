@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -30,6 +31,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         PORTAL_SECRET_KEY=secrets.token_urlsafe(50),
         PORTAL_ALLOWED_HOSTS="portal.example.com",
         PORTAL_VAR_DIR=str(tmp_path),
+        PORTAL_ENCRYPTION_KEYS=f"prod:{base64.b64encode(secrets.token_bytes(32)).decode()}",
     )
     env.pop("REDIS_URL", None)
     return env
