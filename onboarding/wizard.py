@@ -14,9 +14,11 @@ from datetime import date
 
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from onboarding.audit import audit_record
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
 
 
@@ -131,7 +133,13 @@ def suggested_app_name(tenant: Tenant) -> str:
 
 @transaction.atomic
 def save_registration(
-    tenant: Tenant, *, client_id: str, directory: str, directory_id: str
+    tenant: Tenant,
+    *,
+    client_id: str,
+    directory: str,
+    directory_id: str,
+    actor: User,
+    request: HttpRequest | None = None,
 ) -> AppRegistration:
     """Step 1. A different app or directory voids what was confirmed for the old one."""
     app = AppRegistration.objects.select_for_update().filter(tenant=tenant).first()
@@ -139,6 +147,7 @@ def save_registration(
         app = AppRegistration(tenant=tenant)
     app_changed = app._state.adding or str(app.client_id) != client_id
     directory_changed = app._state.adding or str(app.directory_id) != directory_id
+    consent_cleared = app.consent_granted_at is not None and (app_changed or directory_changed)
     app.client_id, app.directory, app.directory_id = client_id, directory, directory_id
     if app_changed:
         app.authentication_confirmed_at = None
@@ -146,55 +155,132 @@ def save_registration(
         app.consent_granted_at, app.consent_granted_by = None, None
         clear_verification(tenant)
     app.save()
+    audit_record(
+        action="app_registration.saved",
+        actor=actor,
+        tenant=tenant,
+        obj=app,
+        request=request,
+        client_id=client_id,
+        directory=directory,
+        directory_id=directory_id,
+        consent_cleared=consent_cleared,
+    )
     return app
 
 
-def confirm_authentication(app: AppRegistration) -> None:
+def confirm_authentication(
+    app: AppRegistration, *, actor: User, request: HttpRequest | None = None
+) -> None:
     """Step 2: the admin saved the Authentication settings in Entra."""
-    if app.authentication_confirmed_at is None:
-        app.authentication_confirmed_at = timezone.now()
-        app.save(update_fields=["authentication_confirmed_at", "updated_at"])
+    if app.authentication_confirmed_at is not None:
+        return
+    app.authentication_confirmed_at = timezone.now()
+    app.save(update_fields=["authentication_confirmed_at", "updated_at"])
+    audit_record(
+        action="app_registration.authentication_confirmed",
+        actor=actor,
+        tenant=app.tenant,
+        obj=app,
+        request=request,
+    )
 
 
-def record_consent(app: AppRegistration, *, by: User | None) -> None:
+@transaction.atomic
+def record_consent(
+    app: AppRegistration, *, by: User | None, forwarded: bool, request: HttpRequest | None = None
+) -> None:
     """Step 3: Microsoft returned a granted admin consent for this app and directory."""
     app.consent_granted_at, app.consent_granted_by = timezone.now(), by
     app.save(update_fields=["consent_granted_at", "consent_granted_by", "updated_at"])
     clear_verification(app.tenant)
+    audit_record(
+        action="consent.granted",
+        actor=by,
+        tenant=app.tenant,
+        obj=app,
+        request=request,
+        directory_id=str(app.directory_id),
+        via="forwarded link" if forwarded else "wizard",
+    )
 
 
 @transaction.atomic
 def save_secret(
-    app: AppRegistration, *, value: str, secret_id: str, expires_on: date, by: User
+    app: AppRegistration,
+    *,
+    value: str,
+    secret_id: str,
+    expires_on: date,
+    by: User,
+    confirmed_warnings: Iterable[str] = (),
+    request: HttpRequest | None = None,
 ) -> ClientSecret:
     """Step 4. One live secret per app for now: a new one retires the one before."""
     now = timezone.now()
-    app.secrets.filter(status__in=LIVE_SECRET_STATUSES).update(
+    retired = app.secrets.filter(status__in=LIVE_SECRET_STATUSES).update(
         status=ClientSecret.Status.RETIRED, retired_at=now
     )
-    secret = ClientSecret(
-        app=app, secret_id=secret_id, expires_on=expires_on, hint=value[:3], created_by=by
-    )
+    secret = ClientSecret(app=app, secret_id=secret_id, expires_on=expires_on, created_by=by)
     secret.set_value(value)
     secret.save()
     clear_verification(app.tenant)
+    audit_record(
+        action="client_secret.saved",
+        actor=by,
+        tenant=app.tenant,
+        obj=secret,
+        request=request,
+        secret_id=secret_id,
+        expires_on=expires_on.isoformat(),
+        retired_before=retired,
+        confirmed_warnings=sorted(confirmed_warnings),
+    )
     return secret
 
 
 @transaction.atomic
-def save_mailbox(mailbox: Mailbox, *, address: str, password: str | None, forget: bool) -> None:
+def save_mailbox(
+    mailbox: Mailbox,
+    *,
+    address: str,
+    password: str | None,
+    forget: bool,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> None:
     """Step 5. With no password typed, a stored one is kept unless forget=True."""
-    changed = mailbox._state.adding or mailbox.address != address
+    adding = mailbox._state.adding
+    changed = adding or mailbox.address != address
     mailbox.address = address
     if password is not None or forget:
         mailbox.set_password(password)
         changed = True
     mailbox.save()
-    if changed:
-        clear_verification(mailbox.tenant, [mailbox.pk])
+    if not changed:
+        return
+    clear_verification(mailbox.tenant, [mailbox.pk])
+    audit_record(
+        action="mailbox.added" if adding else "mailbox.changed",
+        actor=actor,
+        tenant=mailbox.tenant,
+        obj=mailbox,
+        request=request,
+        address=address,
+        legacy_sign_in_changed=password is not None or forget,
+        legacy_sign_in_stored=mailbox.has_password,
+    )
 
 
-def remove_mailbox(mailbox: Mailbox) -> None:
+def remove_mailbox(mailbox: Mailbox, *, actor: User, request: HttpRequest | None = None) -> None:
+    audit_record(
+        action="mailbox.removed",
+        actor=actor,
+        tenant=mailbox.tenant,
+        obj=mailbox,
+        request=request,
+        address=mailbox.address,
+    )
     mailbox.delete()
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onboarding import consent, wizard
+from onboarding.audit import audit_record
 from onboarding.models import AppRegistration
 from onboarding.views.tenancy import WizardPage, admin_tenant_or_404, step_url, wizard_step
 
@@ -38,11 +39,21 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
     app = outcome.app
     if not outcome.forwarded:
         admin_tenant_or_404(request, app.tenant_id)
+    by = request.user if request.user.is_authenticated else None
     if outcome.failure is not None:
+        audit_record(
+            action="consent.failed",
+            actor=by,
+            tenant=app.tenant,
+            obj=app,
+            request=request,
+            code=outcome.failure.code,
+            via="forwarded link" if outcome.forwarded else "wizard",
+        )
         context = {"app": app, "tenant": app.tenant, "failure": outcome.failure}
         context |= failure_context(app, forwarded=outcome.forwarded)
         return render(request, "onboarding/consent_callback_failed.html", context)
-    wizard.record_consent(app, by=request.user if request.user.is_authenticated else None)
+    wizard.record_consent(app, by=by, forwarded=outcome.forwarded, request=request)
     wizard.record_progress(app.tenant)
     if outcome.forwarded:
         return render(request, "onboarding/consent_forwarded_granted.html", {"app": app})

@@ -19,7 +19,7 @@ def mailbox(request: HttpRequest, page: WizardPage) -> HttpResponse:
     form = MailboxForm(posted(request), tenant=page.tenant, mailbox=None)
     if request.method == "POST" and form.is_valid():
         added = Mailbox(tenant=page.tenant)
-        _save(form, added)
+        _save(request, form, added)
         messages.success(request, f"{added.address} added.")
         return page.go_to(5)
     mailboxes = page.tenant.mailboxes.order_by("address")
@@ -31,7 +31,7 @@ def mailbox_edit(request: HttpRequest, page: WizardPage, mailbox_id: object) -> 
     existing = get_object_or_404(Mailbox, pk=mailbox_id, tenant=page.tenant)
     form = MailboxForm(posted(request), tenant=page.tenant, mailbox=existing)
     if request.method == "POST" and form.is_valid():
-        _save(form, existing)
+        _save(request, form, existing)
         messages.success(request, f"{existing.address} saved.")
         return page.go_to(5)
     return render(
@@ -43,16 +43,18 @@ def mailbox_edit(request: HttpRequest, page: WizardPage, mailbox_id: object) -> 
 @require_POST
 def mailbox_remove(request: HttpRequest, page: WizardPage, mailbox_id: object) -> HttpResponse:
     existing = get_object_or_404(Mailbox, pk=mailbox_id, tenant=page.tenant)
-    wizard.remove_mailbox(existing)
+    wizard.remove_mailbox(existing, actor=request.user, request=request)  # type: ignore[arg-type]
     messages.success(request, f"{existing.address} removed.")
     wizard.record_progress(page.tenant)
     return redirect(step_url(page.tenant, wizard.STEP_BY_NUMBER[5]))
 
 
-def _save(form: MailboxForm, target: Mailbox) -> None:
+def _save(request: HttpRequest, form: MailboxForm, target: Mailbox) -> None:
     wizard.save_mailbox(
         target,
         address=form.cleaned_data["address"],
         password=form.cleaned_data["password"] or None,
         forget=form.cleaned_data.get("forget_password", False),
+        actor=request.user,  # type: ignore[arg-type]
+        request=request,
     )

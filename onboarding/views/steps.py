@@ -42,6 +42,8 @@ def register(request: HttpRequest, page: WizardPage) -> HttpResponse:
             client_id=form.cleaned_data["client_id"],
             directory=form.cleaned_data["directory"],
             directory_id=form.cleaned_data["directory_id"],
+            actor=request.user,  # type: ignore[arg-type]
+            request=request,
         )
         if had_consent and app.consent_granted_at is None:
             messages.warning(
@@ -65,7 +67,7 @@ def authentication(request: HttpRequest, page: WizardPage) -> HttpResponse:
     assert app is not None  # step 1 is done
     form = AuthenticationForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        wizard.confirm_authentication(app)
+        wizard.confirm_authentication(app, actor=request.user, request=request)  # type: ignore[arg-type]
         return page.go_to(3)
     context = page.context(
         form=form,
@@ -103,6 +105,8 @@ def secret(request: HttpRequest, page: WizardPage) -> HttpResponse:
             secret_id=form.cleaned_data["secret_id"],
             expires_on=form.cleaned_data["expires_on"],
             by=request.user,  # type: ignore[arg-type]
+            confirmed_warnings=[warning.code for warning in form.warnings],
+            request=request,
         )
         for notice in form.notices:
             messages.info(request, notice.message)

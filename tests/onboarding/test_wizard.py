@@ -1,7 +1,7 @@
 from django.utils import timezone
 
 from onboarding import wizard
-from onboarding.models import ClientSecret, Mailbox, Tenant
+from onboarding.models import AuditEvent, ClientSecret, Mailbox, Tenant
 from tests.onboarding.conftest import (
     ACME_CLIENT_ID,
     ACME_DIRECTORY_ID,
@@ -84,13 +84,17 @@ def test_it_suggests_a_different_app_name_for_each_tenant(acme, globex):
     assert acme.name in wizard.suggested_app_name(acme)
 
 
-def test_it_creates_the_registration(acme):
+def test_it_creates_the_registration_and_audits_it(acme, alice):
     app = wizard.save_registration(
         acme,
         client_id=ACME_CLIENT_ID,
         directory="acme.onmicrosoft.com",
         directory_id=ACME_DIRECTORY_ID,
+        actor=alice,
     )
+    event = AuditEvent.objects.get(action="app_registration.saved")
+    assert (event.actor, event.tenant, event.object_id) == (alice, acme, str(app.pk))
+    assert event.details["directory_id"] == ACME_DIRECTORY_ID
     app.refresh_from_db()
     assert (str(app.client_id), app.directory, str(app.directory_id)) == (
         ACME_CLIENT_ID,
@@ -99,19 +103,20 @@ def test_it_creates_the_registration(acme):
     )
 
 
-def test_it_keeps_consent_when_the_same_directory_is_typed_another_way(acme_ready, acme):
+def test_it_keeps_consent_when_the_same_directory_is_typed_another_way(acme_ready, acme, alice):
     wizard.save_registration(
         acme,
         client_id=ACME_CLIENT_ID,
         directory="acme.onmicrosoft.com",
         directory_id=ACME_DIRECTORY_ID,
+        actor=alice,
     )
     acme_ready.refresh_from_db()
     assert acme_ready.consent_granted_at is not None
     assert acme_ready.directory == "acme.onmicrosoft.com"
 
 
-def test_it_clears_consent_and_settings_when_the_client_id_changes(acme_ready, acme):
+def test_it_clears_consent_and_settings_when_the_client_id_changes(acme_ready, acme, alice):
     acme.mailboxes.update(health=Tenant.Health.HEALTHY, diagnosis_code="ok")
     Tenant.objects.filter(pk=acme.pk).update(health=Tenant.Health.HEALTHY)
     wizard.save_registration(
@@ -119,9 +124,11 @@ def test_it_clears_consent_and_settings_when_the_client_id_changes(acme_ready, a
         client_id=GLOBEX_CLIENT_ID,
         directory=ACME_DIRECTORY_ID,
         directory_id=ACME_DIRECTORY_ID,
+        actor=alice,
     )
     acme_ready.refresh_from_db()
     acme.refresh_from_db()
+    assert AuditEvent.objects.get(action="app_registration.saved").details["consent_cleared"]
     assert acme_ready.consent_granted_at is None
     assert acme_ready.consent_granted_by is None
     assert acme_ready.authentication_confirmed_at is None
@@ -129,9 +136,11 @@ def test_it_clears_consent_and_settings_when_the_client_id_changes(acme_ready, a
     assert acme.health == Tenant.Health.UNKNOWN
 
 
-def test_it_clears_consent_but_keeps_settings_when_the_directory_changes(acme_ready, acme):
+def test_it_clears_consent_but_keeps_settings_when_the_directory_changes(acme_ready, acme, alice):
     other = "1d3c5b7a-9e8f-4d6c-8b4a-2f1e0d9c8b7a"
-    wizard.save_registration(acme, client_id=ACME_CLIENT_ID, directory=other, directory_id=other)
+    wizard.save_registration(
+        acme, client_id=ACME_CLIENT_ID, directory=other, directory_id=other, actor=alice
+    )
     acme_ready.refresh_from_db()
     assert acme_ready.consent_granted_at is None
     assert acme_ready.authentication_confirmed_at is not None
@@ -140,20 +149,24 @@ def test_it_clears_consent_but_keeps_settings_when_the_directory_changes(acme_re
 
 def test_it_records_consent_and_clears_old_check_results(acme_configured, acme, alice):
     Mailbox.objects.create(tenant=acme, address="a@acme.example", health="failing")
-    wizard.record_consent(acme_configured, by=alice)
+    wizard.record_consent(acme_configured, by=alice, forwarded=False)
     acme_configured.refresh_from_db()
     assert acme_configured.consent_granted_by == alice
     assert acme_configured.consent_granted_at <= timezone.now()
     assert acme.mailboxes.get().health == "unknown"
+    assert AuditEvent.objects.get(action="consent.granted").details["via"] == "wizard"
 
 
-def test_it_confirms_authentication_once(acme_app):
-    wizard.confirm_authentication(acme_app)
+def test_it_confirms_authentication_once(acme_app, alice):
+    wizard.confirm_authentication(acme_app, actor=alice)
     first = acme_app.authentication_confirmed_at
-    wizard.confirm_authentication(acme_app)
+    wizard.confirm_authentication(acme_app, actor=alice)
     acme_app.refresh_from_db()
     assert first is not None
     assert acme_app.authentication_confirmed_at == first
+    assert (
+        AuditEvent.objects.filter(action="app_registration.authentication_confirmed").count() == 1
+    )
 
 
 def test_it_clears_only_the_named_mailbox(acme):

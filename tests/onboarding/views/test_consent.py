@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from onboarding import consent
-from onboarding.models import Membership
+from onboarding.models import AuditEvent, Membership
 from tests.onboarding.conftest import ACME_DIRECTORY_ID, LOGIN
 
 CALLBACK = reverse("onboarding:consent-callback")
@@ -39,6 +39,8 @@ def test_it_records_a_granted_consent(as_alice, acme_configured, acme, alice, fa
     acme_configured.refresh_from_db()
     assert acme_configured.consent_granted_by == alice
     assert acme_configured.consent_granted_at is not None
+    event = AuditEvent.objects.get(action="consent.granted")
+    assert (event.actor, event.tenant) == (alice, acme)
 
 
 def test_it_ignores_consent_from_an_admin_removed_meanwhile(
@@ -76,6 +78,7 @@ def test_it_explains_each_failure(
     assert expected in response.content.decode()
     acme_configured.refresh_from_db()
     assert acme_configured.consent_granted_at is None
+    assert AuditEvent.objects.get(action="consent.failed").details["via"] == "wizard"
 
 
 def test_it_offers_a_copyable_redirect_uri_when_it_is_missing(

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from onboarding.models import Mailbox, Tenant
+from onboarding.models import AuditEvent, Mailbox, Tenant
 
 
 @pytest.fixture
@@ -107,3 +107,15 @@ def test_it_only_removes_by_post(as_alice, acme_ready, acme):
     response = as_alice.get(reverse("onboarding:mailbox-remove", args=[acme.pk, mailbox.pk]))
     assert response.status_code == 405
     assert Mailbox.objects.exists()
+
+
+def test_it_audits_adding_and_removing_a_mailbox(as_alice, at_mailbox_step, acme, alice):
+    as_alice.post(mailbox_url(acme), {"address": "ops@acme.example", "password": "pw"})
+    mailbox = Mailbox.objects.get()
+    as_alice.post(reverse("onboarding:mailbox-remove", args=[acme.pk, mailbox.pk]))
+    events = AuditEvent.objects.filter(action__startswith="mailbox.").order_by("at")
+    assert [(e.action, e.actor, e.details["address"]) for e in events] == [
+        ("mailbox.added", alice, "ops@acme.example"),
+        ("mailbox.removed", alice, "ops@acme.example"),
+    ]
+    assert "pw" not in str(events[0].details.values())

@@ -2,7 +2,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from onboarding.models import ClientSecret, Tenant
+from onboarding.models import AuditEvent, ClientSecret, Tenant
 
 SECRET_ID = "5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 VALUE = "Zx98Q~" + "s" * 30 + "_.-~"
@@ -80,3 +80,12 @@ def test_it_says_when_it_trimmed_the_value(as_alice, acme_configured, acme):
     assert ClientSecret.objects.get().reveal() == VALUE
     page = as_alice.get(response["Location"]).content.decode()
     assert "removed the spaces" in page
+
+
+def test_it_audits_the_saved_secret_with_the_warnings_confirmed(as_alice, acme_configured, acme):
+    odd = "Zx9" + "q" * 29  # 32 characters, a legacy shape: no warning
+    post(as_alice, acme, value="short-" + odd[:10], acknowledged="unknown_shape", save_anyway="on")
+    event = AuditEvent.objects.get(action="client_secret.saved")
+    assert event.details["confirmed_warnings"] == ["unknown_shape"]
+    assert event.details["secret_id"] == SECRET_ID
+    assert "short-" not in str(event.details)
