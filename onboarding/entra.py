@@ -21,7 +21,7 @@ GRAPH_PERMISSIONS = ("Mail.Read", "Mail.Send")
 
 
 def _base() -> str:
-    return str(getattr(settings, "ENTRA_ADMIN_URL", "https://entra.microsoft.com")).rstrip("/")
+    return str(settings.ENTRA_ADMIN_URL)
 
 
 def app_list_url() -> str:

@@ -68,6 +68,8 @@ CSRF_TRUSTED_ORIGINS = env_list("PORTAL_CSRF_TRUSTED_ORIGINS", [])
 # The absolute address of the portal, used in e-mails and in the consent callback
 # URL that the admin registers in Entra.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where the wizard's deep links into the Microsoft Entra admin center point.
+ENTRA_ADMIN_URL = env_str("PORTAL_ENTRA_ADMIN_URL", "https://entra.microsoft.com").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
