@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
@@ -68,6 +69,12 @@ class ConsentOutcome:
     app: AppRegistration
     forwarded: bool
     failure: ConsentFailure | None = None
+
+
+def login_origin() -> str:
+    """The identity platform's origin: forms that start consent are redirected there."""
+    parts = urlsplit(getattr(settings, "MICROSOFT_LOGIN_URL", "https://login.microsoftonline.com"))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def callback_url() -> str:

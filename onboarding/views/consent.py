@@ -84,4 +84,11 @@ def consent_forwarded(request: HttpRequest, token: str) -> HttpResponse:
             consent.consent_start(request.session, app, user_id=user_id, forwarded=True)
         )
     context = {"app": app, "tenant": app.tenant, "consent_roles": consent.CONSENT_ROLES}
-    return render(request, "onboarding/consent_forwarded.html", context)
+    return allow_form_to_microsoft(render(request, "onboarding/consent_forwarded.html", context))
+
+
+def allow_form_to_microsoft(response: HttpResponse) -> HttpResponse:
+    """The page's consent form is answered with a redirect to Microsoft, which the
+    browser checks against the page's CSP form-action."""
+    response._csp_update = {"form-action": [consent.login_origin()]}  # type: ignore[attr-defined]
+    return response

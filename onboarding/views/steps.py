@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 
 from onboarding import consent, entra, wizard
 from onboarding.forms import AuthenticationForm, RegisterForm, SecretForm
+from onboarding.views.consent import allow_form_to_microsoft
 from onboarding.views.tenancy import (
     WizardPage,
     admin_tenant_or_404,
@@ -90,7 +91,7 @@ def permissions(request: HttpRequest, page: WizardPage) -> HttpResponse:
         consent_roles=consent.CONSENT_ROLES,
         api_permissions_url=entra.app_page_url(app.client_id, "CallAnAPI"),
     )
-    return render(request, "onboarding/permissions.html", context)
+    return allow_form_to_microsoft(render(request, "onboarding/permissions.html", context))
 
 
 @wizard_step(4)

@@ -127,3 +127,13 @@ def test_it_refuses_an_altered_forwarded_link(client, acme_configured):
     link = reverse("onboarding:consent-forwarded", args=["not-a-signed-token"])
     assert client.get(link).status_code == 400
     assert client.post(link).status_code == 400
+
+
+def test_it_lets_the_consent_form_lead_to_microsoft_only(as_alice, acme_configured, acme, settings):
+    settings.MICROSOFT_LOGIN_URL = "https://login.example.test:8443/"
+    policy = as_alice.get(reverse("onboarding:permissions", args=[acme.pk]))[
+        "Content-Security-Policy"
+    ]
+    assert "form-action 'self' https://login.example.test:8443" in policy
+    other = as_alice.get(reverse("onboarding:secret", args=[acme.pk]))["Content-Security-Policy"]
+    assert "login.example.test" not in other
