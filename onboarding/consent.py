@@ -10,6 +10,7 @@ before it can change anything.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
@@ -24,6 +25,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from onboarding import microsoft
 from onboarding.models import AppRegistration
@@ -73,7 +75,7 @@ class ConsentOutcome:
 
 def login_origin() -> str:
     """The identity platform's origin: forms that start consent are redirected there."""
-    parts = urlsplit(getattr(settings, "MICROSOFT_LOGIN_URL", "https://login.microsoftonline.com"))
+    parts = urlsplit(settings.MICROSOFT_LOGIN_URL)
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -190,9 +192,21 @@ def failure_from(params: Mapping[str, str]) -> ConsentFailure:
 
 
 def forward_token(app: AppRegistration) -> str:
-    """A link a colleague with an admin role can open to grant consent for this app."""
-    payload = {"app": str(app.pk), "client": str(app.client_id), "dir": str(app.directory_id)}
-    return signing.dumps(payload, salt=FORWARD_SALT, compress=True)
+    """A link a colleague with an admin role can open to grant consent for this app.
+
+    Signed and dated; it names the app and a fingerprint of its client and directory,
+    so a change to either voids it.
+    """
+    return _forward_signer().sign(f"{app.pk.hex}.{_fingerprint(app)}")
+
+
+def _forward_signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=FORWARD_SALT)
+
+
+def _fingerprint(app: AppRegistration) -> str:
+    ids = f"{app.client_id}/{app.directory_id}".encode()
+    return hashlib.sha256(ids).hexdigest()[:16]
 
 
 def forward_url(app: AppRegistration) -> str:
@@ -202,9 +216,11 @@ def forward_url(app: AppRegistration) -> str:
 
 def app_for_forward_token(token: str) -> AppRegistration:
     try:
-        payload = signing.loads(token, salt=FORWARD_SALT, max_age=FORWARD_MAX_AGE)
+        value = _forward_signer().unsign(token, max_age=FORWARD_MAX_AGE)
     except signing.BadSignature:
         raise ConsentRejected("forward link altered or expired") from None
-    return _app_for(
-        {"app": payload["app"], "client_id": payload["client"], "directory_id": payload["dir"]}
-    )
+    app_hex, _, fingerprint = value.partition(".")
+    app = AppRegistration.objects.select_related("tenant").filter(pk=app_hex).first()
+    if app is None or not constant_time_compare(_fingerprint(app), fingerprint):
+        raise ConsentRejected("the app registration changed since the link was made")
+    return app

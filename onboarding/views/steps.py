@@ -88,6 +88,7 @@ def permissions(request: HttpRequest, page: WizardPage) -> HttpResponse:
         app=app,
         permissions=entra.GRAPH_PERMISSIONS,
         forward_url=consent.forward_url(app),
+        callback_url=consent.callback_url(),
         consent_roles=consent.CONSENT_ROLES,
         api_permissions_url=entra.app_page_url(app.client_id, "CallAnAPI"),
     )
