@@ -68,8 +68,6 @@ CSRF_TRUSTED_ORIGINS = env_list("PORTAL_CSRF_TRUSTED_ORIGINS", [])
 # The absolute address of the portal, used in e-mails and in the consent callback
 # URL that the admin registers in Entra.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-# Where the wizard's deep links into the Microsoft Entra admin center point.
-ENTRA_ADMIN_URL = env_str("PORTAL_ENTRA_ADMIN_URL", "https://entra.microsoft.com").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -364,6 +362,12 @@ MICROSOFT_GRAPH_URL = env_str("MICROSOFT_GRAPH_URL", _graph_url).rstrip("/")
 # A PEM file of CAs to trust for both hosts; empty means the CAs that requests ships.
 MICROSOFT_CA_BUNDLE = env_str("MICROSOFT_CA_BUNDLE", _ca_bundle)
 MICROSOFT_HTTP_TIMEOUT = env_int("MICROSOFT_HTTP_TIMEOUT", 20, minimum=1)
+# The Entra admin center the wizard's deep links open; the emulator serves the same
+# #view/... addresses.
+ENTRA_ADMIN_URL = env_str(
+    "PORTAL_ENTRA_ADMIN_URL",
+    _login_url if MICROSOFT_CLOUD == "emulator" else "https://entra.microsoft.com",
+).rstrip("/")
 for _name, _url in (
     ("MICROSOFT_LOGIN_URL", MICROSOFT_LOGIN_URL),
     ("MICROSOFT_GRAPH_URL", MICROSOFT_GRAPH_URL),

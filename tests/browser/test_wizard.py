@@ -95,67 +95,73 @@ def sign_in_to_microsoft(page, upn: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def entra_register(page, emulator, name: str) -> tuple[str, str]:
-    page.goto(f"{emulator.base_url}/entra/")
-    sign_in_to_microsoft(page, ADMIN)
-    page.get_by_role("link", name="New registration").click()
-    page.get_by_label("Name", exact=True).fill(name)
+def open_in_entra(page, link_name: str):
+    """Follow one of the wizard's deep links; it opens the admin center in a new tab."""
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name=link_name).click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    return tab
+
+
+def entra_register(tab, name: str) -> tuple[str, str]:
+    sign_in_to_microsoft(tab, ADMIN)
+    tab.get_by_role("heading", name="Register an application").wait_for()
+    tab.get_by_label("Name", exact=True).fill(name)
     # The emulator words the option more briefly than Entra does.
-    page.get_by_label(
+    tab.get_by_label(
         re.compile(r"^Accounts in any organizational directory .* and personal")
     ).check()
-    page.get_by_label("Select a platform").select_option("Web")
-    page.get_by_label("Redirect URI").fill("https://localhost")
-    page.get_by_role("button", name="Register").click()
-    return page.locator("#client-id").inner_text(), page.locator("#tenant-id").inner_text()
+    tab.get_by_label("Select a platform").select_option("Web")
+    tab.get_by_label("Redirect URI").fill("https://localhost")
+    tab.get_by_role("button", name="Register").click()
+    return tab.locator("#client-id").inner_text(), tab.locator("#tenant-id").inner_text()
 
 
-def entra_authentication(page, emulator, client_id: str, uris: list[str]) -> None:
-    page.goto(f"{emulator.base_url}/entra/apps/{client_id}/authentication")
+def entra_authentication(tab, uris: list[str]) -> None:
+    tab.get_by_role("heading", name="Authentication").wait_for()
     for uri in uris:
-        page.get_by_label("Add URI").fill(uri)
-        page.get_by_label("Access tokens (used for implicit flows)").check()
-        page.get_by_label("ID tokens (used for implicit and hybrid flows)").check()
-        page.get_by_label("Yes").check()
-        page.get_by_role("button", name="Save").click()
-        page.get_by_text("Successfully updated").wait_for()
+        tab.get_by_label("Add URI").fill(uri)
+        tab.get_by_label("Access tokens (used for implicit flows)").check()
+        tab.get_by_label("ID tokens (used for implicit and hybrid flows)").check()
+        tab.get_by_label("Yes").check()
+        tab.get_by_role("button", name="Save").click()
+        tab.get_by_text("Successfully updated").wait_for()
 
 
-def entra_permissions(page, emulator, client_id: str) -> None:
-    page.goto(f"{emulator.base_url}/entra/apps/{client_id}/permissions")
-    page.get_by_role("link", name="Add a permission").click()
-    page.get_by_role("link", name="Application permissions").click()
-    page.get_by_label("Select permissions").fill("mail")
-    page.get_by_role("button", name="Search").click()
-    page.get_by_label("Mail.Read", exact=True).check()
-    page.get_by_label("Mail.Send", exact=True).check()
-    page.get_by_role("button", name="Add permissions").click()
+def entra_permissions(tab) -> None:
+    tab.get_by_role("link", name="Add a permission").click()
+    tab.get_by_role("link", name="Application permissions").click()
+    tab.get_by_label("Select permissions").fill("mail")
+    tab.get_by_role("button", name="Search").click()
+    tab.get_by_label("Mail.Read", exact=True).check()
+    tab.get_by_label("Mail.Send", exact=True).check()
+    tab.get_by_role("button", name="Add permissions").click()
 
 
-def entra_new_secret(page, emulator, client_id: str) -> tuple[str, str, str]:
-    page.goto(f"{emulator.base_url}/entra/apps/{client_id}/credentials")
-    page.get_by_role("link", name="New client secret").click()
-    page.get_by_label("Description").fill("Mailbox portal")
-    page.get_by_label("Expires").select_option(label="Recommended: 180 days (6 months)")
-    page.get_by_role("button", name="Add").click()
-    row = page.get_by_role("row").filter(has=page.get_by_test_id("secret-value"))
+def entra_new_secret(tab) -> tuple[str, str, str]:
+    tab.get_by_role("link", name="New client secret").click()
+    tab.get_by_label("Description").fill("Mailbox portal")
+    tab.get_by_label("Expires").select_option(label="Recommended: 180 days (6 months)")
+    tab.get_by_role("button", name="Add").click()
+    row = tab.get_by_role("row").filter(has=tab.get_by_test_id("secret-value"))
     expires = row.get_by_role("cell").nth(1).inner_text().split()[0]
-    value = page.get_by_test_id("secret-value").inner_text()
-    return value, page.get_by_test_id("secret-id").inner_text(), expires
+    value = tab.get_by_test_id("secret-value").inner_text()
+    return value, tab.get_by_test_id("secret-id").inner_text(), expires
 
 
 def test_it_walks_a_new_admin_from_the_invitation_to_verify(
-    admin_page, portal, emulated_microsoft, contoso, acme, charlie, screenshot
+    admin_page, portal, emulated_microsoft, contoso, acme, charlie, settings, screenshot
 ):
-    page, emulator = admin_page, emulated_microsoft
+    settings.ENTRA_ADMIN_URL = emulated_microsoft.base_url
+    page = admin_page
     accept_invitation(page, portal, acme, charlie)
     step(page, screenshot, "1-register", "Register the application")
-    wizard_url = page.url
     assert "and personal Microsoft accounts" in copied(page, "Supported account types")
-    client_id, tenant_id = entra_register(page, emulator, copied(page, "Name"))
+    entra = open_in_entra(page, "New registration")
+    client_id, tenant_id = entra_register(entra, copied(page, "Name"))
     assert tenant_id == contoso.id
 
-    page.goto(wizard_url)
     page.get_by_label("Application (client) ID").fill(client_id)
     page.get_by_label("Directory (tenant) ID").fill("nobody.onmicrosoft.com")
     page.get_by_role("button", name="Save and continue").click()
@@ -165,18 +171,16 @@ def test_it_walks_a_new_admin_from_the_invitation_to_verify(
     page.get_by_role("button", name="Save and continue").click()
 
     step(page, screenshot, "2-authentication", "Authentication settings")
-    authentication_url = page.url
     callback = copied(page, "This portal's consent address")
     assert callback == f"{portal.url}/onboarding/consent/callback/"
-    entra_authentication(page, emulator, client_id, ["http://localhost", callback])
-    page.goto(authentication_url)
+    entra_authentication(
+        open_in_entra(page, "Authentication for this app"), ["http://localhost", callback]
+    )
     page.get_by_label("I have set these values in Entra").check()
     page.get_by_role("button", name="Continue").click()
 
     step(page, screenshot, "3-permissions", "API permissions and admin consent")
-    permissions_url = page.url
-    entra_permissions(page, emulator, client_id)
-    page.goto(permissions_url)
+    entra_permissions(open_in_entra(page, "API permissions for this app"))
     page.get_by_role("button", name="Grant admin consent").click()
     page.get_by_role("heading", name="Permissions requested").wait_for()
     screenshot(page, "3-microsoft-consent")
@@ -184,9 +188,9 @@ def test_it_walks_a_new_admin_from_the_invitation_to_verify(
     page.get_by_text("Admin consent granted").wait_for()
 
     step(page, screenshot, "4-secret", "Client secret")
-    secret_url = page.url
-    value, secret_id, expires = entra_new_secret(page, emulator, client_id)
-    page.goto(secret_url)
+    value, secret_id, expires = entra_new_secret(
+        open_in_entra(page, "Certificates & secrets for this app")
+    )
     page.get_by_label("Value").fill(secret_id)
     page.get_by_label("Secret ID").fill(secret_id)
     page.get_by_label("Custom, or the date in Entra's Expires column").check()

@@ -3,7 +3,8 @@ from onboarding import entra
 CLIENT_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
 
-def test_it_links_into_the_entra_admin_center():
+def test_it_links_into_the_entra_admin_center(settings):
+    settings.ENTRA_ADMIN_URL = "https://entra.microsoft.com"
     assert entra.app_list_url() == (
         "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade"
     )
