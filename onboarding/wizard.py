@@ -205,6 +205,26 @@ def record_consent(
     )
 
 
+def record_consent_failure(
+    app: AppRegistration,
+    *,
+    code: str,
+    by: User | None,
+    forwarded: bool,
+    request: HttpRequest | None = None,
+) -> None:
+    """Step 3 did not work out: Microsoft reported an error (declined, not an admin...)."""
+    audit_record(
+        action="consent.failed",
+        actor=by,
+        tenant=app.tenant,
+        obj=app,
+        request=request,
+        code=code,
+        via="forwarded link" if forwarded else "wizard",
+    )
+
+
 @transaction.atomic
 def save_secret(
     app: AppRegistration,

@@ -10,8 +10,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onboarding import consent, wizard
-from onboarding.audit import audit_record
-from onboarding.models import AppRegistration
 from onboarding.views.tenancy import WizardPage, admin_tenant_or_404, step_url, wizard_step
 
 log = logging.getLogger(__name__)
@@ -41,18 +39,10 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
         admin_tenant_or_404(request, app.tenant_id)
     by = request.user if request.user.is_authenticated else None
     if outcome.failure is not None:
-        audit_record(
-            action="consent.failed",
-            actor=by,
-            tenant=app.tenant,
-            obj=app,
-            request=request,
-            code=outcome.failure.code,
-            via="forwarded link" if outcome.forwarded else "wizard",
+        wizard.record_consent_failure(
+            app, code=outcome.failure.code, by=by, forwarded=outcome.forwarded, request=request
         )
-        context = {"app": app, "tenant": app.tenant, "failure": outcome.failure}
-        context |= failure_context(app, forwarded=outcome.forwarded)
-        return render(request, "onboarding/consent_callback_failed.html", context)
+        return failure_page(request, outcome)
     wizard.record_consent(app, by=by, forwarded=outcome.forwarded, request=request)
     wizard.record_progress(app.tenant)
     if outcome.forwarded:
@@ -61,13 +51,18 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
     return redirect(step_url(app.tenant, wizard.STEP_BY_NUMBER[4]))
 
 
-def failure_context(app: AppRegistration, *, forwarded: bool) -> dict[str, object]:
-    return {
-        "forwarded": forwarded,
+def failure_page(request: HttpRequest, outcome: consent.ConsentOutcome) -> HttpResponse:
+    """One page per kind of failure; the template picks the words."""
+    context = {
+        "app": outcome.app,
+        "tenant": outcome.app.tenant,
+        "failure": outcome.failure,
+        "forwarded": outcome.forwarded,
         "callback_url": consent.callback_url(),
-        "forward_url": consent.forward_url(app),
+        "forward_url": consent.forward_url(outcome.app),
         "consent_roles": consent.CONSENT_ROLES,
     }
+    return render(request, "onboarding/consent_callback_failed.html", context)
 
 
 @require_http_methods(["GET", "POST"])

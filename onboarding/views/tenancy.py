@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from onboarding import wizard
 from onboarding.models import AppRegistration, Membership, Tenant
@@ -73,6 +74,9 @@ def wizard_step(number: int) -> Callable[[StepView], StepView]:
             progress = wizard.progress_for(tenant)
             if not progress.is_reachable(number):
                 resume = progress.resume_step
+                if getattr(request, "htmx", False):
+                    # A live fragment must not swap a whole page into itself.
+                    return HttpResponseClientRedirect(step_url(tenant, resume))
                 messages.info(request, f"Please finish “{resume.title}” first.")
                 return redirect(step_url(tenant, resume))
             page = WizardPage(tenant, progress, wizard.STEP_BY_NUMBER[number])

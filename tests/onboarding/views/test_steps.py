@@ -161,3 +161,9 @@ def test_it_opens_the_done_page_only_once_verified(as_alice, acme_ready, acme):
     response = as_alice.get(url("done", acme))
     assert response.status_code == 200
     assert "Your mailbox is connected" in response.content.decode()
+
+
+def test_it_sends_the_live_status_to_the_open_step_when_verify_closed(as_alice, acme_ready, acme):
+    acme.mailboxes.all().delete()
+    response = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == url("mailbox", acme)
