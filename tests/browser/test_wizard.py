@@ -7,10 +7,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from django.utils import timezone
 
-from onboarding import invitations
+from onboarding import invitations, wizard
 from onboarding.models import AppRegistration, ClientSecret, Mailbox
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.onboarding.conftest import make_secret
 
 pytestmark = pytest.mark.browser
 
@@ -320,3 +322,20 @@ def test_it_can_be_used_by_keyboard_alone(
     page.get_by_role("heading", name="API permissions and admin consent").wait_for()
     current = page.locator('[aria-current="step"]')
     assert "API permissions" in current.inner_text()
+
+
+def test_it_shows_the_done_page_once_the_check_has_passed(
+    admin_page, portal, at_consent_step, alice, acme, screenshot
+):
+    # The check itself is a later issue; its outcome is set here as it will record it.
+    AppRegistration.objects.filter(pk=at_consent_step.pk).update(consent_granted_at=timezone.now())
+    make_secret(at_consent_step)
+    Mailbox.objects.create(
+        tenant=acme, address="dispatch@contoso.onmicrosoft.com", health="healthy"
+    )
+    wizard.record_progress(acme)
+    page = admin_page
+    sign_in_to_portal(page, portal, alice)
+    page.get_by_role("link", name="Continue the setup").click()
+    step(page, screenshot, "7-done", "Your mailbox is connected")
+    assert page.locator('[aria-current="step"]').inner_text().split() == ["✓", "Done", "(done)"]
