@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import User
 from onboarding.checks import STEP_LABELS, check_request, step_diagnosis
 from onboarding.emails import WIZARD_URL_NAMES
-from onboarding.models import CheckRun, Mailbox
+from onboarding.models import CheckRun, Mailbox, Tenant
 
 # "Run check again" is refused this soon after the mailbox's last check was requested.
 CHECK_AGAIN_SECONDS = 30
@@ -44,14 +44,15 @@ def _visible_mailbox(request: HttpRequest, mailbox_id: Any) -> Mailbox:
 def mailbox_check(request: HttpRequest, mailbox_id: Any) -> HttpResponse:
     mailbox = _visible_mailbox(request, mailbox_id)
     if request.method == "POST":
-        _start(request, mailbox)
+        start_check(request, mailbox)
         return redirect("checks:mailbox-check", mailbox_id=mailbox.pk)
     run = mailbox.check_runs.first()
     context = {"mailbox": mailbox, **(status_context(run) if run else {"run": None})}
     return render(request, "onboarding/check_page.html", context)
 
 
-def _start(request: HttpRequest, mailbox: Mailbox) -> None:
+def start_check(request: HttpRequest, mailbox: Mailbox) -> None:
+    """Request a check of the mailbox, unless one was requested moments ago."""
     latest = mailbox.check_runs.first()
     since = timezone.now() - timedelta(seconds=CHECK_AGAIN_SECONDS)
     if latest is not None and latest.is_finished and latest.created_at > since:
@@ -72,6 +73,20 @@ def check_status(request: HttpRequest, check_run_id: Any) -> HttpResponse:
     return render(request, "onboarding/_check_status.html", status_context(run))
 
 
+def verify_checks(request: HttpRequest, tenant: Tenant) -> list[dict[str, Any]]:
+    """The wizard's verify step: each mailbox with its latest check. A mailbox never
+    checked since its setup changed (health unknown, nothing pending) gets one now."""
+    items = []
+    for mailbox in tenant.mailboxes.order_by("address"):
+        run = mailbox.check_runs.first()
+        if run is None or (mailbox.health == Tenant.Health.UNKNOWN and run.is_finished):
+            run = check_request(
+                mailbox=mailbox, trigger=CheckRun.Trigger.WIZARD, requested_by=_user(request)
+            )
+        items.append({"mailbox": mailbox, **status_context(run), "poll": False})
+    return items
+
+
 def status_context(run: CheckRun) -> dict[str, Any]:
     """What the status fragment shows: every step in order, with its diagnosis."""
     recorded = {step["name"]: step for step in run.steps}
@@ -90,7 +105,7 @@ def status_context(run: CheckRun) -> dict[str, Any]:
                 "fix_url": _fix_url(run, found.wizard_step if found else None),
             }
         )
-    return {"run": run, "rows": rows}
+    return {"run": run, "rows": rows, "poll": True}
 
 
 def _unrecorded(run: CheckRun) -> str:
