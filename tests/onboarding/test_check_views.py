@@ -94,3 +94,9 @@ def test_it_requires_sign_in_and_refuses_other_methods(client, alice, mailbox):
     client.force_login(alice)
     assert client.put(page(mailbox)).status_code == 405
     assert client.get("/checks/mailboxes/not-a-uuid/").status_code == 404
+
+
+def test_it_renders_no_template_comment(client, alice, mailbox):
+    CheckRun.objects.create(mailbox=mailbox, trigger="wizard")
+    client.force_login(alice)
+    assert b"The live status" not in client.get(page(mailbox)).content
