@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from microsoft_emulator.scenarios import ready_directory
@@ -44,6 +45,8 @@ def test_it_alerts_once_when_a_mailbox_starts_failing_and_once_when_it_recovers(
     assert (alert.to, to_support.to) == ([alice.email], [settings.SUPPORT_EMAIL])
     assert mailbox.address in alert.subject
     assert "outside the application's allowed scope" in alert.body
+    fix = reverse("onboarding:mailbox", args=[acme.pk])
+    assert f"Fix it here: {settings.PORTAL_BASE_URL}{fix}" in alert.body
     emulated_microsoft.state.access_policies.clear()
     run_check(mailbox, capture)
     assert health_of(mailbox) == "healthy"
