@@ -139,6 +139,8 @@ def check_run(check_run_id: str | uuid.UUID) -> float | None:
         if run.attempts < settings.PORTAL_CHECK_MAX_ATTEMPTS:
             return _requeue(run, steps, transient.error)
     _finish(run, steps)
+    if run.status == CheckRun.Status.PASSED and run.secret_id is None:
+        _activate_first_secret(run)
     return None
 
 
@@ -246,7 +248,7 @@ def _mail_steps(
 
 
 def _app_token(run: CheckRun, app: AppRegistration) -> microsoft.AppToken:
-    secret = run.secret or app.secrets.filter(status=ClientSecret.Status.ACTIVE).first()
+    secret = run.secret or _secret_in_use(app)
     if secret is None:
         raise MicrosoftError("secret_missing", "No active client secret is saved.")
     try:
@@ -262,6 +264,29 @@ def _app_token(run: CheckRun, app: AppRegistration) -> microsoft.AppToken:
         if exc.code == "AADSTS7000215" and _is_guid(value):
             raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
         raise
+
+
+def _secret_in_use(app: AppRegistration) -> ClientSecret | None:
+    """The active secret; during the first setup, the newest one saved (still pending)."""
+    active = app.secrets.filter(status=ClientSecret.Status.ACTIVE).first()
+    return active or app.secrets.filter(status=ClientSecret.Status.PENDING).first()
+
+
+def _activate_first_secret(run: CheckRun) -> None:
+    """A passing check proves the wizard's first secret: it becomes the active one.
+    (Renewals pass `secret` and activate through their own workflow.)"""
+    app = AppRegistration.objects.filter(tenant_id=run.mailbox.tenant_id).first()
+    if app is None or app.secrets.filter(status=ClientSecret.Status.ACTIVE).exists():
+        return
+    pending = app.secrets.filter(status=ClientSecret.Status.PENDING).first()
+    if pending is None:
+        return
+    ClientSecret.objects.filter(pk=pending.pk, status=ClientSecret.Status.PENDING).update(
+        status=ClientSecret.Status.ACTIVE
+    )
+    audit.audit_record(
+        action="secret.activated", tenant=run.mailbox.tenant, obj=pending, check_run=str(run.pk)
+    )
 
 
 def _send_test(run: CheckRun, mailbox: Mailbox, token: microsoft.AppToken) -> None:

@@ -283,3 +283,13 @@ def test_it_requests_one_token_when_threads_check_one_credential_at_once(
         thread.join()
     assert set(CheckRun.objects.values_list("status", flat=True)) == {"passed"}
     assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id.lower(): 1}
+
+
+def test_it_checks_and_then_activates_the_first_secret_of_the_wizard(
+    acme, ready, django_capture_on_commit_callbacks
+):
+    mailbox = configure(acme, ready)
+    acme.app_registration.secrets.update(status="pending")
+    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    assert run.status == "passed"
+    assert acme.app_registration.secrets.get().status == "active"
