@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("renew/", include("onboarding.renewal_urls")),
 ]
