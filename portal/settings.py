@@ -210,7 +210,10 @@ SUPPORT_EMAIL = env_str("PORTAL_SUPPORT_EMAIL", "support@localhost")
 _email_backend = env_choice(
     "PORTAL_EMAIL_BACKEND", "smtp" if PRODUCTION else "file", {"smtp", "file", "console"}
 )
-EMAIL_BACKEND = f"django.core.mail.backends.{_email_backend}.EmailBackend"
+# Django calls the file backend "filebased".
+EMAIL_BACKEND = "django.core.mail.backends.{}.EmailBackend".format(
+    {"file": "filebased"}.get(_email_backend, _email_backend)
+)
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_HOST = env_str("PORTAL_SMTP_HOST", "localhost")
 EMAIL_PORT = env_int("PORTAL_SMTP_PORT", 587, minimum=1)

@@ -138,6 +138,16 @@ def test_it_creates_nothing_twice_on_a_second_scan(acme):
     assert ReminderDispatch.objects.count() == 2
 
 
+def test_it_claims_a_row_for_the_first_caller_only(acme):
+    secret = make_secret(acme, date(2025, 6, 30))
+    wanted = [(secret.pk, secret.expires_on, 7)]
+    (claimed,) = reminders.claim(wanted, at(2025, 6, 23))
+    assert reminders.claim(wanted, at(2025, 6, 23, 7)) == []
+    dispatch = ReminderDispatch.objects.get()
+    assert (dispatch.pk, dispatch.status, dispatch.attempts) == (claimed, "claimed", 0)
+    assert dispatch.lease_until == at(2025, 6, 23, 6, 15)
+
+
 def test_it_starts_afresh_when_the_expiry_changes(acme):
     secret = make_secret(acme, date(2025, 6, 30))
     assert scan_at(at(2025, 6, 23)) == [7]
@@ -298,7 +308,7 @@ def test_it_fails_a_reminder_with_nobody_to_tell(claimed, alice):
 
 
 def test_it_tells_active_admins_and_extra_addresses_once_each(acme, alice, bob):
-    retired = User.objects.create_user("old@acme.example", "x", is_active=False)
+    retired = User.objects.create_user("old@acme.example", is_active=False)
     Membership.objects.create(tenant=acme, user=retired)
     acme.notification_addresses.create(email="it@acme.example")
     acme.notification_addresses.create(email="ALICE@acme.example")
