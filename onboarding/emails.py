@@ -1,5 +1,9 @@
-"""One function per e-mail. Each renders three templates from templates/emails/:
-NAME_subject.txt, NAME_body.txt and NAME_body.html."""
+"""Every e-mail the portal sends: one function per e-mail.
+
+Each e-mail has three templates under templates/emails/: `<name>_subject.txt`,
+`<name>_body.txt` and `<name>_body.html`. Links are absolute, built on
+PORTAL_BASE_URL, never on the Host header of whichever request triggered them.
+"""
 
 from __future__ import annotations
 
@@ -11,32 +15,55 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts.models import User
+from onboarding.models import ClientSecret, Invitation
+
 if TYPE_CHECKING:
-    from onboarding.models import ClientSecret
     from onboarding.reminders import Digest
 
 
-def absolute_url(name: str, *args: object) -> str:
-    """A link for an e-mail: e-mails have no request to take the host from."""
+def _send(name: str, *, to: str | list[str], context: dict[str, Any]) -> None:
+    context = {"support_email": settings.SUPPORT_EMAIL, **context}
+    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
+    text = render_to_string(f"emails/{name}_body.txt", context)
+    html = render_to_string(f"emails/{name}_body.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[to] if isinstance(to, str) else to)
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def _absolute_url(name: str, *args: object) -> str:
     return settings.PORTAL_BASE_URL + reverse(name, args=args)
 
 
-def _send(name: str, *, to: list[str], context: dict[str, Any]) -> int:
-    subject = render_to_string(f"emails/{name}_subject.txt", context)
-    message = EmailMultiAlternatives(
-        # A header must be one line, whatever the template's whitespace.
-        " ".join(subject.split()),
-        render_to_string(f"emails/{name}_body.txt", context),
-        to=to,
+def invitation(*, invitation: Invitation, link: str) -> None:
+    """The single-use link that lets a tenant admin set up their account."""
+    _send(
+        "invitation",
+        to=invitation.email,
+        context={"invitation": invitation, "tenant": invitation.tenant, "link": link},
     )
-    message.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")
-    return message.send()
 
 
-def send_secret_expiry_reminder(*, to: list[str], secret: ClientSecret, days_left: int) -> int:
-    """Tell a tenant's admins that a client secret expires soon, or has expired."""
+def invitation_accepted(*, invitation: Invitation, notify: User) -> None:
+    """Tells the person who sent an invitation that it was accepted."""
+    _send(
+        "invitation_accepted",
+        to=notify.email,
+        context={"invitation": invitation, "tenant": invitation.tenant, "notify": notify},
+    )
+
+
+def password_reset(*, user: User, link: str) -> None:
+    """The link that lets a user choose a new password."""
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    _send("password_reset", to=user.email, context={"user": user, "link": link, "hours": hours})
+
+
+def secret_expiry_reminder(*, to: list[str], secret: ClientSecret, days_left: int) -> None:
+    """Tells a tenant's admins, in one message, that a client secret expires soon or has."""
     tenant = secret.app.tenant
-    return _send(
+    _send(
         "secret_expiry",
         to=to,
         context={
@@ -46,11 +73,11 @@ def send_secret_expiry_reminder(*, to: list[str], secret: ClientSecret, days_lef
             "days_left": days_left,
             "days_ago": -days_left,
             "expired": days_left < 0,
-            "renew_url": absolute_url("onboarding:renew-secret", tenant.pk),
+            "renew_url": _absolute_url("onboarding:renew-secret", tenant.pk),
         },
     )
 
 
-def send_reminder_digest(*, to: list[str], content: Digest, today: date) -> int:
+def reminder_digest(*, to: list[str], content: Digest, today: date) -> None:
     """Support's daily list of reminders sent, failed, and secrets about to expire."""
-    return _send("reminder_digest", to=to, context={"digest": content, "today": today})
+    _send("reminder_digest", to=to, context={"digest": content, "today": today})

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from onboarding import vault
+
 
 class Tenant(models.Model):
     """A customer organisation."""
@@ -196,6 +198,24 @@ class ClientSecret(models.Model):
     def __str__(self) -> str:
         return f"Secret {self.hint}*** ({self.secret_id})"
 
+    def set_value(self, plaintext: str) -> None:
+        """Encrypt a new secret value into this row and keep its 3-character hint.
+
+        The caller saves the row. The plaintext is never stored or kept on the instance.
+        """
+        if not plaintext:
+            raise ValueError("A client secret value cannot be empty.")
+        vault.seal(self, "value", plaintext)
+        self.hint = plaintext[:3]
+
+    def reveal(self) -> str:
+        """The secret value, only for the call to Microsoft.
+
+        Raises vault.DecryptionError (and logs an alert naming the row) when the stored
+        blob does not decrypt for this row; never returns the stored bytes or "".
+        """
+        return vault.reveal(self, "value")
+
 
 class Mailbox(models.Model):
     """An address the operations app reads and sends from."""
@@ -225,6 +245,26 @@ class Mailbox(models.Model):
     @property
     def has_password(self) -> bool:
         return bool(self.password_ciphertext)
+
+    def set_password(self, plaintext: str | None) -> None:
+        """Encrypt a new legacy password into this row; None or "" removes it.
+
+        The caller saves the row.
+        """
+        if plaintext:
+            vault.seal(self, "password", plaintext)
+        else:
+            vault.clear(self, "password")
+
+    def reveal_password(self) -> str | None:
+        """The legacy password, only for the call to Microsoft; None when none is set.
+
+        Raises vault.DecryptionError (and logs an alert naming the row) when a stored
+        password does not decrypt for this row.
+        """
+        if self.password_ciphertext is None:
+            return None
+        return vault.reveal(self, "password")
 
 
 class ReminderDispatch(models.Model):

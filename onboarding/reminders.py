@@ -28,6 +28,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from onboarding import emails
+from onboarding.audit import audit_record
 from onboarding.models import ClientSecret, Membership, ReminderDispatch, Tenant
 
 logger = logging.getLogger(__name__)
@@ -189,11 +190,16 @@ def _stale_claims(now: datetime) -> list[int]:
 
 def mark_tenants_expired(tenant_ids: Iterable[uuid.UUID]) -> int:
     """A secret in use is past its expiry: the tenant's mail has stopped."""
-    return (
-        Tenant.objects.filter(pk__in=list(tenant_ids))
-        .exclude(health=Tenant.Health.EXPIRED)
-        .update(health=Tenant.Health.EXPIRED)
-    )
+    flipped = 0
+    for tenant in Tenant.objects.filter(pk__in=list(tenant_ids)).exclude(
+        health=Tenant.Health.EXPIRED
+    ):
+        # Conditional, so that of two scans only one records the change.
+        mine = Tenant.objects.filter(pk=tenant.pk, health=tenant.health)
+        if mine.update(health=Tenant.Health.EXPIRED):
+            audit_record(action="tenant.expired", tenant=tenant, obj=tenant, previous=tenant.health)
+            flipped += 1
+    return flipped
 
 
 def scan(now: datetime | None = None) -> ScanResult:
@@ -268,6 +274,20 @@ def recipients(tenant: Tenant) -> list[str]:
     return unique
 
 
+def _mark_sent(dispatch: ReminderDispatch, attempt: int, *, recipients: int) -> None:
+    now = timezone.now()
+    if not _finish(dispatch.pk, attempt, status=Status.SENT, sent_at=now, recipients=recipients):
+        logger.warning("Reminder %s was sent after its lease ran out", dispatch.pk)
+    audit_record(
+        action="reminder.sent",
+        tenant=dispatch.secret.app.tenant,
+        obj=dispatch,
+        threshold=dispatch.threshold,
+        expires_on=dispatch.expires_on.isoformat(),
+        recipients=recipients,
+    )
+
+
 def send(dispatch_id: int) -> str:
     """Send one claimed reminder if this worker can take it; returns what happened."""
     attempt = take(dispatch_id)
@@ -284,14 +304,11 @@ def send(dispatch_id: int) -> str:
         return Status.FAILED
     days_left = (secret.expires_on - local_today(tenant.time_zone)).days
     try:
-        emails.send_secret_expiry_reminder(to=to, secret=secret, days_left=days_left)
+        emails.secret_expiry_reminder(to=to, secret=secret, days_left=days_left)
     except Exception as exc:
         _give_back(dispatch_id, attempt, exc)
         raise
-    if not _finish(
-        dispatch_id, attempt, status=Status.SENT, sent_at=timezone.now(), recipients=len(to)
-    ):
-        logger.warning("Reminder %s was sent after its lease ran out", dispatch_id)
+    _mark_sent(dispatch, attempt, recipients=len(to))
     return Status.SENT
 
 
@@ -334,7 +351,7 @@ def send_digest(now: datetime | None = None) -> bool:
     if not content or not cache.add(key, True, timeout=2 * 86400):
         return False
     try:
-        emails.send_reminder_digest(to=[settings.SUPPORT_EMAIL], content=content, today=now.date())
+        emails.reminder_digest(to=[settings.SUPPORT_EMAIL], content=content, today=now.date())
     except Exception:
         cache.delete(key)
         raise

@@ -1,4 +1,5 @@
-"""Thin Celery tasks: they take ids, call the workflow modules, and nothing more."""
+"""Thin Celery tasks: they take ids (never secrets, never model instances) and
+call the module that owns the work."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from onboarding import reminders
+from onboarding import invitations, reminders
+
+
+# Mail servers fail transiently; the workflow records nothing until the mail
+# is sent, so a retry never sends twice.
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def invitation_accepted_notify(invitation_id: str) -> bool:
+    return invitations.invitation_accepted_notify(invitation_id=invitation_id)
 
 
 @shared_task(ignore_result=True)

@@ -14,6 +14,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from onboarding.vault import KEYS_VARIABLE, Keyring, parse_keyring, read_keyring_file
 from portal.env import (
     env_bool,
     env_choice,
@@ -40,6 +41,27 @@ if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecur
         "PORTAL_SECRET_KEY (or PORTAL_SECRET_KEY_FILE) must be set to a random value of at "
         "least 50 characters in production."
     )
+
+# --- Encryption of secret columns (onboarding.vault, docs/vault.md) -------------
+# PORTAL_ENCRYPTION_KEYS (or PORTAL_ENCRYPTION_KEYS_FILE) lists key_id:base64key
+# entries; the first encrypts, all decrypt. Parsed here so that a malformed list
+# stops the start naming the entry's position. The keyring's repr shows key ids only.
+# Development without the variables keeps its keys in var/encryption.keys, which
+# `make run` creates (and the vault too, on first use).
+ENCRYPTION_KEYS_DEV_FILE = VAR_DIR / "encryption.keys"
+ENCRYPTION_KEYRING: Keyring | None = None
+_encryption_keys = env_secret(KEYS_VARIABLE)
+if _encryption_keys is not None:
+    _keys_source = KEYS_VARIABLE + ("_FILE" if env_optional(f"{KEYS_VARIABLE}_FILE") else "")
+    ENCRYPTION_KEYRING = parse_keyring(_encryption_keys, source=_keys_source)
+elif PRODUCTION:
+    raise ImproperlyConfigured(
+        f"{KEYS_VARIABLE} (or {KEYS_VARIABLE}_FILE) must be set in production: a list of "
+        "key_id:base64key entries that encrypt the stored secrets (see docs/vault.md)."
+    )
+elif ENCRYPTION_KEYS_DEV_FILE.exists():
+    ENCRYPTION_KEYRING = read_keyring_file(ENCRYPTION_KEYS_DEV_FILE)
+del _encryption_keys
 
 ALLOWED_HOSTS = env_list("PORTAL_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("PORTAL_CSRF_TRUSTED_ORIGINS", [])
@@ -100,7 +122,8 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
+# Both URLs may carry a password, so both also come from a _FILE.
+DATABASE_URL = env_secret("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"
 try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 except ValueError as exc:
@@ -133,7 +156,9 @@ AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("PORTAL_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# The locked-out page says how long to wait, in words; user names are case-folded.
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "value", "secret_value", "mailbox_password"]
 
@@ -164,7 +189,7 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Broker and cache ---------------------------------------------------------
-REDIS_URL = env_optional("REDIS_URL")
+REDIS_URL = env_secret("REDIS_URL")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
@@ -201,7 +226,13 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 CELERY_TASK_ALWAYS_EAGER = env_bool("PORTAL_TASKS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.sessions_clear_expired",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 3600},
+    },
+}
 
 # --- E-mail -------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("PORTAL_FROM_EMAIL", "Mailbox portal <portal@localhost>")
@@ -210,10 +241,8 @@ SUPPORT_EMAIL = env_str("PORTAL_SUPPORT_EMAIL", "support@localhost")
 _email_backend = env_choice(
     "PORTAL_EMAIL_BACKEND", "smtp" if PRODUCTION else "file", {"smtp", "file", "console"}
 )
-# Django calls the file backend "filebased".
-EMAIL_BACKEND = "django.core.mail.backends.{}.EmailBackend".format(
-    {"file": "filebased"}.get(_email_backend, _email_backend)
-)
+_EMAIL_BACKEND_MODULES = {"smtp": "smtp", "file": "filebased", "console": "console"}
+EMAIL_BACKEND = f"django.core.mail.backends.{_EMAIL_BACKEND_MODULES[_email_backend]}.EmailBackend"
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_HOST = env_str("PORTAL_SMTP_HOST", "localhost")
 EMAIL_PORT = env_int("PORTAL_SMTP_PORT", 587, minimum=1)
@@ -238,6 +267,8 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     if env_bool("PORTAL_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The container health check calls this over plain HTTP from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -254,14 +285,52 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Every handler carries the redaction filter (portal/log_redaction.py), which masks
+# secret-shaped values whatever logger they come from. Django's own default handlers
+# are replaced here so that none of them goes around it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact_secrets": {"()": "portal.log_redaction.RedactSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+        # Celery keeps a handler it finds on its task logger instead of adding its own.
+        "celery.task": {"handlers": ["console"], "propagate": False},
+    },
 }
+# The worker keeps the handlers above (with their filter) instead of replacing them.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Periodic work --------------------------------------------------------------
 # Each entry expires before its next run so that a stopped worker never finds a
@@ -269,16 +338,11 @@ LOGGING = {
 CELERY_TIMEZONE = "UTC"
 
 
-def _env_hour_minute(prefix: str, hour: int, minute: int) -> tuple[int, int]:
-    """A time of day in UTC from PREFIX_HOUR and PREFIX_MINUTE."""
-    values = (
-        env_int(f"{prefix}_HOUR", hour, minimum=0),
-        env_int(f"{prefix}_MINUTE", minute, minimum=0),
-    )
-    for name, value, limit in (("HOUR", values[0], 23), ("MINUTE", values[1], 59)):
-        if value > limit:
-            raise ImproperlyConfigured(f"{prefix}_{name}={value} is above the maximum of {limit}.")
-    return values
+def _env_int_upto(name: str, default: int, maximum: int) -> int:
+    value = env_int(name, default, minimum=0)
+    if value > maximum:
+        raise ImproperlyConfigured(f"{name}={value} is above the maximum of {maximum}.")
+    return value
 
 
 def _env_days(name: str, default: list[str]) -> tuple[int, ...]:
@@ -298,8 +362,15 @@ def _env_days(name: str, default: list[str]) -> tuple[int, ...]:
 # Expiry reminders (onboarding/reminders.py, docs/reminders.md): days before a client
 # secret expires on which the tenant's admins hear about it; weekly once expired.
 REMINDER_DAYS = _env_days("PORTAL_REMINDER_DAYS", ["30", "14", "7", "3", "1", "0"])
-REMINDER_SCAN_TIME = _env_hour_minute("PORTAL_REMINDER_SCAN", 6, 0)
-REMINDER_DIGEST_TIME = _env_hour_minute("PORTAL_REMINDER_DIGEST", 7, 0)
+# Times of day in UTC.
+REMINDER_SCAN_TIME = (
+    _env_int_upto("PORTAL_REMINDER_SCAN_HOUR", 6, 23),
+    _env_int_upto("PORTAL_REMINDER_SCAN_MINUTE", 0, 59),
+)
+REMINDER_DIGEST_TIME = (
+    _env_int_upto("PORTAL_REMINDER_DIGEST_HOUR", 7, 23),
+    _env_int_upto("PORTAL_REMINDER_DIGEST_MINUTE", 0, 59),
+)
 # A claimed reminder whose sender died is sent by another worker after this lease.
 # It must outlast the hard task time limit, or a slow (not dead) sender could be
 # overtaken and the reminder sent twice.

@@ -5,7 +5,10 @@ from portal import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("invitations/", include("onboarding.invitation_urls")),
+    path("support/", include("support.urls")),
     path("admin/", admin.site.urls),
     path("renew/", include("onboarding.renewal_urls")),
 ]

@@ -6,11 +6,20 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 
 from accounts.models import SUPPORT_GROUP, User
+from onboarding import vault
 from onboarding.models import Membership, Tenant
 from portal.celery import app as celery_app
+
+# Canary secrets watched in logs, pages, task messages and the database (tests/canary.py).
+pytest_plugins = ["tests.canary"]
+
+# A fresh keyring of the run's own: tests never read or create var/encryption.keys and
+# work on a fresh clone. Tests that need other keys use the `settings` fixture.
+settings.ENCRYPTION_KEYRING = vault.parse_keyring(vault.generate_entry("test-1"), source="tests")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery staple"
@@ -23,6 +32,12 @@ def require_service(name: str, available: bool) -> None:
     if IN_CI:
         pytest.fail(f"{name} is required in CI but is not reachable.")
     pytest.skip(f"{name} is not reachable")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The production hasher is slow on purpose; tests sign in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -19,13 +19,9 @@ def make_secret(
         tenant=tenant,
         defaults={"client_id": uuid.uuid4(), "directory": "contoso.onmicrosoft.com"},
     )
-    return ClientSecret.objects.create(
-        app=app,
-        secret_id=uuid.uuid4(),
-        # Reminders never read the value; the vault is not involved here.
-        value_ciphertext=b"not-a-real-ciphertext",
-        value_key_id="test",
-        hint=hint,
-        expires_on=expires_on,
-        status=status,
+    secret = ClientSecret(
+        app=app, secret_id=uuid.uuid4(), hint=hint, expires_on=expires_on, status=status
     )
+    secret.set_value(f"{hint}8Q~" + "x" * 34)
+    secret.save()
+    return secret

@@ -66,6 +66,7 @@ def test_it_tells_what_expires_when_and_links_to_renewal(acme, alice, run_scan, 
         assert str(acme.app_registration.client_id) in body
     assert link in text
     assert f'href="{link}"' in html
+    assert secret.reveal() not in text + html + message.subject
 
 
 def test_it_says_mail_has_stopped_once_expired(acme, alice, run_scan):

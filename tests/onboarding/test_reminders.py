@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from onboarding import reminders
-from onboarding.models import ClientSecret, Membership, ReminderDispatch, Tenant
+from onboarding.models import AuditEvent, ClientSecret, Membership, ReminderDispatch, Tenant
 from tests.onboarding.secrets_factory import make_secret
 
 UTC = ZoneInfo("UTC")
@@ -187,6 +187,14 @@ def test_it_marks_the_tenant_expired_once_the_secret_in_use_has_expired(acme, gl
     assert healths == {acme.name: Tenant.Health.EXPIRED, globex.name: Tenant.Health.UNKNOWN}
 
 
+def test_it_records_the_change_to_expired_once(acme):
+    make_secret(acme, date(2025, 6, 30))
+    scan_at(at(2025, 7, 1))
+    scan_at(at(2025, 7, 2))
+    (event,) = AuditEvent.objects.filter(action="tenant.expired")
+    assert (event.tenant_id, event.details) == (acme.pk, {"previous": "unknown"})
+
+
 def test_it_uses_as_many_queries_for_fifty_due_secrets_as_for_two(acme):
     def queries_for(count: int, expires_on: date) -> int:
         for _ in range(count):
@@ -235,6 +243,14 @@ def test_it_sends_a_claimed_reminder_once(claimed):
     assert len(mail.outbox) == 1
 
 
+def test_it_records_each_reminder_sent_without_any_secret(claimed):
+    send_at(at(2025, 6, 23, 6, 1), claimed)
+    send_at(at(2025, 6, 23, 6, 2), claimed)
+    (event,) = AuditEvent.objects.filter(action="reminder.sent")
+    assert (event.object_type, event.object_id) == ("onboarding.reminderdispatch", str(claimed))
+    assert event.details == {"threshold": 7, "expires_on": "2025-06-30", "recipients": 1}
+
+
 def test_it_lets_only_one_of_two_senders_take_a_row(claimed):
     with time_machine.travel(at(2025, 6, 23, 6, 1), tick=False):
         assert reminders.take(claimed) == 1
@@ -266,7 +282,7 @@ def smtp_down(monkeypatch):
     def fail(**kwargs):
         raise SMTPServerDisconnected("gone")
 
-    monkeypatch.setattr("onboarding.emails.send_secret_expiry_reminder", fail)
+    monkeypatch.setattr("onboarding.emails.secret_expiry_reminder", fail)
 
 
 def test_it_gives_a_failed_attempt_back_and_fails_after_the_last(claimed, settings, smtp_down):

@@ -1,54 +1,40 @@
-import json
-from datetime import date, datetime
-from io import StringIO
-from zoneinfo import ZoneInfo
-
-import time_machine
-from django.conf import settings
+import pytest
 from django.core import mail
-from django.core.management import call_command
 
-from onboarding import tasks
-from onboarding.models import ReminderDispatch
-from portal.celery import app
-from tests.onboarding.secrets_factory import make_secret
-
-MORNING = datetime(2025, 6, 23, 6, tzinfo=ZoneInfo("UTC"))
+from onboarding import invitations
+from onboarding.models import AuditEvent
+from onboarding.tasks import invitation_accepted_notify
 
 
-def test_it_queues_the_sends_only_once_the_claims_are_committed(
-    acme, alice, django_capture_on_commit_callbacks
-):
-    make_secret(acme, date(2025, 6, 30))
-    make_secret(acme, date(2025, 6, 30), hint="two")
-    with (
-        time_machine.travel(MORNING, tick=False),
-        django_capture_on_commit_callbacks() as callbacks,
-    ):
-        assert tasks.scan_expiring_secrets() == 2
+@pytest.fixture
+def accepted(acme, charlie):
+    invitation, _ = invitations.invitation_create(
+        tenant=acme, email="dora@acme.example", invited_by=charlie
+    )
+    invitations.invitation_accept_as_new_user(
+        invitation=invitation, full_name="Dora", password="a long enough passphrase"
+    )
+    mail.outbox.clear()
+    return invitation
+
+
+def test_it_notifies_the_inviter_once(accepted, charlie):
+    assert invitation_accepted_notify.delay(str(accepted.pk)).get() is True
+    assert invitation_accepted_notify.delay(str(accepted.pk)).get() is False
+    assert [m.to for m in mail.outbox] == [[charlie.email]]
+    assert AuditEvent.objects.filter(action="invitation.accepted_notified").count() == 1
+
+
+def test_it_does_nothing_for_a_pending_invitation(acme, charlie):
+    invitation, _ = invitations.invitation_create(
+        tenant=acme, email="dora@acme.example", invited_by=charlie
+    )
+    assert invitation_accepted_notify.delay(str(invitation.pk)).get() is False
     assert mail.outbox == []
-    # Each callback queues the send task with nothing but a dispatch id.
-    queued = [callback.args for callback in callbacks]
-    assert sorted(queued) == sorted(ReminderDispatch.objects.values_list("pk"))
-    assert json.loads(json.dumps(queued)) == [list(args) for args in queued]
-    for callback in callbacks:
-        callback()
-    assert len(mail.outbox) == 2
 
 
-def test_it_runs_the_scan_from_the_command_line(acme, alice, django_capture_on_commit_callbacks):
-    make_secret(acme, date(2025, 6, 30))
-    out = StringIO()
-    with (
-        time_machine.travel(MORNING, tick=False),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        call_command("scan_expiring_secrets", stdout=out)
-        call_command("scan_expiring_secrets", stdout=out)
-    assert out.getvalue() == "Queued 1 reminder(s).\nQueued 0 reminder(s).\n"
-    assert len(mail.outbox) == 1
-
-
-def test_it_names_registered_tasks_in_the_beat_schedule():
-    for entry in ("scan-expiring-secrets", "send-reminder-digest"):
-        assert settings.CELERY_BEAT_SCHEDULE[entry]["task"] in app.tasks
+def test_it_records_nothing_when_the_mail_fails(accepted, settings):
+    settings.EMAIL_BACKEND = "tests.onboarding.failing_mail.Backend"
+    with pytest.raises(ConnectionRefusedError):
+        invitation_accepted_notify.apply(args=(str(accepted.pk),), throw=True, retries=5).get()
+    assert not AuditEvent.objects.filter(action="invitation.accepted_notified").exists()

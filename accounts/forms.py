@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.forms import PasswordResetForm
+from django.http import HttpRequest
+
+from accounts.models import User
+from accounts.tasks import password_reset_send
+
+
+class ResetRequestForm(PasswordResetForm):
+    """Queues the reset e-mail by user id; the page looks the same for unknown addresses."""
+
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        for user in self.get_users(self.cleaned_data["email"]):
+            password_reset_send.delay(str(user.pk))
+
+
+class NewAdminForm(forms.Form):
+    """A new admin from an invitation chooses their name and password."""
+
+    full_name = forms.CharField(
+        label="Your full name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    password1 = forms.CharField(
+        label="Choose a password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Repeat the password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_full_name(self) -> str:
+        name = " ".join(self.cleaned_data["full_name"].split())
+        if not name:
+            raise forms.ValidationError("Please enter your name.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords are not the same.")
+        elif password1:
+            # The user does not exist yet; validate against what they will be.
+            candidate = User(email=self.email, full_name=cleaned.get("full_name", ""))
+            try:
+                password_validation.validate_password(password1, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class ExistingAccountForm(forms.Form):
+    """An invitation to an address that has an account: its owner confirms with their password."""
+
+    password = forms.CharField(
+        label="Your current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, request: HttpRequest, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request, self.email = request, email
+        self.user: User | None = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password")
+        if password:
+            # Through authenticate(), so the brute-force lockout applies here too.
+            user = authenticate(self.request, username=self.email, password=password)
+            if user is None:
+                raise forms.ValidationError("That password is not right. Try again.")
+            self.user = user
+        return cleaned

@@ -1,0 +1,85 @@
+"""Demo data for `make run`: a support user, Contoso Freight waiting for its admin,
+and a few tenants at other stages. Safe to run again: the state stays the same,
+only the pending Contoso invitation is replaced (its token is stored hashed, so
+a fresh link is the only way to print one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import SUPPORT_GROUP, User
+from onboarding.invitations import invitation_create, invitation_link
+from onboarding.models import Membership, Tenant
+
+SUPPORT_EMAIL = "support@demo.example"
+SUPPORT_PASSWORD = "demo-support-password"
+ADMIN_PASSWORD = "demo-admin-password"
+CONTOSO = "Contoso Freight"
+CONTOSO_ADMIN = "it-admin@contoso.example"
+# Tenants further along, so that lists and the dashboard have something to show.
+OTHERS = [
+    ("Northwind Traders", "admin@northwind.example", "Nadia North", 3, Tenant.Health.UNKNOWN),
+    ("Fabrikam Haulage", "admin@fabrikam.example", "Farid Fab", 7, Tenant.Health.HEALTHY),
+    ("Tailspin Couriers", "admin@tailspin.example", "Tara Tail", 7, Tenant.Health.EXPIRED),
+]
+
+
+def _user(email: str, password: str, **fields: Any) -> User:
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        return User.objects.create_user(email, password, **fields)
+    # Setting the same password again would sign the user out of their sessions.
+    if not user.check_password(password):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def _support_user() -> User:
+    user = _user(SUPPORT_EMAIL, SUPPORT_PASSWORD, full_name="Sam Support", is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name=SUPPORT_GROUP)[0])
+    return user
+
+
+def _other_tenants() -> None:
+    for name, email, full_name, step, health in OTHERS:
+        tenant, _ = Tenant.objects.update_or_create(
+            name=name, defaults={"onboarding_step": step, "health": health}
+        )
+        admin = _user(email, ADMIN_PASSWORD, full_name=full_name)
+        Membership.objects.get_or_create(tenant=tenant, user=admin)
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo data and print the logins and the invitation link."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("Demo data has well-known passwords: never in production.")
+        with transaction.atomic():
+            support = _support_user()
+            _other_tenants()
+            contoso, _ = Tenant.objects.get_or_create(name=CONTOSO)
+        self._print_logins()
+        if Membership.objects.filter(tenant=contoso, user__email__iexact=CONTOSO_ADMIN).exists():
+            self.stdout.write(
+                f"    {CONTOSO}'s admin ({CONTOSO_ADMIN}) has already accepted the invitation "
+                "and signs in with the password chosen then. "
+                "Delete var/portal.sqlite3 to start over."
+            )
+            return
+        _invitation, token = invitation_create(
+            tenant=contoso, email=CONTOSO_ADMIN, invited_by=support
+        )
+        self.stdout.write(f"    Invitation for {CONTOSO_ADMIN} ({CONTOSO}), valid once:")
+        self.stdout.write(f"      {invitation_link(token)}")
+
+    def _print_logins(self) -> None:
+        self.stdout.write(f"    Sign in at {settings.PORTAL_BASE_URL}/ with")
+        self.stdout.write(f"      support staff: {SUPPORT_EMAIL} / {SUPPORT_PASSWORD}")
+        self.stdout.write(f"      tenant admin:  {OTHERS[0][1]} / {ADMIN_PASSWORD}")

@@ -1,0 +1,43 @@
+import uuid
+
+import pytest
+
+from accounts.models import User
+from onboarding.models import AppRegistration, ClientSecret
+from tests.canary import assert_absent_from_database
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def root(db) -> User:
+    return User.objects.create_superuser("root@vendor.example", PASSWORD)
+
+
+def test_it_takes_a_secret_in_the_admin_and_shows_only_its_hint(
+    page, live_server, root, acme, canary, screenshot
+):
+    app = AppRegistration.objects.create(tenant=acme, client_id=uuid.uuid4(), directory="acme")
+    value, secret_id = canary(), str(uuid.uuid4())
+    page.goto(f"{live_server.url}/admin/onboarding/clientsecret/add/")
+    page.get_by_label("E-mail address").fill(root.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.get_by_label("App").select_option(label=str(app))
+    page.get_by_label("Secret ID").fill(secret_id)
+    page.get_by_label("Secret value").fill(value)
+    page.get_by_label("Expires on").fill("2030-01-31")
+    screenshot(page, "add-secret")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    page.get_by_text("was added successfully").wait_for()
+    screenshot(page, "secret-list")
+    listing = page.content()
+    assert secret_id in listing
+    assert value[:3] in listing
+    assert value not in listing
+    page.get_by_role("link", name=secret_id, exact=True).click()
+    assert page.get_by_label("Secret value").input_value() == ""
+    assert value not in page.content()
+    assert ClientSecret.objects.get().reveal() == value
+    assert_absent_from_database(value)

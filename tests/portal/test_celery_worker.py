@@ -1,0 +1,121 @@
+"""A real `celery -A portal worker` on real Redis runs one of the portal's tasks.
+
+The worker is another process, so it reads rows only once they are committed:
+hence transactional_db and the test database's own URL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from onboarding import invitations
+from onboarding.models import AuditEvent, Invitation
+from onboarding.tasks import invitation_accepted_notify
+from portal.celery import app
+from tests.conftest import require_service
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+
+def worker_database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker(redis_url, transactional_db, tmp_path):
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    queue = "portal-worker-test"
+    redis.Redis.from_url(redis_url).delete(queue)  # leftovers of an interrupted run
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update(
+        DATABASE_URL=worker_database_url(),
+        REDIS_URL=redis_url,
+        PORTAL_VAR_DIR=str(tmp_path),
+        PORTAL_EMAIL_BACKEND="file",
+    )
+    (tmp_path / "mail").mkdir()
+    log = tmp_path / "worker.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--queues",
+            queue,
+            "--concurrency",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    yield queue, tmp_path / "mail"
+    process.send_signal(signal.SIGTERM)  # a warm shutdown: finish the task, then exit
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    print(log.read_text())  # shown by pytest when the test fails
+
+
+@pytest.fixture
+def not_eager():
+    """Send tasks to the broker for once, instead of running them in the test."""
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True
+
+
+def wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_it_runs_a_portal_task_end_to_end(worker, not_eager, redis_url, acme, charlie):
+    queue, mail_dir = worker
+    invitation, _ = invitations.invitation_create(
+        tenant=acme, email="dora@acme.example", invited_by=charlie
+    )
+    # Accepted by hand: the service would already run the task here, eagerly.
+    dora = User.objects.create_user("dora@acme.example", "a long enough passphrase")
+    Invitation.objects.filter(pk=invitation.pk).update(accepted_at=timezone.now(), accepted_by=dora)
+    with app.connection_for_write(redis_url) as conn:
+        app.send_task(
+            invitation_accepted_notify.name,
+            args=[str(invitation.pk)],
+            queue=queue,
+            connection=conn,
+        )
+    notified = AuditEvent.objects.filter(
+        action="invitation.accepted_notified", object_id=str(invitation.pk)
+    )
+    assert wait_for(notified.exists), "the worker did not run the task within 60 s"
+    sent = "".join(path.read_text() for path in mail_dir.iterdir())
+    assert "dora@acme.example accepted the invitation to Acme Logistics" in sent
+    assert f"To: {charlie.email}" in sent
