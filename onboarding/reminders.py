@@ -190,16 +190,22 @@ def _stale_claims(now: datetime) -> list[int]:
 
 def mark_tenants_expired(tenant_ids: Iterable[uuid.UUID]) -> int:
     """A secret in use is past its expiry: the tenant's mail has stopped."""
-    flipped = 0
-    for tenant in Tenant.objects.filter(pk__in=list(tenant_ids)).exclude(
-        health=Tenant.Health.EXPIRED
-    ):
-        # Conditional, so that of two scans only one records the change.
-        mine = Tenant.objects.filter(pk=tenant.pk, health=tenant.health)
-        if mine.update(health=Tenant.Health.EXPIRED):
+    with transaction.atomic():
+        # Locked in one order (no deadlock), and re-checked after any wait for a lock,
+        # so that of two scans only one records each change.
+        tenants = list(
+            Tenant.objects.select_for_update()
+            .filter(pk__in=list(tenant_ids))
+            .exclude(health=Tenant.Health.EXPIRED)
+            .order_by("pk")
+        )
+        if tenants:
+            Tenant.objects.filter(pk__in=[t.pk for t in tenants]).update(
+                health=Tenant.Health.EXPIRED
+            )
+        for tenant in tenants:
             audit_record(action="tenant.expired", tenant=tenant, obj=tenant, previous=tenant.health)
-            flipped += 1
-    return flipped
+    return len(tenants)
 
 
 def scan(now: datetime | None = None) -> ScanResult:
