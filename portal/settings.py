@@ -332,6 +332,43 @@ LOGGING = {
 # The worker keeps the handlers above (with their filter) instead of replacing them.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Microsoft ------------------------------------------------------------------
+# Only three things differ between Microsoft's clouds and the local emulator: the
+# login URL, the Graph URL and the CA bundle. MICROSOFT_CLOUD picks a named pair of
+# hosts; MICROSOFT_LOGIN_URL / MICROSOFT_GRAPH_URL / MICROSOFT_CA_BUNDLE override it.
+MICROSOFT_CLOUDS = {
+    "global": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
+    "usgov-gcchigh": ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
+    "usgov-dod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
+    "china": (
+        "https://login.partner.microsoftonline.cn",
+        "https://microsoftgraph.chinacloudapi.cn",
+    ),
+}
+MICROSOFT_EMULATOR_PORT = env_int("MICROSOFT_EMULATOR_PORT", 8443, minimum=1)
+MICROSOFT_CLOUD = env_choice(
+    "MICROSOFT_CLOUD", "global" if PRODUCTION else "emulator", {*MICROSOFT_CLOUDS, "emulator"}
+)
+if MICROSOFT_CLOUD == "emulator":
+    if PRODUCTION:
+        raise ImproperlyConfigured("MICROSOFT_CLOUD=emulator is not allowed in production.")
+    _emulator = f"https://127.0.0.1:{MICROSOFT_EMULATOR_PORT}"
+    _login_url, _graph_url = _emulator, f"{_emulator}/graph"
+    _ca_bundle = str(VAR_DIR / "emulator" / "ca.pem")
+else:
+    (_login_url, _graph_url), _ca_bundle = MICROSOFT_CLOUDS[MICROSOFT_CLOUD], ""
+MICROSOFT_LOGIN_URL = env_str("MICROSOFT_LOGIN_URL", _login_url).rstrip("/")
+MICROSOFT_GRAPH_URL = env_str("MICROSOFT_GRAPH_URL", _graph_url).rstrip("/")
+# A PEM file of CAs to trust for both hosts; empty means the CAs that requests ships.
+MICROSOFT_CA_BUNDLE = env_str("MICROSOFT_CA_BUNDLE", _ca_bundle)
+MICROSOFT_HTTP_TIMEOUT = env_int("MICROSOFT_HTTP_TIMEOUT", 20, minimum=1)
+for _name, _url in (
+    ("MICROSOFT_LOGIN_URL", MICROSOFT_LOGIN_URL),
+    ("MICROSOFT_GRAPH_URL", MICROSOFT_GRAPH_URL),
+):
+    if not _url.startswith("https://"):
+        raise ImproperlyConfigured(f"{_name}={_url!r} must be an https:// URL.")
+
 # --- Periodic work --------------------------------------------------------------
 # Each entry expires before its next run so that a stopped worker never finds a
 # backlog of identical jobs. Entries are added by the modules that own the work.

@@ -4,18 +4,21 @@ charlie is support staff."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 
 from accounts.models import SUPPORT_GROUP, User
-from onboarding import vault
+from microsoft_emulator.server import RunningEmulator
+from onboarding import microsoft, vault
 from onboarding.models import Membership, Tenant
 from portal.celery import app as celery_app
 
-# Canary secrets watched in logs, pages, task messages and the database (tests/canary.py).
-pytest_plugins = ["tests.canary"]
+# Canary secrets watched in logs, pages, task messages and the database (tests/canary.py);
+# the Microsoft emulator fixture (tests/emulator_fixture.py).
+pytest_plugins = ["tests.canary", "tests.emulator_fixture"]
 
 # A fresh keyring of the run's own: tests never read or create var/encryption.keys and
 # work on a fresh clone. Tests that need other keys use the `settings` fixture.
@@ -78,6 +81,17 @@ def charlie(db) -> User:
     )
     user.groups.add(Group.objects.get_or_create(name=SUPPORT_GROUP)[0])
     return user
+
+
+@pytest.fixture
+def emulated_microsoft(emulator: RunningEmulator, settings) -> Iterator[RunningEmulator]:
+    """The emulator (empty), with the portal's three Microsoft settings pointing at it."""
+    settings.MICROSOFT_LOGIN_URL = emulator.login_url
+    settings.MICROSOFT_GRAPH_URL = emulator.graph_url
+    settings.MICROSOFT_CA_BUNDLE = str(emulator.ca_path)
+    microsoft.forget_clients()
+    yield emulator
+    microsoft.forget_clients()
 
 
 # Tasks run inline in tests unless a test starts a real worker on purpose.

@@ -1,0 +1,242 @@
+"""The control API (JSON under /_emulator/) and the plain state page at /_emulator/.
+
+For a person running `make run`, for the benchmark, and for anything out of process;
+in-process tests use EmulatorHandle directly. Every route answers 400 with
+{"error": ...} on bad input.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, NotFound
+
+from microsoft_emulator.faults import ENDPOINTS, Fault
+from microsoft_emulator.handle import EmulatorHandle
+from microsoft_emulator.state import (
+    AUDIENCES,
+    BLOCKS,
+    AppRegistration,
+    Directory,
+    User,
+    convert_field,
+    from_plain,
+    parse_time,
+    state_from_plain,
+    to_plain,
+)
+
+USER_FIELDS = ("password", "display_name", "mailbox", "mfa_required", "admin_role", "blocked")
+APP_FIELDS = (
+    "name",
+    "sign_in_audience",
+    "redirect_uris",
+    "implicit_access_tokens",
+    "implicit_id_tokens",
+    "public_client",
+)
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValueError("send a JSON object")
+    return data
+
+
+def control_blueprint(handle: EmulatorHandle) -> Blueprint:
+    bp = Blueprint("control", __name__, url_prefix="/_emulator")
+    store = handle.store
+
+    def directory(tenant: str) -> Directory:
+        found = store.directory(tenant)
+        if found is None:
+            raise NotFound(f"no directory {tenant}")
+        return found
+
+    def app(client_id: str) -> AppRegistration:
+        found = store.app(client_id)
+        if found is None:
+            raise NotFound(f"no app {client_id}")
+        return found
+
+    def user(upn: str) -> User:
+        found = store.find_user(upn)
+        if found is None:
+            raise NotFound(f"no user {upn}")
+        return found[1]
+
+    @bp.errorhandler(ValueError)
+    @bp.errorhandler(TypeError)
+    def bad_input(error: Exception) -> tuple[Response, int]:
+        return jsonify(error=str(error)), 400
+
+    @bp.errorhandler(KeyError)
+    def missing(error: KeyError) -> tuple[Response, int]:
+        return jsonify(error=f"missing field {error}"), 400
+
+    @bp.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=error.description), error.code or 500
+
+    @bp.get("/")
+    def state_page() -> str:
+        with store.lock:
+            return render_template(
+                "state.html",
+                state=store.state,
+                now=store.now(),
+                audiences=AUDIENCES,
+                faults=handle.emulator.faults.snapshot(),
+            )
+
+    @bp.get("/state")
+    def get_state() -> Response:
+        return jsonify(handle.snapshot())
+
+    @bp.put("/state")
+    def put_state() -> Response:
+        handle.reset(state_from_plain(_body()))
+        return jsonify(handle.snapshot())
+
+    @bp.post("/reset")
+    def reset() -> Response:
+        handle.reset()
+        return jsonify(handle.snapshot())
+
+    @bp.post("/directories")
+    def add_directory() -> tuple[Response, int]:
+        data = _body()
+        created = handle.add_directory(
+            str(data["name"]), *data.get("domains", []), id=data.get("id")
+        )
+        return jsonify(to_plain(created)), 201
+
+    @bp.post("/directories/<tenant>/users")
+    def add_user(tenant: str) -> tuple[Response, int]:
+        created = store.add_user(directory(tenant), from_plain(User, _body(), "user"))
+        return jsonify(to_plain(created)), 201
+
+    @bp.post("/personal-accounts")
+    def add_personal() -> tuple[Response, int]:
+        created = from_plain(User, {**_body(), "personal": True}, "user")
+        return jsonify(to_plain(store.add_user(None, created))), 201
+
+    @bp.patch("/users/<upn>")
+    def patch_user(upn: str) -> Response:
+        changes = _only(User, _body(), USER_FIELDS)
+        if changes.get("blocked", "") not in BLOCKS:
+            raise ValueError(f"blocked is one of {BLOCKS}")
+        return jsonify(to_plain(handle.update_user(user(upn), **changes)))
+
+    @bp.post("/users/<upn>/messages")
+    def add_message(upn: str) -> tuple[Response, int]:
+        data = _body()
+        created = handle.add_message(
+            user(upn), str(data["subject"]), str(data.get("body", "")), str(data.get("sender", ""))
+        )
+        return jsonify(to_plain(created)), 201
+
+    @bp.post("/apps")
+    def add_app() -> tuple[Response, int]:
+        data = _body()
+        home = directory(str(data.pop("directory", data.pop("directory_id", ""))))
+        created = handle.register_app(
+            home,
+            str(data.get("name", "Operations app")),
+            redirect_uris=data.get("redirect_uris"),
+            permissions=data.get("permissions"),
+            delegated=data.get("delegated"),
+            public_client=bool(data.get("public_client")),
+            sign_in_audience=str(data.get("sign_in_audience", "AzureADMyOrg")),
+        )
+        return jsonify(to_plain(created)), 201
+
+    @bp.patch("/apps/<client_id>")
+    def patch_app(client_id: str) -> Response:
+        changes = _only(AppRegistration, _body(), APP_FIELDS)
+        if changes.get("sign_in_audience", "AzureADMyOrg") not in AUDIENCES:
+            raise ValueError(f"sign_in_audience is one of {', '.join(AUDIENCES)}")
+        return jsonify(to_plain(handle.update_app(app(client_id), **changes)))
+
+    @bp.post("/apps/<client_id>/secrets")
+    def add_secret(client_id: str) -> tuple[Response, int]:
+        data = _body()
+        end = parse_time(data["end"]) if data.get("end") else None
+        days = float(data.get("days", 180))
+        secret = handle.add_secret(
+            app(client_id), days=days, end=end, display_name=str(data.get("display_name", ""))
+        )
+        return jsonify({**to_plain(secret), "hint": secret.hint}), 201
+
+    @bp.post("/apps/<client_id>/consent")
+    def consent(client_id: str) -> Response:
+        data = _body()
+        target, registration = directory(str(data["directory"])), app(client_id)
+        if "app_roles" in data or "delegated_scopes" in data:
+            sp = handle.set_consent(
+                registration,
+                target,
+                app_roles=data.get("app_roles"),
+                delegated_scopes=data.get("delegated_scopes"),
+            )
+        else:
+            sp = handle.grant_admin_consent(registration, target)
+        return jsonify(to_plain(sp))
+
+    @bp.post("/apps/<client_id>/access-policies")
+    def add_policy(client_id: str) -> tuple[Response, int]:
+        data = _body()
+        policy = handle.add_access_policy(
+            app(client_id),
+            directory(str(data["directory"])),
+            list(data["mailboxes"]),
+            mode=str(data.get("mode", "RestrictAccess")),
+        )
+        return jsonify(to_plain(policy)), 201
+
+    @bp.get("/faults")
+    def get_faults() -> Response:
+        return jsonify(handle.emulator.faults.snapshot() | {"endpoints": list(ENDPOINTS)})
+
+    @bp.put("/faults/<endpoint>")
+    def put_fault(endpoint: str) -> Response:
+        handle.emulator.faults.set(endpoint, from_plain(Fault, _body(), "fault"))
+        return get_faults()
+
+    @bp.delete("/faults")
+    def clear_faults() -> Response:
+        handle.clear_faults()
+        return get_faults()
+
+    @bp.put("/mailbox-limit")
+    def mailbox_limit() -> Response:
+        handle.set_mailbox_limit(int(_body()["limit"]))
+        return get_faults()
+
+    @bp.get("/counters")
+    def counters() -> Response:
+        return jsonify(handle.counters())
+
+    @bp.delete("/counters")
+    def reset_counters() -> Response:
+        handle.reset_counters()
+        return jsonify(handle.counters())
+
+    @bp.post("/clock")
+    def clock() -> Response:
+        handle.advance_clock(float(_body()["advance_seconds"]))
+        offset: timedelta = store.clock_offset
+        return jsonify(now=store.now().isoformat(), offset_seconds=offset.total_seconds())
+
+    return bp
+
+
+def _only(cls: type, data: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The changes in `data`, type-checked; only the `allowed` fields may change."""
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(sorted(unknown))}; only {', '.join(allowed)}")
+    return {name: convert_field(cls, name, value) for name, value in data.items()}

@@ -1,0 +1,306 @@
+"""Microsoft's error shapes: the identity platform's AADSTS JSON and Graph's error object.
+
+Message starts follow Microsoft's (MICROSOFT.md §3 and §4); the rest of each text is
+as close to the real one as was known when written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from microsoft_emulator.state import GRAPH_APP_ID
+
+
+@dataclass(frozen=True)
+class Aadsts:
+    error: str
+    status: int
+    text: str
+    suberror: str = ""
+
+
+AADSTS: dict[int, Aadsts] = {
+    90002: Aadsts(
+        "invalid_tenant",
+        400,
+        "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
+        "are signing into the correct cloud. Check with your subscription administrator, this "
+        "may happen if there are no active subscriptions for the tenant.",
+    ),
+    900023: Aadsts(
+        "invalid_request",
+        400,
+        "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid "
+        "external domain.",
+    ),
+    900144: Aadsts(
+        "invalid_request", 400, "The request body must contain the following parameter: '{name}'."
+    ),
+    9001023: Aadsts(
+        "invalid_request",
+        400,
+        "The grant type isn't supported over the /common or /consumers endpoints. Please use "
+        "the /organizations or tenant-specific endpoint.",
+    ),
+    70003: Aadsts(
+        "unsupported_grant_type", 400, "The app requested an unsupported grant type '{grant}'."
+    ),
+    700016: Aadsts(
+        "unauthorized_client",
+        400,
+        "Application with identifier '{client_id}' was not found in the directory "
+        "'{directory}'. This can happen if the application has not been installed by the "
+        "administrator of the tenant or consented to by any user in the tenant. You may have "
+        "sent your authentication request to the wrong tenant.",
+    ),
+    7000215: Aadsts(
+        "invalid_client",
+        401,
+        "Invalid client secret provided. Ensure the secret being sent in the request is the "
+        "client secret value, not the client secret ID, for a secret added to app "
+        "'{client_id}'.",
+    ),
+    7000222: Aadsts(
+        "invalid_client",
+        401,
+        "The provided client secret keys for app '{client_id}' are expired. Visit the Azure "
+        "portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider "
+        "using certificate credentials for added security: https://aka.ms/certCreds.",
+    ),
+    7000216: Aadsts(
+        "invalid_client",
+        401,
+        "'client_assertion', 'client_secret' or 'request' is required for the "
+        "'client_credentials' grant type.",
+    ),
+    7000218: Aadsts(
+        "invalid_client",
+        401,
+        "The request body must contain the following parameter: 'client_assertion' or "
+        "'client_secret'.",
+    ),
+    700025: Aadsts(
+        "invalid_client",
+        401,
+        "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+    ),
+    700024: Aadsts("invalid_client", 401, "Client assertion is not within its valid time range."),
+    700027: Aadsts(
+        "invalid_client",
+        401,
+        "The certificate with identifier used to sign the client assertion is not registered "
+        "on application, or the client assertion failed signature validation.",
+    ),
+    1002012: Aadsts(
+        "invalid_scope",
+        400,
+        "The provided value for scope {scope} is not valid. Client credential flows must have "
+        "a scope value with /.default suffixed to the resource identifier (application ID URI).",
+    ),
+    500011: Aadsts(
+        "invalid_resource",
+        400,
+        "The resource principal named {resource} was not found in the tenant named "
+        "{directory}. This can happen if the application has not been installed by the "
+        "administrator of the tenant or consented to by any user in the tenant. You might have "
+        "sent your authentication request to the wrong tenant.",
+    ),
+    50034: Aadsts(
+        "invalid_grant",
+        400,
+        "The user account {{EUII Hidden}} does not exist in the {directory} directory. To sign "
+        "into this application, the account must be added to the directory.",
+    ),
+    50126: Aadsts(
+        "invalid_grant",
+        400,
+        "Error validating credentials due to invalid username or password.",
+    ),
+    50053: Aadsts(
+        "invalid_grant",
+        400,
+        "The account is locked, you've tried to sign in too many times with an incorrect user "
+        "ID or password.",
+    ),
+    50055: Aadsts("invalid_grant", 400, "The password is expired."),
+    50057: Aadsts("invalid_grant", 400, "The user account is disabled."),
+    50076: Aadsts(
+        "invalid_grant",
+        400,
+        "Due to a configuration change made by your administrator, or because you moved to a "
+        "new location, you must use multi-factor authentication to access '{resource}'.",
+        "basic_action",
+    ),
+    65001: Aadsts(
+        "invalid_grant",
+        400,
+        "The user or administrator has not consented to use the application with ID "
+        "'{client_id}' named '{name}'. Send an interactive authorization request for this user "
+        "and resource.",
+        "consent_required",
+    ),
+    70000: Aadsts("invalid_grant", 400, "Provided grant is invalid or malformed."),
+    54005: Aadsts(
+        "invalid_grant",
+        400,
+        "OAuth2 Authorization code was already redeemed, please retry with a new valid code or "
+        "use an existing refresh token.",
+    ),
+    70008: Aadsts(
+        "invalid_grant",
+        400,
+        "The provided authorization code or refresh token has expired due to inactivity. Send "
+        "a new interactive authorization request for this user and resource.",
+    ),
+    501481: Aadsts(
+        "invalid_grant",
+        400,
+        "The Code_Verifier does not match the code_challenge supplied in the authorization "
+        "request.",
+    ),
+    50148: Aadsts(
+        "invalid_grant",
+        400,
+        "The code_verifier provided does not match the code_challenge supplied in the "
+        "authorization request for PKCE.",
+    ),
+    # Shown on the sign-in page or sent to the app's redirect URI, never as token JSON.
+    50011: Aadsts(
+        "invalid_request",
+        400,
+        "The redirect URI '{redirect_uri}' specified in the request does not match the redirect "
+        "URIs configured for the application '{client_id}'. Make sure the redirect URI sent in "
+        "the request matches one added to your application in the Azure portal. Navigate to "
+        "https://aka.ms/redirectUriMismatchError to learn more about how to fix this.",
+    ),
+    50020: Aadsts(
+        "access_denied",
+        400,
+        "User account '{upn}' from identity provider 'live.com' does not exist in tenant "
+        "'{directory}' and cannot access the application '{client_id}'({name}) in that tenant.",
+    ),
+    65004: Aadsts("access_denied", 400, "User declined to consent to access the app."),
+    90094: Aadsts("access_denied", 400, "The grant requires admin permission."),
+    700051: Aadsts(
+        "unsupported_response_type",
+        400,
+        "response_type 'token' is not enabled for the application.",
+    ),
+    700054: Aadsts(
+        "unsupported_response_type",
+        400,
+        "response_type 'id_token' is not enabled for the application.",
+    ),
+    700020: Aadsts(
+        "invalid_request",
+        400,
+        "The request is not valid for the application's 'userAudience' configuration.",
+    ),
+}
+
+
+def aad_timestamp(now: datetime) -> str:
+    return now.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+# Not frozen: contextlib sets __traceback__ on exceptions it re-raises, which a frozen
+# dataclass refuses. eq=False keeps exceptions hashable by identity.
+@dataclass(eq=False)
+class AadError(Exception):
+    """One AADSTS error, raised by the grant logic and rendered by the views."""
+
+    code: int
+    params: tuple[tuple[str, str], ...] = ()
+    error: str = ""
+
+    @property
+    def spec(self) -> Aadsts:
+        return AADSTS[self.code]
+
+    @property
+    def status(self) -> int:
+        return self.spec.status
+
+    def text(self) -> str:
+        values = {"resource": GRAPH_APP_ID, **dict(self.params)}
+        return f"AADSTS{self.code}: " + self.spec.text.format(**values)
+
+    def body(self, *, login_base: str, correlation_id: str, now: datetime) -> dict[str, object]:
+        trace_id = str(uuid.uuid4())
+        stamp = aad_timestamp(now)
+        body: dict[str, object] = {
+            "error": self.error or self.spec.error,
+            "error_description": (
+                f"{self.text()}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}"
+                f"\r\nTimestamp: {stamp}"
+            ),
+            "error_codes": [self.code],
+            "timestamp": stamp,
+            "trace_id": trace_id,
+            "correlation_id": correlation_id,
+            "error_uri": f"{login_base}/error?code={self.code}",
+        }
+        if self.spec.suberror:
+            body["suberror"] = self.spec.suberror
+        return body
+
+
+def aad(code: int, error: str = "", **params: str) -> AadError:
+    return AadError(code, tuple(params.items()), error)
+
+
+@dataclass(eq=False)
+class GraphError(Exception):
+    status: int
+    code: str
+    message: str
+    retry_after: int = 0
+
+    def body(self, *, request_id: str, client_request_id: str, now: datetime) -> dict[str, object]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "innerError": {
+                    "date": now.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "request-id": request_id,
+                    "client-request-id": client_request_id,
+                },
+            }
+        }
+
+
+ACCESS_DENIED = GraphError(
+    403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+)
+RAOP_DENIED = GraphError(
+    403,
+    "ErrorAccessDenied",
+    "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy "
+    "settings.",
+)
+NO_MAILBOX = GraphError(
+    404, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox."
+)
+INSUFFICIENT_PRIVILEGES = GraphError(
+    403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+)
+
+
+def invalid_user(key: str) -> GraphError:
+    return GraphError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
+
+
+def token_rejected(message: str) -> GraphError:
+    return GraphError(401, "InvalidAuthenticationToken", message)
+
+
+def not_found(key: str) -> GraphError:
+    return GraphError(
+        404,
+        "Request_ResourceNotFound",
+        f"Resource '{key}' does not exist or one of its queried reference-property objects "
+        "are not present.",
+    )

@@ -1,0 +1,217 @@
+"""graph.microsoft.com, the parts the portal and the operations app touch: users,
+inbox messages, sendMail, applications(appId=...) and the delegated /me equivalents.
+
+The checks run in Graph's order: token, permission, user, mailbox, Exchange access
+policy, then Outlook's concurrency limit per app and mailbox.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from flask import Blueprint, Response, jsonify, request
+
+from microsoft_emulator import errors, mail
+from microsoft_emulator.core import (
+    GRAPH_PREFIX,
+    Emulator,
+    fault_response,
+    graph_response,
+    injected,
+    login_base,
+)
+from microsoft_emulator.errors import GraphError
+from microsoft_emulator.faults import Outcome
+from microsoft_emulator.state import Directory, User
+from microsoft_emulator.tokens import GRAPH_AUDIENCES
+
+READ = frozenset({"Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic", "Mail.ReadBasic.All"})
+SEND = frozenset({"Mail.Send"})
+USER_READ = frozenset(
+    {"User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All", "Directory.Read.All"}
+)
+APP_READ = frozenset(
+    {
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Application.ReadWrite.OwnedBy",
+        "Directory.Read.All",
+    }
+)
+THROTTLED = GraphError(
+    429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", 1
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a valid access token speaks for."""
+
+    directory: Directory
+    app_id: str
+    user: User | None = None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+
+def caller(emulator: Emulator) -> Caller:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise errors.token_rejected("Access token is empty.")
+    try:
+        claims = emulator.issuer.decode(token)
+    except jwt.PyJWTError:
+        raise errors.token_rejected("Access token validation failure.") from None
+    if claims.get("aud") not in GRAPH_AUDIENCES:
+        raise errors.token_rejected("Access token validation failure. Invalid audience.")
+    if int(claims.get("exp", 0)) <= emulator.store.now().timestamp():
+        raise errors.token_rejected("Lifetime validation failed, the token is expired.")
+    directory = emulator.store.directory(str(claims.get("tid", "")))
+    if directory is None:
+        raise errors.token_rejected("Access token validation failure.")
+    if claims.get("idtyp") == "user":
+        user = emulator.store.user_in(directory, str(claims.get("oid", "")))
+        if user is None:
+            raise errors.token_rejected("Access token validation failure.")
+        scopes = frozenset(str(claims.get("scp", "")).split())
+        return Caller(directory, str(claims["appid"]), user, scopes)
+    return Caller(directory, str(claims["appid"]), None, frozenset(claims.get("roles", [])))
+
+
+def target_user(emulator: Emulator, who: Caller, key: str, needed: frozenset[str]) -> User:
+    """The mailbox owner, after the permission, user, mailbox and policy checks."""
+    if not who.permissions & needed:
+        raise errors.ACCESS_DENIED
+    if who.user is not None and key.lower() not in ("me", who.user.upn.lower(), who.user.id):
+        raise errors.ACCESS_DENIED
+    user = who.user if key == "me" else emulator.store.user_in(who.directory, key)
+    if user is None:
+        raise errors.invalid_user(key)
+    if not user.mailbox:
+        raise errors.NO_MAILBOX
+    if who.user is None and not _policy_allows(emulator, who, user):
+        raise errors.RAOP_DENIED
+    return user
+
+
+def _policy_allows(emulator: Emulator, who: Caller, user: User) -> bool:
+    addresses = {user.upn.lower(), user.id}
+    for policy in emulator.store.policies(who.directory.id, who.app_id):
+        listed = bool(addresses & {m.lower() for m in policy.mailboxes})
+        if listed == (policy.mode == "DenyAccess"):
+            return False
+    return True
+
+
+def graph_blueprint(emulator: Emulator) -> Blueprint:
+    bp = Blueprint("graph", __name__, url_prefix=f"{GRAPH_PREFIX}/v1.0")
+    store = emulator.store
+
+    def mailbox_call(
+        endpoint: str, key: str, needed: frozenset[str], work: Callable[[User], Response]
+    ) -> Response:
+        outcome = emulator.faults.decide(endpoint)
+        if outcome.status:
+            return _after_latency(outcome, emulator)
+        try:
+            with store.lock:
+                who = caller(emulator)
+                user = target_user(emulator, who, key, needed)
+            with emulator.faults.mailbox_slot(who.app_id, user.upn) as allowed:
+                if not allowed:
+                    raise THROTTLED
+                if outcome.latency:
+                    time.sleep(outcome.latency)
+                return work(user)
+        except GraphError as error:
+            return graph_response(error, emulator)
+
+    @bp.get("/users/<key>/mailFolders/inbox/messages")
+    @bp.get("/users/<key>/messages")
+    @bp.get("/me/mailFolders/inbox/messages", defaults={"key": "me"})
+    @bp.get("/me/messages", defaults={"key": "me"})
+    def messages(key: str) -> Response:
+        def work(user: User) -> Response:
+            try:
+                return jsonify(mail.message_list(user, key, request.args, _graph_base()))
+            except ValueError as problem:
+                return graph_response(GraphError(400, "BadRequest", str(problem)), emulator)
+
+        return mailbox_call("graph.messages", key, READ, work)
+
+    @bp.post("/users/<key>/sendMail")
+    @bp.post("/me/sendMail", defaults={"key": "me"})
+    def send_mail(key: str) -> Response:
+        def work(user: User) -> Response:
+            try:
+                message, save = mail.parse_send(request.mimetype, request.get_data())
+            except GraphError as error:
+                return graph_response(error, emulator)
+            store.deliver(user, message, save_sent=save)
+            return Response(status=202)
+
+        return mailbox_call("graph.sendMail", key, SEND, work)
+
+    @bp.get("/users/<key>")
+    @bp.get("/me", defaults={"key": "me"})
+    def user(key: str) -> Response:
+        def lookup(who: Caller) -> dict[str, Any]:
+            if key == "me" and who.user is None:
+                raise GraphError(
+                    400,
+                    "BadRequest",
+                    "/me request is only valid with delegated authentication flow.",
+                )
+            is_self = who.user is not None and key.lower() in (
+                "me",
+                who.user.upn.lower(),
+                who.user.id,
+            )
+            if not (who.permissions & USER_READ or (is_self and "User.Read" in who.permissions)):
+                raise errors.INSUFFICIENT_PRIVILEGES
+            found = who.user if key == "me" else store.user_in(who.directory, key)
+            if found is None:
+                raise errors.not_found(key)
+            return mail.user_resource(found, _graph_base())
+
+        return _directory_call(emulator, "graph.user", lookup)
+
+    @bp.get("/applications(appId='<app_id>')")
+    def application(app_id: str) -> Response:
+        def lookup(who: Caller) -> dict[str, Any]:
+            if not who.permissions & APP_READ or who.user is not None:
+                raise errors.INSUFFICIENT_PRIVILEGES
+            app = store.app(app_id)
+            if app is None or app.directory_id != who.directory.id:
+                raise errors.not_found(app_id)
+            return mail.application_resource(app, request.args.get("$select", ""), _graph_base())
+
+        return _directory_call(emulator, "graph.application", lookup)
+
+    return bp
+
+
+def _directory_call(
+    emulator: Emulator, endpoint: str, lookup: Callable[[Caller], dict[str, Any]]
+) -> Response:
+    if fault := injected(endpoint, emulator, graph=True):
+        return fault
+    try:
+        with emulator.store.lock:
+            return jsonify(lookup(caller(emulator)))
+    except GraphError as error:
+        return graph_response(error, emulator)
+
+
+def _after_latency(outcome: Outcome, emulator: Emulator) -> Response:
+    if outcome.latency:
+        time.sleep(outcome.latency)
+    return fault_response(outcome.status or 503, outcome.retry_after, emulator, graph=True)
+
+
+def _graph_base() -> str:
+    return f"{login_base()}{GRAPH_PREFIX}"

@@ -1,0 +1,213 @@
+"""The Python handle on a running emulator: what tests, the demo seed and the control API
+use to shape the emulated cloud and to read its counters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from microsoft_emulator.core import Emulator
+from microsoft_emulator.faults import Fault
+from microsoft_emulator.state import (
+    AccessPolicy,
+    AppRegistration,
+    Certificate,
+    ClientSecret,
+    Directory,
+    Message,
+    ServicePrincipal,
+    State,
+    User,
+    to_plain,
+)
+
+
+class EmulatorHandle:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.store = emulator.store
+
+    @property
+    def state(self) -> State:
+        return self.store.state
+
+    def reset(self, state: State | None = None) -> None:
+        self.emulator.reset(state)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.store.lock:
+            return to_plain(self.store.state)
+
+    # --- directories and users ---------------------------------------------------
+    def add_directory(self, name: str, *domains: str, id: str | None = None) -> Directory:
+        slug = "".join(ch for ch in name.lower() if ch.isalnum()) or "directory"
+        return self.store.add_directory(name, list(domains) or [f"{slug}.onmicrosoft.com"], id=id)
+
+    def add_user(
+        self,
+        directory: Directory,
+        upn: str,
+        password: str,
+        *,
+        admin: bool = False,
+        mailbox: bool = True,
+        mfa_required: bool = False,
+        display_name: str = "",
+    ) -> User:
+        user = User(
+            upn=upn,
+            password=password,
+            display_name=display_name,
+            mailbox=mailbox,
+            mfa_required=mfa_required,
+            admin_role="Global Administrator" if admin else "",
+        )
+        return self.store.add_user(directory, user)
+
+    def add_personal_account(self, upn: str, password: str) -> User:
+        return self.store.add_user(None, User(upn=upn, password=password, personal=True))
+
+    def update_user(self, user: User, **fields: Any) -> User:
+        with self.store.lock:
+            for name, value in fields.items():
+                if not hasattr(user, name) or name in ("id", "messages", "sent"):
+                    raise ValueError(f"users have no changeable field {name!r}")
+                setattr(user, name, value)
+        self.store.changed()
+        return user
+
+    def add_message(self, user: User, subject: str, body: str = "", sender: str = "") -> Message:
+        message = Message(
+            subject=subject, body=body, sender=sender, to=[user.upn], received=self.store.now()
+        )
+        with self.store.lock:
+            user.messages.append(message)
+        self.store.changed()
+        return message
+
+    # --- apps, credentials, consent ------------------------------------------------
+    def register_app(
+        self,
+        directory: Directory,
+        name: str = "Operations app",
+        *,
+        redirect_uris: list[str] | None = None,
+        permissions: list[str] | None = None,
+        delegated: list[str] | None = None,
+        public_client: bool = False,
+        sign_in_audience: str = "AzureADMyOrg",
+    ) -> AppRegistration:
+        app = self.store.register_app(
+            directory,
+            name,
+            redirect_uris=list(redirect_uris or []),
+            public_client=public_client,
+            sign_in_audience=sign_in_audience,
+        )
+        self.store.add_permissions(app, list(permissions or []), "Application")
+        self.store.add_permissions(app, list(delegated or []), "Delegated")
+        return app
+
+    def update_app(self, app: AppRegistration, **fields: Any) -> AppRegistration:
+        with self.store.lock:
+            for name, value in fields.items():
+                if not hasattr(app, name) or name in ("client_id", "object_id", "secrets"):
+                    raise ValueError(f"apps have no changeable field {name!r}")
+                setattr(app, name, value)
+        self.store.changed()
+        return app
+
+    def add_secret(
+        self,
+        app: AppRegistration,
+        *,
+        days: float = 180,
+        display_name: str = "",
+        end: datetime | None = None,
+    ) -> ClientSecret:
+        """A client secret ending in `days` (negative: already expired), or at `end`."""
+        when = end or self.store.now() + timedelta(days=days)
+        return self.store.add_secret(app, display_name=display_name, end=when)
+
+    def add_certificate(
+        self, app: AppRegistration, certificate_pem: str, *, display_name: str = ""
+    ) -> Certificate:
+        cert = x509.load_pem_x509_certificate(certificate_pem.encode())
+        entry = Certificate(
+            pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+            thumbprint=cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - Entra's
+            end=cert.not_valid_after_utc,
+            start=cert.not_valid_before_utc,
+            display_name=display_name,
+        )
+        with self.store.lock:
+            app.certificates.append(entry)
+        self.store.changed()
+        return entry
+
+    def grant_admin_consent(self, app: AppRegistration, directory: Directory) -> ServicePrincipal:
+        """What "Grant admin consent for <org>" does: every configured permission."""
+        return self.store.consent(app, directory)
+
+    def set_consent(
+        self,
+        app: AppRegistration,
+        directory: Directory,
+        *,
+        app_roles: list[str] | None = None,
+        delegated_scopes: list[str] | None = None,
+    ) -> ServicePrincipal:
+        """Exactly these grants in `directory` (the service principal is created if absent)."""
+        sp = self.store.consent(app, directory)
+        with self.store.lock:
+            sp.app_roles = list(app_roles or [])
+            sp.delegated_scopes = list(delegated_scopes or [])
+        self.store.changed()
+        return sp
+
+    def add_access_policy(
+        self,
+        app: AppRegistration,
+        directory: Directory,
+        mailboxes: list[str],
+        *,
+        mode: str = "RestrictAccess",
+    ) -> AccessPolicy:
+        if mode not in ("RestrictAccess", "DenyAccess"):
+            raise ValueError("mode is RestrictAccess or DenyAccess")
+        policy = AccessPolicy(directory.id, app.client_id, list(mailboxes), mode)
+        with self.store.lock:
+            self.store.state.access_policies.append(policy)
+        self.store.changed()
+        return policy
+
+    def revoke_refresh_tokens(self, user: User) -> None:
+        self.emulator.issuer.revoke_user(user.id)
+
+    # --- time, faults, counters ----------------------------------------------------
+    def advance_clock(self, seconds: float) -> None:
+        self.store.advance_clock(seconds)
+
+    def set_fault(self, endpoint: str, **fields: Any) -> Fault:
+        fault = Fault(**fields)
+        self.emulator.faults.set(endpoint, fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        self.emulator.faults.clear()
+
+    def set_mailbox_limit(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the limit is at least 1")
+        self.emulator.faults.mailbox_limit = limit
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """requests (per endpoint), token_requests (per client ID), grants, injected,
+        throttled_mailboxes, peak_concurrency (per mailbox), peak_concurrency_per_app."""
+        return self.emulator.faults.snapshot()["counters"]
+
+    def reset_counters(self) -> None:
+        self.emulator.faults.reset_counters()

@@ -1,0 +1,262 @@
+"""Pages a browser goes through: /authorize (sign-in, consent, code) and admin consent
+(v1 and v2 URLs), redirecting back exactly as Microsoft does.
+
+Errors Microsoft shows on its own page (an unregistered redirect URI, an unknown app or
+tenant) are shown here too and never redirect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, render_template, request
+from werkzeug.wrappers import Response
+
+from microsoft_emulator import clients
+from microsoft_emulator.core import Emulator, injected, login_base, own_graph_urls
+from microsoft_emulator.errors import AadError, aad, aad_timestamp
+from microsoft_emulator.signin import check_csrf, sign_in_page, signed_in_user
+from microsoft_emulator.state import GRAPH_RESOURCE, AppRegistration, Directory, User
+from microsoft_emulator.store import Store
+from microsoft_emulator.tokens import CODE_LIFETIME, AuthCode, client_info
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def redirect_uri_registered(app: AppRegistration, uri: str) -> bool:
+    """Exact match; for loopback hosts the port is ignored (RFC 8252, as Entra does)."""
+    if uri in app.redirect_uris:
+        return True
+    wanted = urlsplit(uri)
+    if wanted.hostname not in LOOPBACK_HOSTS:
+        return False
+    for registered in map(urlsplit, app.redirect_uris):
+        same = (registered.scheme, registered.hostname, registered.path.rstrip("/"))
+        if same == (wanted.scheme, wanted.hostname, wanted.path.rstrip("/")):
+            return True
+    return False
+
+
+def with_params(uri: str, params: dict[str, str], *, fragment: bool = False) -> str:
+    joiner = "#" if fragment else ("&" if "?" in uri else "?")
+    return uri + joiner + urlencode({k: v for k, v in params.items() if v != ""})
+
+
+def error_params(error: AadError, emulator: Emulator) -> dict[str, str]:
+    """The error, error_description and error_uri Microsoft appends to a redirect URI."""
+    description = (
+        f"{error.text()}\r\nTrace ID: {uuid.uuid4()}\r\nCorrelation ID: {uuid.uuid4()}"
+        f"\r\nTimestamp: {aad_timestamp(emulator.store.now())}"
+    )
+    return {
+        "error": error.error or error.spec.error,
+        "error_description": description,
+        "error_uri": f"{login_base()}/error?code={error.code}",
+    }
+
+
+def error_page(error: AadError, status: int = 400) -> tuple[str, int]:
+    return render_template("error_page.html", code=error.code, text=error.text()), status
+
+
+def interactive_blueprint(emulator: Emulator) -> Blueprint:
+    bp = Blueprint("interactive", __name__)
+    store = emulator.store
+
+    def resolve(tenant: str, client_id: str, redirect_uri: str) -> AppRegistration:
+        clients.resolve_tenant(store, tenant)
+        app = store.app(client_id) if client_id else None
+        if app is None:
+            raise aad(700016, client_id=client_id, directory=tenant)
+        if not redirect_uri_registered(app, redirect_uri):
+            raise aad(50011, redirect_uri=redirect_uri, client_id=client_id)
+        return app
+
+    @bp.route("/<tenant>/v2.0/adminconsent", methods=["GET", "POST"])
+    @bp.route("/<tenant>/adminconsent", methods=["GET", "POST"], defaults={"v1": True})
+    def admin_consent(tenant: str, v1: bool = False) -> str | Response | tuple[str, int]:
+        if fault := injected("adminconsent", emulator):
+            return fault
+        args = request.args
+        redirect_uri, state = args.get("redirect_uri", ""), args.get("state", "")
+        try:
+            app = resolve(tenant, args.get("client_id", ""), redirect_uri)
+        except AadError as error:
+            return error_page(error)
+        if not v1 and not args.get("scope"):
+            return _redirect(
+                with_params(
+                    redirect_uri,
+                    {**error_params(aad(900144, name="scope"), emulator), "state": state},
+                )
+            )
+        found = signed_in_user(emulator)
+        if found is None:
+            return sign_in_page(request.full_path)
+        directory, user = found
+        if directory is None or _foreign(store, tenant, directory):
+            return error_page(
+                aad(50020, upn=user.upn, directory=tenant, client_id=app.client_id, name=app.name)
+            )
+        if app.sign_in_audience == "AzureADMyOrg" and app.directory_id != directory.id:
+            # A single-tenant app exists in its home directory only.
+            return error_page(aad(700016, client_id=app.client_id, directory=directory.name))
+        declined = {**error_params(aad(65004), emulator), "admin_consent": "True", "state": state}
+        if not user.is_admin:
+            refused = {
+                **error_params(aad(90094), emulator),
+                "admin_consent": "True",
+                "state": state,
+            }
+            return render_template(
+                "need_admin.html",
+                app=app,
+                user=user,
+                directory=directory,
+                back=with_params(redirect_uri, refused),
+            )
+        if request.method == "GET":
+            return render_template(
+                "consent.html",
+                app=app,
+                user=user,
+                directory=directory,
+                admin=True,
+                permissions=app.permissions,
+            )
+        check_csrf()
+        if request.form.get("decision") != "accept":
+            return _redirect(with_params(redirect_uri, declined))
+        sp = store.consent(app, directory)
+        granted = " ".join(f"{GRAPH_RESOURCE}/{role}" for role in sp.app_roles)
+        success = {"admin_consent": "True", "tenant": directory.id}
+        if not v1:
+            success["scope"] = granted or args.get("scope", "")
+        success["state"] = state
+        return _redirect(with_params(redirect_uri, success))
+
+    @bp.route("/<tenant>/oauth2/v2.0/authorize", methods=["GET", "POST"])
+    def authorize(tenant: str) -> str | Response | tuple[str, int]:
+        if fault := injected("authorize", emulator):
+            return fault
+        args = request.args
+        redirect_uri = args.get("redirect_uri", "")
+        try:
+            app = resolve(tenant, args.get("client_id", ""), redirect_uri)
+        except AadError as error:
+            return error_page(error)
+        found = signed_in_user(emulator)
+        if found is None:
+            return sign_in_page(request.full_path, hint=args.get("login_hint", ""))
+        directory, user = found
+        if directory is None or _foreign(store, tenant, directory):
+            return error_page(
+                aad(50020, upn=user.upn, directory=tenant, client_id=app.client_id, name=app.name)
+            )
+        return _authorize_signed_in(emulator, app, directory, user)
+
+    return bp
+
+
+def _foreign(store: Store, tenant: str, directory: Directory) -> bool:
+    target = clients.resolve_tenant(store, tenant)
+    return isinstance(target, Directory) and target.id != directory.id
+
+
+def _authorize_signed_in(
+    emulator: Emulator, app: AppRegistration, directory: Directory, user: User
+) -> str | Response | tuple[str, int]:
+    args = request.args
+    store, state = emulator.store, args.get("state", "")
+    response_type = set(args.get("response_type", "code").split())
+    mode = args.get("response_mode") or ("query" if response_type == {"code"} else "fragment")
+    back = args.get("redirect_uri", "")
+
+    def finish(params: dict[str, str]) -> str | Response:
+        if mode == "form_post":
+            return render_template("form_post.html", action=back, params=params)
+        return _redirect(with_params(back, params, fragment=mode == "fragment"))
+
+    if "token" in response_type and not app.implicit_access_tokens:
+        return finish({**error_params(aad(700051), emulator), "state": state})
+    if "id_token" in response_type and not app.implicit_id_tokens:
+        return finish({**error_params(aad(700054), emulator), "state": state})
+    sp = store.service_principal(directory.id, app.client_id)
+    if sp is None and app.sign_in_audience == "AzureADMyOrg":
+        return error_page(aad(700016, client_id=app.client_id, directory=directory.name))
+    requested = clients.parse_user_scopes(args.get("scope", ""), own_graph_urls(), directory).graph
+    granted = set(sp.delegated_scopes) | set(sp.user_scopes.get(user.id, [])) if sp else set()
+    if not requested <= granted:
+        if request.method == "GET":
+            return render_template(
+                "consent.html",
+                app=app,
+                user=user,
+                directory=directory,
+                admin=False,
+                scopes=sorted(requested),
+            )
+        check_csrf()
+        if request.form.get("decision") != "accept":
+            return finish({**error_params(aad(65004), emulator), "state": state})
+        sp = sp or store.consent(app, directory)
+        store.consent_for_user(sp, user, sorted(requested))
+    return finish(_grant(emulator, app, directory, user, sorted(requested), response_type))
+
+
+def _grant(
+    emulator: Emulator,
+    app: AppRegistration,
+    directory: Directory,
+    user: User,
+    scopes: list[str],
+    response_type: set[str],
+) -> dict[str, str]:
+    """The redirect's parameters: a code, and for implicit flows the tokens themselves."""
+    args, now = request.args, emulator.store.now()
+    params = {"state": args.get("state", ""), "session_state": str(uuid.uuid4())}
+    if "code" in response_type:
+        params["code"] = emulator.issuer.issue_code(
+            AuthCode(
+                client_id=app.client_id,
+                redirect_uri=args.get("redirect_uri", ""),
+                user_id=user.id,
+                tenant_id=directory.id,
+                scopes=scopes,
+                nonce=args.get("nonce", ""),
+                code_challenge=args.get("code_challenge", ""),
+                code_challenge_method=args.get("code_challenge_method", "S256"),
+                expires=now + CODE_LIFETIME,
+            )
+        )
+    if "id_token" in response_type:
+        params["id_token"] = emulator.issuer.id_token(
+            issuer=f"{login_base()}/{directory.id}/v2.0",
+            client_id=app.client_id,
+            tenant_id=directory.id,
+            user=user,
+            now=now,
+            nonce=args.get("nonce", ""),
+        )
+    if "token" in response_type:
+        lifetime = emulator.store.state.token_lifetime_seconds
+        params["access_token"] = emulator.issuer.access_token(
+            audience=GRAPH_RESOURCE,
+            tenant_id=directory.id,
+            app=app,
+            now=now,
+            lifetime=lifetime,
+            user=user,
+            scopes=scopes,
+            credential="0",
+        )
+        params.update(token_type="Bearer", expires_in=str(lifetime), scope=" ".join(scopes))
+    if args.get("client_info") == "1":
+        params["client_info"] = client_info(user, directory.id)
+    return params
+
+
+def _redirect(location: str) -> Response:
+    # 302 as Microsoft answers; werkzeug's redirect() would re-quote the URL.
+    return Response(status=302, headers={"Location": location})

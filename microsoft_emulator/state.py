@@ -1,0 +1,266 @@
+"""What the emulated Microsoft cloud knows: directories, apps, consent, users, mailboxes.
+
+Plain dataclasses, so a state file (JSON or YAML) maps onto them one to one;
+`load_state` refuses unknown keys so that a typo in a file fails loudly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+# The consumer ("MSA") directory, where personal Outlook.com accounts live.
+CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+ADMIN_ROLES = ("Global Administrator", "Cloud Application Administrator")
+AUDIENCES = {
+    "AzureADMyOrg": "Accounts in this organizational directory only (Single tenant)",
+    "AzureADMultipleOrgs": "Accounts in any organizational directory (Multitenant)",
+    "AzureADandPersonalMicrosoftAccount": "Accounts in any organizational directory "
+    "(Multitenant) and personal Microsoft accounts (e.g. Skype, Xbox)",
+    "PersonalMicrosoftAccount": "Personal Microsoft accounts only",
+}
+BLOCKS = ("", "locked", "disabled", "password_expired")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Message:
+    subject: str
+    body: str = ""
+    sender: str = ""
+    to: list[str] = field(default_factory=list)
+    received: datetime = field(default_factory=utc_now)
+    id: str = field(default_factory=new_id)
+
+
+@dataclass
+class User:
+    upn: str
+    password: str
+    display_name: str = ""
+    id: str = field(default_factory=new_id)
+    # False: a user without an Exchange Online mailbox (unlicensed, on-premises).
+    mailbox: bool = True
+    mfa_required: bool = False
+    # True: a personal Microsoft account (Outlook.com), not a work account.
+    personal: bool = False
+    admin_role: str = ""
+    # "", "locked", "disabled" or "password_expired".
+    blocked: str = ""
+    messages: list[Message] = field(default_factory=list)
+    sent: list[Message] = field(default_factory=list)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.admin_role in ADMIN_ROLES
+
+
+@dataclass
+class Directory:
+    name: str
+    domains: list[str]
+    id: str = field(default_factory=new_id)
+    users: list[User] = field(default_factory=list)
+
+    @property
+    def initial_domain(self) -> str:
+        return self.domains[0] if self.domains else self.id
+
+
+@dataclass
+class ClientSecret:
+    value: str
+    end: datetime
+    display_name: str = ""
+    start: datetime = field(default_factory=utc_now)
+    key_id: str = field(default_factory=new_id)
+
+    @property
+    def hint(self) -> str:
+        return self.value[:3]
+
+
+@dataclass
+class Certificate:
+    pem: str
+    thumbprint: str
+    end: datetime
+    display_name: str = ""
+    start: datetime = field(default_factory=utc_now)
+    key_id: str = field(default_factory=new_id)
+
+
+@dataclass
+class Permission:
+    """A permission the app asks for; `kind` is "Application" (role) or "Delegated" (scope)."""
+
+    name: str
+    kind: str = "Application"
+    resource: str = "Microsoft Graph"
+
+
+@dataclass
+class AppRegistration:
+    name: str
+    directory_id: str
+    client_id: str = field(default_factory=new_id)
+    object_id: str = field(default_factory=new_id)
+    sign_in_audience: str = "AzureADMyOrg"
+    redirect_uris: list[str] = field(default_factory=list)
+    implicit_access_tokens: bool = False
+    implicit_id_tokens: bool = False
+    public_client: bool = False
+    permissions: list[Permission] = field(default_factory=list)
+    secrets: list[ClientSecret] = field(default_factory=list)
+    certificates: list[Certificate] = field(default_factory=list)
+
+    def permission_names(self, kind: str) -> list[str]:
+        return [p.name for p in self.permissions if p.kind == kind]
+
+
+@dataclass
+class ServicePrincipal:
+    """An app's presence in one directory, with what was consented there."""
+
+    directory_id: str
+    client_id: str
+    object_id: str = field(default_factory=new_id)
+    app_roles: list[str] = field(default_factory=list)
+    delegated_scopes: list[str] = field(default_factory=list)
+    # Scopes a single user consented to for themselves: user id -> scopes.
+    user_scopes: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class AccessPolicy:
+    """Exchange's New-ApplicationAccessPolicy: which mailboxes an app may reach."""
+
+    directory_id: str
+    client_id: str
+    mailboxes: list[str]
+    mode: str = "RestrictAccess"  # or "DenyAccess"
+    description: str = ""
+
+
+@dataclass
+class State:
+    directories: list[Directory] = field(default_factory=list)
+    apps: list[AppRegistration] = field(default_factory=list)
+    service_principals: list[ServicePrincipal] = field(default_factory=list)
+    access_policies: list[AccessPolicy] = field(default_factory=list)
+    personal_accounts: list[User] = field(default_factory=list)
+    token_lifetime_seconds: int = 3599
+
+
+def to_plain(value: Any) -> Any:
+    """A JSON-ready copy: dataclasses to dicts, datetimes to ISO 8601 with Z."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list):
+        return [to_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items()}
+    if isinstance(value, datetime):
+        return iso(value)
+    return value
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def from_plain(cls: type, data: Any, where: str = "state") -> Any:
+    """Build dataclass `cls` from plain data, checking keys and nested types."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    values = {key: _convert(hints[key], item, f"{where}.{key}") for key, item in data.items()}
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def convert_field(cls: type, name: str, value: Any) -> Any:
+    """One field's value, checked and converted as `from_plain` would."""
+    return _convert(typing.get_type_hints(cls)[name], value, f"{cls.__name__.lower()}.{name}")
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: expected a list")
+        return [_convert(item_type, item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        _, item_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected an object")
+        return {str(k): _convert(item_type, v, f"{where}.{k}") for k, v in value.items()}
+    if origin in (types.UnionType, typing.Union):
+        return value
+    if dataclasses.is_dataclass(hint):
+        return from_plain(hint, value, where)  # type: ignore[arg-type]
+    if hint is datetime:
+        return parse_time(value)
+    if hint in (str, int, bool) and not isinstance(value, hint):
+        raise ValueError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def load_state(path: Path) -> State:
+    """Read a state file; YAML for .yaml/.yml, JSON otherwise."""
+    text = path.read_text(encoding="utf-8")
+    data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    return state_from_plain(data or {})
+
+
+def state_from_plain(data: dict[str, Any]) -> State:
+    state: State = from_plain(State, data)
+    ensure_home_service_principals(state)
+    return state
+
+
+def save_state(state: State, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(to_plain(state), indent=2), encoding="utf-8")
+    temporary.replace(path)
+
+
+def ensure_home_service_principals(state: State) -> None:
+    """Registering an app creates its service principal at home, as Entra does."""
+    present = {(sp.directory_id, sp.client_id) for sp in state.service_principals}
+    for app in state.apps:
+        if (app.directory_id, app.client_id) not in present:
+            state.service_principals.append(ServicePrincipal(app.directory_id, app.client_id))

@@ -1,0 +1,207 @@
+"""The running emulator's state: one lock, lookups, and the changes pages and tests make.
+
+Every change goes through a method here, so the control API, the Entra pages and the
+pytest fixture change the state the same way (and a persisted state file follows).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from microsoft_emulator.state import (
+    AccessPolicy,
+    AppRegistration,
+    ClientSecret,
+    Directory,
+    Message,
+    Permission,
+    ServicePrincipal,
+    State,
+    User,
+    ensure_home_service_principals,
+    save_state,
+    utc_now,
+)
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+DNS_NAME = re.compile(
+    r"^(?=.{4,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$"
+)
+# Entra's current secret format (SEC101/156): 3 chars, "8Q~", 34 chars; 40 in all.
+_SECRET_HEAD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_~."
+_SECRET_TAIL = _SECRET_HEAD + "-"
+
+
+def new_secret_value() -> str:
+    head = "".join(secrets.choice(_SECRET_HEAD) for _ in range(3))
+    tail = "".join(secrets.choice(_SECRET_TAIL) for _ in range(34))
+    return f"{head}8Q~{tail}"
+
+
+class Store:
+    def __init__(self, state: State | None = None, persist_to: Path | None = None) -> None:
+        self.lock = threading.RLock()
+        self.state = state or State()
+        ensure_home_service_principals(self.state)
+        self.persist_to = persist_to
+        self.clock_offset = timedelta()
+        self.listeners: list[Callable[[], None]] = []
+
+    # --- time -----------------------------------------------------------------
+    def now(self) -> datetime:
+        return utc_now() + self.clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        with self.lock:
+            self.clock_offset += timedelta(seconds=seconds)
+
+    # --- lookups --------------------------------------------------------------
+    def directory(self, tenant: str) -> Directory | None:
+        """A directory by GUID or by one of its verified domains."""
+        wanted = tenant.lower()
+        for directory in self.state.directories:
+            if directory.id.lower() == wanted or wanted in (d.lower() for d in directory.domains):
+                return directory
+        return None
+
+    def app(self, client_id: str) -> AppRegistration | None:
+        wanted = client_id.lower()
+        return next((a for a in self.state.apps if a.client_id.lower() == wanted), None)
+
+    def service_principal(self, directory_id: str, client_id: str) -> ServicePrincipal | None:
+        wanted = client_id.lower()
+        for sp in self.state.service_principals:
+            if sp.directory_id == directory_id and sp.client_id.lower() == wanted:
+                return sp
+        return None
+
+    def user_in(self, directory: Directory, key: str) -> User | None:
+        """A user of one directory by UPN or object ID."""
+        wanted = key.lower()
+        return next((u for u in directory.users if wanted in (u.upn.lower(), u.id.lower())), None)
+
+    def users(self) -> Iterator[tuple[Directory | None, User]]:
+        for directory in self.state.directories:
+            for user in directory.users:
+                yield directory, user
+        for user in self.state.personal_accounts:
+            yield None, user
+
+    def find_user(self, key: str) -> tuple[Directory | None, User] | None:
+        """A work user anywhere, or a personal account (directory None)."""
+        wanted = key.lower()
+        for directory, user in self.users():
+            if wanted in (user.upn.lower(), user.id.lower()):
+                return directory, user
+        return None
+
+    def policies(self, directory_id: str, client_id: str) -> list[AccessPolicy]:
+        return [
+            p
+            for p in self.state.access_policies
+            if p.directory_id == directory_id and p.client_id.lower() == client_id.lower()
+        ]
+
+    # --- changes --------------------------------------------------------------
+    def changed(self) -> None:
+        """Call after every change: saves the state file when the emulator persists it."""
+        if self.persist_to is not None:
+            with self.lock:
+                save_state(self.state, self.persist_to)
+        for listener in self.listeners:
+            listener()
+
+    def replace(self, state: State) -> None:
+        with self.lock:
+            ensure_home_service_principals(state)
+            self.state = state
+            self.clock_offset = timedelta()
+        self.changed()
+
+    def add_directory(self, name: str, domains: list[str], *, id: str | None = None) -> Directory:
+        with self.lock:
+            directory = Directory(name=name, domains=domains)
+            if id:
+                directory.id = id
+            self.state.directories.append(directory)
+        self.changed()
+        return directory
+
+    def add_user(self, directory: Directory | None, user: User) -> User:
+        with self.lock:
+            (directory.users if directory else self.state.personal_accounts).append(user)
+        self.changed()
+        return user
+
+    def register_app(self, directory: Directory, name: str, **fields: object) -> AppRegistration:
+        with self.lock:
+            app = AppRegistration(name=name, directory_id=directory.id, **fields)  # type: ignore[arg-type]
+            self.state.apps.append(app)
+            self.state.service_principals.append(ServicePrincipal(directory.id, app.client_id))
+        self.changed()
+        return app
+
+    def add_permissions(self, app: AppRegistration, names: list[str], kind: str) -> None:
+        with self.lock:
+            present = {(p.name, p.kind) for p in app.permissions}
+            for name in names:
+                if (name, kind) not in present:
+                    app.permissions.append(Permission(name=name, kind=kind))
+        self.changed()
+
+    def add_secret(
+        self, app: AppRegistration, *, display_name: str = "", end: datetime | None = None
+    ) -> ClientSecret:
+        """A new client secret; `end` defaults to Entra's recommended 180 days."""
+        with self.lock:
+            start = self.now()
+            secret = ClientSecret(
+                value=new_secret_value(),
+                end=end or start + timedelta(days=180),
+                display_name=display_name,
+                start=start,
+            )
+            app.secrets.append(secret)
+        self.changed()
+        return secret
+
+    def consent(self, app: AppRegistration, directory: Directory) -> ServicePrincipal:
+        """Admin consent: the directory grants everything the app asks for, as configured."""
+        with self.lock:
+            sp = self.service_principal(directory.id, app.client_id)
+            if sp is None:
+                sp = ServicePrincipal(directory.id, app.client_id)
+                self.state.service_principals.append(sp)
+            sp.app_roles = app.permission_names("Application")
+            sp.delegated_scopes = app.permission_names("Delegated")
+        self.changed()
+        return sp
+
+    def consent_for_user(self, sp: ServicePrincipal, user: User, scopes: list[str]) -> None:
+        with self.lock:
+            granted = set(sp.user_scopes.get(user.id, [])) | set(scopes)
+            sp.user_scopes[user.id] = sorted(granted)
+        self.changed()
+
+    def deliver(self, sender: User, message: Message, *, save_sent: bool) -> None:
+        """Drop a sent message into every emulated recipient's inbox."""
+        with self.lock:
+            for address in message.to:
+                found = self.find_user(address)
+                if found and found[1].mailbox:
+                    copy = Message(
+                        subject=message.subject,
+                        body=message.body,
+                        sender=sender.upn,
+                        to=list(message.to),
+                        received=self.now(),
+                    )
+                    found[1].messages.append(copy)
+            if save_sent:
+                sender.sent.append(message)
+        self.changed()

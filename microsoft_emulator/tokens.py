@@ -1,0 +1,232 @@
+"""Signed tokens: RS256 access and ID tokens, JWKS, authorization codes, refresh tokens.
+
+Access tokens look like the v1 tokens Graph receives from Microsoft (aud, iss at
+sts.windows.net, tid, appid, roles or scp); ID tokens are v2 with the nonce echoed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from microsoft_emulator.state import GRAPH_APP_ID, GRAPH_RESOURCE, User
+
+GRAPH_AUDIENCES = (GRAPH_RESOURCE, f"{GRAPH_RESOURCE}/", GRAPH_APP_ID)
+CODE_LIFETIME = timedelta(minutes=10)
+REFRESH_LIFETIME = timedelta(days=90)
+VERIFIED_TOKENS = 4096
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def client_info(user: User, tenant_id: str) -> str:
+    return b64url(json.dumps({"uid": user.id, "utid": tenant_id}).encode())
+
+
+def pkce_s256(verifier: str) -> str:
+    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+@dataclass
+class AuthCode:
+    client_id: str
+    redirect_uri: str
+    user_id: str
+    tenant_id: str
+    scopes: list[str]
+    nonce: str
+    code_challenge: str
+    code_challenge_method: str
+    expires: datetime
+    redeemed: bool = False
+
+
+@dataclass
+class RefreshGrant:
+    client_id: str
+    user_id: str
+    tenant_id: str
+    scopes: list[str]
+    expires: datetime
+
+
+@dataclass
+class Issued:
+    """One token response's claims and tokens, before it is turned into JSON."""
+
+    access_token: str
+    expires_in: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TokenIssuer:
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = b64url(
+            hashlib.sha1(  # noqa: S324 - a key id, as Microsoft's x5t is
+                self.key.public_key().public_numbers().n.to_bytes(256, "big")
+            ).digest()
+        )
+        self.lock = threading.Lock()
+        self.codes: dict[str, AuthCode] = {}
+        self.refresh_tokens: dict[str, RefreshGrant] = {}
+        self.verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk.update({"kid": self.kid, "use": "sig", "x5t": self.kid})
+        return {"keys": [jwk]}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(
+            claims, self.key, algorithm="RS256", headers={"kid": self.kid, "x5t": self.kid}
+        )
+
+    def access_token(
+        self,
+        *,
+        audience: str,
+        tenant_id: str,
+        app: Any,
+        now: datetime,
+        lifetime: int,
+        roles: list[str] | None = None,
+        user: User | None = None,
+        scopes: list[str] | None = None,
+        principal_id: str = "",
+        credential: str = "1",
+    ) -> str:
+        issued = int(now.timestamp())
+        claims: dict[str, Any] = {
+            "aud": audience,
+            "iss": f"https://sts.windows.net/{tenant_id}/",
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + lifetime,
+            "app_displayname": app.name,
+            "appid": app.client_id,
+            "appidacr": credential,
+            "idtyp": "user" if user else "app",
+            "tid": tenant_id,
+            "uti": b64url(secrets.token_bytes(16)),
+            "ver": "1.0",
+        }
+        if user is None:
+            claims.update({"oid": principal_id, "sub": principal_id})
+            if roles:
+                claims["roles"] = sorted(roles)
+        else:
+            claims.update(
+                {
+                    "oid": user.id,
+                    "sub": user.id,
+                    "upn": user.upn,
+                    "unique_name": user.upn,
+                    "name": user.display_name or user.upn,
+                    "scp": " ".join(sorted(scopes or [])),
+                    "amr": ["pwd", "mfa"] if user.mfa_required else ["pwd"],
+                }
+            )
+        return self.sign(claims)
+
+    def id_token(
+        self,
+        *,
+        issuer: str,
+        client_id: str,
+        tenant_id: str,
+        user: User,
+        now: datetime,
+        nonce: str = "",
+    ) -> str:
+        issued = int(now.timestamp())
+        claims: dict[str, Any] = {
+            "aud": client_id,
+            "iss": issuer,
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + 3600,
+            "auth_time": issued,
+            "name": user.display_name or user.upn,
+            "oid": user.id,
+            "preferred_username": user.upn,
+            "sub": b64url(hashlib.sha256(f"{user.id}:{client_id}".encode()).digest()),
+            "tid": tenant_id,
+            "ver": "2.0",
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        return self.sign(claims)
+
+    def decode(self, token: str) -> dict[str, Any]:
+        """Verify the signature only; audience and lifetime are checked by the caller
+        against the emulator's clock (which tests can move).
+
+        Verified tokens are remembered: PyJWT checks base64 one character at a time,
+        which cost more than the rest of a Graph request.
+        """
+        with self.lock:
+            if token in self.verified:
+                self.verified.move_to_end(token)
+                return self.verified[token]
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            self.key.public_key(),
+            algorithms=["RS256"],
+            options={
+                "verify_aud": False,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+        with self.lock:
+            self.verified[token] = claims
+            while len(self.verified) > VERIFIED_TOKENS:
+                self.verified.popitem(last=False)
+        return claims
+
+    # --- codes and refresh tokens -----------------------------------------------
+    def issue_code(self, code: AuthCode) -> str:
+        value = secrets.token_urlsafe(48)
+        with self.lock:
+            self.codes[value] = code
+        return value
+
+    def take_code(self, value: str) -> AuthCode | None:
+        """The code's grant; marked redeemed so a second use can be told apart."""
+        with self.lock:
+            code = self.codes.get(value)
+            if code is None:
+                return None
+            already = code.redeemed
+            code.redeemed = True
+        return AuthCode(**{**code.__dict__, "redeemed": already})
+
+    def issue_refresh_token(self, grant: RefreshGrant) -> str:
+        value = f"1.{uuid.uuid4().hex}.{secrets.token_urlsafe(48)}"
+        with self.lock:
+            self.refresh_tokens[value] = grant
+        return value
+
+    def refresh_grant(self, value: str) -> RefreshGrant | None:
+        with self.lock:
+            return self.refresh_tokens.get(value)
+
+    def revoke_user(self, user_id: str) -> None:
+        with self.lock:
+            for value in [k for k, g in self.refresh_tokens.items() if g.user_id == user_id]:
+                del self.refresh_tokens[value]

@@ -1,0 +1,34 @@
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from microsoft_emulator.__main__ import parse_arguments
+
+
+def test_it_needs_a_state_file_to_persist(capsys):
+    with pytest.raises(SystemExit) as exited:
+        parse_arguments(["--persist"])
+    assert exited.value.code == 2
+    assert "--persist needs --state" in capsys.readouterr().err
+
+
+def test_it_serves_https_and_prints_its_ca_and_url(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "microsoft_emulator", "--port", "0", "--var-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(6)]
+        base = lines[0].split(" on ")[1].strip()
+        ca = lines[3].split(":", 1)[1].strip()
+        assert ca == str(tmp_path / "emulator" / "ca.pem")
+        session = requests.Session()
+        session.trust_env = False
+        assert session.get(f"{base}/_emulator/state", verify=ca).json()["directories"] == []
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
