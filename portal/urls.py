@@ -11,5 +11,4 @@ urlpatterns = [
     path("onboarding/", include("onboarding.urls")),
     path("support/", include("support.urls")),
     path("admin/", admin.site.urls),
-    path("renew/", include("onboarding.renewal_urls")),
 ]
