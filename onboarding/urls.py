@@ -1,6 +1,6 @@
 from django.urls import path
 
-from onboarding.views import consent, mailboxes, steps
+from onboarding.views import consent, mailboxes, renewal, steps
 
 app_name = "onboarding"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path(f"{step}/6/", steps.verify, name="verify"),
     path(f"{step}/6/status/", steps.verify_status, name="verify-status"),
     path(f"{step}/7/", steps.done, name="done"),
+    path("<uuid:tenant_id>/renew/", renewal.renew_secret, name="renew-secret"),
     # Fixed addresses: the admin registers the callback in Entra, so it cannot carry
     # the tenant; the state does.
     path("consent/callback/", consent.consent_callback, name="consent-callback"),

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("onboarding", "0002_app_registration_authentication_confirmed"),
+        ("onboarding", "0003_reminder_dispatch"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
