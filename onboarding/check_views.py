@@ -11,13 +11,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
 from onboarding.checks import STEP_LABELS, check_request, step_diagnosis
-from onboarding.emails import WIZARD_URL_NAMES
+from onboarding.emails import fix_path
 from onboarding.models import CheckRun, Mailbox, Tenant
 
 # "Run check again" is refused this soon after the mailbox's last check was requested.
@@ -102,7 +101,7 @@ def status_context(run: CheckRun) -> dict[str, Any]:
                 "label": STEP_LABELS[name],
                 "step": step,
                 "diagnosis": found,
-                "fix_url": _fix_url(run, found.wizard_step if found else None),
+                "fix_url": fix_path(tenant_id=run.mailbox.tenant_id, diagnosis=found),
             }
         )
     return {"run": run, "rows": rows, "poll": True}
@@ -112,13 +111,3 @@ def _unrecorded(run: CheckRun) -> str:
     if run.is_finished:
         return "not_run"
     return "running" if run.status == CheckRun.Status.RUNNING else "waiting"
-
-
-def _fix_url(run: CheckRun, wizard_step: int | None) -> str:
-    name = WIZARD_URL_NAMES.get(wizard_step or 0)
-    if name is None:
-        return ""
-    try:
-        return reverse(f"onboarding:{name}", kwargs={"tenant_id": run.mailbox.tenant_id})
-    except NoReverseMatch:  # the wizard's URLs are not installed
-        return ""

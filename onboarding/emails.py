@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import User
+from onboarding.diagnosis import Diagnosis
 from onboarding.models import CheckRun, ClientSecret, Invitation, Tenant
 
 if TYPE_CHECKING:
@@ -65,16 +66,29 @@ WIZARD_URL_NAMES = {1: "register", 2: "authentication", 3: "permissions", 4: "se
 WIZARD_URL_NAMES |= {5: "mailbox", 6: "verify"}
 
 
-def fix_link(*, tenant: Tenant, wizard_step: int | None) -> str:
-    """The absolute link to the wizard step that fixes a diagnosis ("" if none)."""
-    name = WIZARD_URL_NAMES.get(wizard_step or 0)
+# Diagnoses fixed outside the wizard's steps.
+FIX_URL_NAMES_BY_KEY = {"secret_expired": "renew-secret"}
+
+
+def fix_path(*, tenant_id: object, diagnosis: Diagnosis | None) -> str:
+    """The path of the page that fixes a diagnosis ("" if none)."""
+    if diagnosis is None:
+        return ""
+    name = FIX_URL_NAMES_BY_KEY.get(diagnosis.key) or WIZARD_URL_NAMES.get(
+        diagnosis.wizard_step or 0
+    )
     if name is None:
         return ""
     try:
-        path = reverse(f"onboarding:{name}", kwargs={"tenant_id": tenant.pk})
+        return reverse(f"onboarding:{name}", kwargs={"tenant_id": tenant_id})
     except NoReverseMatch:  # the wizard's URLs are not installed
         return ""
-    return f"{settings.PORTAL_BASE_URL}{path}"
+
+
+def fix_link(*, tenant: Tenant, diagnosis: Diagnosis | None) -> str:
+    """The absolute link to the page that fixes a diagnosis ("" if none)."""
+    path = fix_path(tenant_id=tenant.pk, diagnosis=diagnosis)
+    return f"{settings.PORTAL_BASE_URL}{path}" if path else ""
 
 
 def _alert_recipients(tenant: Tenant) -> list[str]:
@@ -96,7 +110,7 @@ def check_failing(*, run: CheckRun) -> None:
         "tenant": tenant,
         "step_label": STEP_LABELS.get(failed.get("name", ""), ""),
         "diagnosis": found,
-        "link": fix_link(tenant=tenant, wizard_step=found.wizard_step if found else None),
+        "link": fix_link(tenant=tenant, diagnosis=found),
     }
     # Support hears of every failing mailbox too, with the same diagnosis.
     for address in [*_alert_recipients(tenant), settings.SUPPORT_EMAIL]:

@@ -100,3 +100,17 @@ def test_it_renders_no_template_comment(client, alice, mailbox):
     CheckRun.objects.create(mailbox=mailbox, trigger="wizard")
     client.force_login(alice)
     assert b"The live status" not in client.get(page(mailbox)).content
+
+
+def test_it_links_an_expired_secret_to_the_renewal_page(
+    client, alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    ready = ready_directory(emulated_microsoft)
+    expired = emulated_microsoft.add_secret(ready.app, days=-1)
+    mailbox = configure(acme, ready, secret_value=expired.value)
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(page(mailbox))
+    body = client.get(page(mailbox)).content.decode()
+    assert f'href="{reverse("onboarding:renew-secret", args=[acme.pk])}"' in body
+    assert "Renew the secret" in body
