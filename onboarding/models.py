@@ -156,6 +156,8 @@ class AppRegistration(models.Model):
     directory = models.CharField("Directory (tenant) ID", max_length=255)
     # The GUID that discovery resolved the directory to.
     directory_id = models.UUIDField(null=True, blank=True)
+    # When an admin confirmed the Authentication settings of the guide (wizard step 2).
+    authentication_confirmed_at = models.DateTimeField(null=True, blank=True)
     consent_granted_at = models.DateTimeField(null=True, blank=True)
     consent_granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -362,6 +362,12 @@ MICROSOFT_GRAPH_URL = env_str("MICROSOFT_GRAPH_URL", _graph_url).rstrip("/")
 # A PEM file of CAs to trust for both hosts; empty means the CAs that requests ships.
 MICROSOFT_CA_BUNDLE = env_str("MICROSOFT_CA_BUNDLE", _ca_bundle)
 MICROSOFT_HTTP_TIMEOUT = env_int("MICROSOFT_HTTP_TIMEOUT", 20, minimum=1)
+# The Entra admin center the wizard's deep links open; the emulator serves the same
+# #view/... addresses.
+ENTRA_ADMIN_URL = env_str(
+    "PORTAL_ENTRA_ADMIN_URL",
+    _login_url if MICROSOFT_CLOUD == "emulator" else "https://entra.microsoft.com",
+).rstrip("/")
 for _name, _url in (
     ("MICROSOFT_LOGIN_URL", MICROSOFT_LOGIN_URL),
     ("MICROSOFT_GRAPH_URL", MICROSOFT_GRAPH_URL),

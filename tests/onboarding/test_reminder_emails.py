@@ -57,7 +57,7 @@ def test_it_tells_what_expires_when_and_links_to_renewal(acme, alice, run_scan, 
     )
     assert message.to == ["alice@acme.example"]
     text, html = parts(message)
-    link = f"https://portal.example.com/renew/{acme.pk}/"
+    link = f"https://portal.example.com/onboarding/{acme.pk}/renew/"
     for body in (text, html):
         assert "Monday 30 June 2025" in body
         assert "stops reading and sending your mail" in body

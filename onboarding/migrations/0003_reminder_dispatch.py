@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("onboarding", "0001_initial"),
+        ("onboarding", "0002_app_registration_authentication_confirmed"),
     ]
 
     operations = [
