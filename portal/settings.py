@@ -205,6 +205,8 @@ else:
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without this kombu writes its control exchange files into the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     CACHES = {
