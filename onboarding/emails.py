@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from accounts.models import User
-from onboarding.models import ClientSecret, Invitation
+from onboarding.models import CheckRun, ClientSecret, Invitation, Tenant
 
 if TYPE_CHECKING:
     from onboarding.reminders import Digest
@@ -58,6 +58,56 @@ def password_reset(*, user: User, link: str) -> None:
     """The link that lets a user choose a new password."""
     hours = settings.PASSWORD_RESET_TIMEOUT // 3600
     _send("password_reset", to=user.email, context={"user": user, "link": link, "hours": hours})
+
+
+# The wizard's URL names per step (onboarding.diagnosis numbers the steps).
+WIZARD_URL_NAMES = {1: "register", 2: "authentication", 3: "permissions", 4: "secret"}
+WIZARD_URL_NAMES |= {5: "mailbox", 6: "verify"}
+
+
+def fix_link(*, tenant: Tenant, wizard_step: int | None) -> str:
+    """The absolute link to the wizard step that fixes a diagnosis ("" if none)."""
+    name = WIZARD_URL_NAMES.get(wizard_step or 0)
+    if name is None:
+        return ""
+    try:
+        path = reverse(f"onboarding:{name}", kwargs={"tenant_id": tenant.pk})
+    except NoReverseMatch:  # the wizard's URLs are not installed
+        return ""
+    return f"{settings.PORTAL_BASE_URL}{path}"
+
+
+def _alert_recipients(tenant: Tenant) -> list[str]:
+    admins = [m.user.email for m in tenant.memberships.select_related("user")]
+    extra = [address.email for address in tenant.notification_addresses.all()]
+    return sorted(set(admins + extra))
+
+
+def check_failing(*, run: CheckRun) -> None:
+    """Tells the tenant's admins that a mailbox stopped working: what broke, the fix."""
+    from onboarding.checks import STEP_LABELS, step_diagnosis
+
+    tenant = run.mailbox.tenant
+    failed: dict[str, Any] = next((s for s in run.steps if s["outcome"] == "failed"), {})
+    found = step_diagnosis(failed) if failed else None
+    context = {
+        "run": run,
+        "mailbox": run.mailbox,
+        "tenant": tenant,
+        "step_label": STEP_LABELS.get(failed.get("name", ""), ""),
+        "diagnosis": found,
+        "link": fix_link(tenant=tenant, wizard_step=found.wizard_step if found else None),
+    }
+    # Support hears of every failing mailbox too, with the same diagnosis.
+    for address in [*_alert_recipients(tenant), settings.SUPPORT_EMAIL]:
+        _send("check_failing", to=address, context=context)
+
+
+def check_recovered(*, run: CheckRun) -> None:
+    """The all-clear after a failing mailbox passes its check again."""
+    tenant = run.mailbox.tenant
+    for address in _alert_recipients(tenant):
+        _send("check_recovered", to=address, context={"run": run, "mailbox": run.mailbox})
 
 
 def secret_expiry_reminder(*, to: list[str], secret: ClientSecret, days_left: int) -> None:
