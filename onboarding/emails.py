@@ -7,6 +7,7 @@ PORTAL_BASE_URL, never on the Host header of whichever request triggered them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -133,7 +134,7 @@ def reminder_digest(*, to: list[str], content: Digest, today: date) -> None:
     _send("reminder_digest", to=to, context={"digest": content, "today": today})
 
 
-def secret_renewed(*, secret: ClientSecret, retired_ids: list[object]) -> None:
+def secret_renewed(*, secret: ClientSecret, retired_ids: Sequence[object]) -> None:
     """Tells the tenant's admins the new secret is in use and which Secret ID to delete."""
     tenant = secret.app.tenant
     retired = list(ClientSecret.objects.filter(pk__in=retired_ids))

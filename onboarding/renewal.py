@@ -10,6 +10,7 @@ stays active. Neither secret is ever deleted, and every change is audited.
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -46,14 +47,22 @@ def renewal_start(
             status=Status.REJECTED, retired_at=timezone.now()
         )
         secret = ClientSecret(
-            app=app, secret_id=secret_id, expires_on=expires_on, created_by=by,
+            app=app,
+            secret_id=secret_id,
+            expires_on=expires_on,
+            created_by=by,
             status=Status.PENDING,
         )
         secret.set_value(value)
         secret.save()
         audit_record(
-            action="client_secret.renewal_started", actor=by, tenant=app.tenant, obj=secret,
-            request=request, secret_id=secret_id, expires_on=expires_on.isoformat(),
+            action="client_secret.renewal_started",
+            actor=by,
+            tenant=app.tenant,
+            obj=secret,
+            request=request,
+            secret_id=secret_id,
+            expires_on=expires_on.isoformat(),
             superseded=superseded,
         )
         return checks.check_request(
@@ -61,7 +70,7 @@ def renewal_start(
         )
 
 
-def renewal_conclude(check_run_id: object) -> str | None:
+def renewal_conclude(check_run_id: str | UUID) -> str | None:
     """After a renewal check: promote the new secret, or reject it. Idempotent: the
     conditional UPDATE on the pending status lets only one caller act."""
     run = CheckRun.objects.select_related("secret__app__tenant").filter(pk=check_run_id).first()
@@ -84,8 +93,11 @@ def _promote(run: CheckRun, secret: ClientSecret) -> str | None:
             status=Status.RETIRED, retired_at=now
         )
         audit_record(
-            action="client_secret.renewed", actor=run.requested_by, tenant=secret.app.tenant,
-            obj=secret, secret_id=str(secret.secret_id),
+            action="client_secret.renewed",
+            actor=run.requested_by,
+            tenant=secret.app.tenant,
+            obj=secret,
+            secret_id=str(secret.secret_id),
             retired_secret_ids=[str(s.secret_id) for s in old],
         )
         checks.record_health(run)
@@ -101,8 +113,12 @@ def _reject(run: CheckRun, secret: ClientSecret) -> str | None:
         ):
             return None
         audit_record(
-            action="client_secret.renewal_failed", actor=run.requested_by,
-            tenant=secret.app.tenant, obj=secret, secret_id=str(secret.secret_id),
-            diagnosis=run.diagnosis_key, error_code=run.error_code,
+            action="client_secret.renewal_failed",
+            actor=run.requested_by,
+            tenant=secret.app.tenant,
+            obj=secret,
+            secret_id=str(secret.secret_id),
+            diagnosis=run.diagnosis_key,
+            error_code=run.error_code,
         )
     return "rejected"

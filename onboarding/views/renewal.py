@@ -62,7 +62,9 @@ def renew_status(request: HttpRequest, tenant_id: UUID, check_run_id: UUID) -> H
         mailbox__tenant=tenant,
         trigger=CheckRun.Trigger.RENEWAL,
     )
-    template = "onboarding/_renew_status.html" if request.htmx else "onboarding/renew_status.html"
+    # htmx polls only the fragment; it marks its requests with HX-Request.
+    partial = request.headers.get("HX-Request") == "true"
+    template = "onboarding/_renew_status.html" if partial else "onboarding/renew_status.html"
     context = {
         "tenant": tenant,
         "secret": run.secret,

@@ -33,7 +33,7 @@ def start(app, value, secret_id, alice, capture):
 def test_it_switches_to_a_working_secret_and_retires_the_old(
     configured, emulator, alice, django_capture_on_commit_callbacks
 ):
-    ready, mailbox, old = configured
+    ready, _, old = configured
     new = emulator.add_secret(ready.app, display_name="Renewed")
     run = start(old.app, new.value, new.key_id, alice, django_capture_on_commit_callbacks)
     run.refresh_from_db()
@@ -53,8 +53,13 @@ def test_it_keeps_the_old_secret_when_the_new_one_fails(
 ):
     _, _, old = configured
     wrong_value = "abc8Q~" + "x" * 34  # the right shape, unknown to Microsoft
-    run = start(old.app, wrong_value, "0b6c4c9e-1111-4b7e-9a1d-5b1c2d3e4f50", alice,
-                django_capture_on_commit_callbacks)
+    run = start(
+        old.app,
+        wrong_value,
+        "0b6c4c9e-1111-4b7e-9a1d-5b1c2d3e4f50",
+        alice,
+        django_capture_on_commit_callbacks,
+    )
     run.refresh_from_db()
     old.refresh_from_db()
     new = ClientSecret.objects.get(secret_id="0b6c4c9e-1111-4b7e-9a1d-5b1c2d3e4f50")
@@ -79,10 +84,12 @@ def test_it_supersedes_an_unfinished_renewal(configured, emulator, alice):
     first = emulator.add_secret(ready.app)
     second = emulator.add_secret(ready.app)
     # Without executing on-commit callbacks, the first renewal stays pending.
-    renewal.renewal_start(app=old.app, value=first.value, secret_id=first.key_id,
-                          expires_on=NEW_EXPIRY, by=alice)
-    renewal.renewal_start(app=old.app, value=second.value, secret_id=second.key_id,
-                          expires_on=NEW_EXPIRY, by=alice)
+    renewal.renewal_start(
+        app=old.app, value=first.value, secret_id=first.key_id, expires_on=NEW_EXPIRY, by=alice
+    )
+    renewal.renewal_start(
+        app=old.app, value=second.value, secret_id=second.key_id, expires_on=NEW_EXPIRY, by=alice
+    )
     statuses = dict(ClientSecret.objects.values_list("secret_id", "status"))
     assert statuses[old.secret_id] == ClientSecret.Status.ACTIVE
     assert str(next(k for k, v in statuses.items() if v == "rejected")) == first.key_id
@@ -96,9 +103,13 @@ def test_it_needs_a_mailbox_to_prove_the_secret(acme, alice):
         tenant=acme, client_id="7c9e6679-7425-40de-944b-e07fc1f90ae7", directory="acme.example"
     )
     with pytest.raises(renewal.NoMailboxToVerify):
-        renewal.renewal_start(app=app, value="abc8Q~" + "y" * 34,
-                              secret_id="0b6c4c9e-2222-4b7e-9a1d-5b1c2d3e4f50",
-                              expires_on=NEW_EXPIRY, by=alice)
+        renewal.renewal_start(
+            app=app,
+            value="abc8Q~" + "y" * 34,
+            secret_id="0b6c4c9e-2222-4b7e-9a1d-5b1c2d3e4f50",
+            expires_on=NEW_EXPIRY,
+            by=alice,
+        )
 
 
 # --- the pages ----------------------------------------------------------------------
@@ -131,14 +142,17 @@ def test_it_renews_through_the_form(
     assert new.value not in page
 
 
-def test_it_hides_another_tenants_renewal(client, configured, emulator, globex, bob, alice,
-                                          django_capture_on_commit_callbacks, acme):
+def test_it_hides_another_tenants_renewal(
+    client, configured, emulator, globex, bob, alice, django_capture_on_commit_callbacks, acme
+):
     ready, _, old = configured
     new = emulator.add_secret(ready.app)
     run = start(old.app, new.value, new.key_id, alice, django_capture_on_commit_callbacks)
     client.force_login(bob)
     assert client.get(reverse("onboarding:renew-status", args=[acme.pk, run.pk])).status_code == 404
-    assert client.get(reverse("onboarding:renew-status", args=[globex.pk, run.pk])).status_code == 404
+    assert (
+        client.get(reverse("onboarding:renew-status", args=[globex.pk, run.pk])).status_code == 404
+    )
 
 
 def test_it_sends_an_unfinished_setup_back_to_the_wizard(client, acme, alice):
