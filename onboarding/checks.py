@@ -201,7 +201,7 @@ def _finish(run: CheckRun, steps: list[dict[str, Any]]) -> None:
     )
     # A renewal check proves a pending secret, not the mailbox as it runs today.
     if run.secret_id is None:
-        _record_health(run)
+        record_health(run)
 
 
 # --- the steps ----------------------------------------------------------------------
@@ -408,7 +408,7 @@ Health = Tenant.Health
 _ALARMING = (Health.FAILING, Health.EXPIRED)
 
 
-def _record_health(run: CheckRun) -> None:
+def record_health(run: CheckRun) -> None:
     """Move the mailbox's and tenant's health; alert on a change into or out of failing.
 
     The change is a conditional UPDATE from the health read here, so only the one

@@ -7,6 +7,7 @@ PORTAL_BASE_URL, never on the Host header of whichever request triggered them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -145,3 +146,19 @@ def secret_expiry_reminder(*, to: list[str], secret: ClientSecret, days_left: in
 def reminder_digest(*, to: list[str], content: Digest, today: date) -> None:
     """Support's daily list of reminders sent, failed, and secrets about to expire."""
     _send("reminder_digest", to=to, context={"digest": content, "today": today})
+
+
+def secret_renewed(*, secret: ClientSecret, retired_ids: Sequence[object]) -> None:
+    """Tells the tenant's admins the new secret is in use and which Secret ID to delete."""
+    tenant = secret.app.tenant
+    retired = list(ClientSecret.objects.filter(pk__in=retired_ids))
+    to = [
+        user.email
+        for user in User.objects.filter(memberships__tenant=tenant, is_active=True).distinct()
+    ]
+    if to:
+        _send(
+            "secret_renewed",
+            to=to,
+            context={"tenant": tenant, "secret": secret, "retired": retired},
+        )

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from onboarding import checks, invitations, reminders
+from onboarding import checks, invitations, reminders, renewal
 
 
 # Mail servers fail transiently; the workflow records nothing until the mail
@@ -25,6 +25,9 @@ def run_mailbox_check(check_run_id: str) -> None:
     delay = checks.check_run(check_run_id)
     if delay is not None:
         run_mailbox_check.apply_async((check_run_id,), countdown=delay)
+        return
+    # A renewal's check decides whether its new secret replaces the old one.
+    renewal.renewal_conclude(check_run_id)
 
 
 @shared_task

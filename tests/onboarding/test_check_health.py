@@ -68,7 +68,7 @@ def test_it_lets_only_one_of_two_racing_workers_announce_a_change(acme, alice, r
     stale = Mailbox.objects.get(pk=mailbox.pk)
     monkeypatch.setattr(Mailbox.objects, "get", lambda **_: stale)
     for run in runs:
-        checks._record_health(run)
+        checks.record_health(run)
     assert health_of(mailbox) == "failing"
     assert AuditEvent.objects.filter(action="mailbox.health_changed").count() == 1
 
