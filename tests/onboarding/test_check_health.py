@@ -119,7 +119,7 @@ def test_it_spreads_the_rechecks_over_the_hour(
     assert countdowns == [0, 750, 1500, 2250]
 
 
-def test_it_verifies_a_pending_secret_without_touching_the_mailbox_health(
+def test_it_promotes_a_pending_secret_that_passes_and_then_records_health(
     acme, ready, emulated_microsoft, django_capture_on_commit_callbacks
 ):
     from datetime import date
@@ -138,4 +138,32 @@ def test_it_verifies_a_pending_secret_without_touching_the_mailbox_health(
         run = check_request(mailbox=mailbox, trigger="renewal", secret=pending)
     run.refresh_from_db()
     assert (run.status, run.secret) == ("passed", pending)
+    pending.refresh_from_db()
+    # The renewal workflow (onboarding.renewal) makes the proved secret the active one;
+    # only then is the mailbox's health what the check saw.
+    assert pending.status == ClientSecret.Status.ACTIVE
+    assert health_of(mailbox) == "healthy"
+
+
+def test_it_leaves_health_alone_when_a_pending_secret_fails(
+    acme, ready, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    from datetime import date
+
+    from onboarding.checks import check_request
+    from onboarding.models import ClientSecret
+
+    mailbox = configure(acme, ready)
+    pending = ClientSecret(
+        app=acme.app_registration,
+        secret_id="0b6c4c9e-4444-4b7e-9a1d-5b1c2d3e4f50",
+        expires_on=date(2027, 6, 1),
+    )
+    pending.set_value("abc8Q~wrongwrongwrongwrongwrongwrongwr")
+    pending.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = check_request(mailbox=mailbox, trigger="renewal", secret=pending)
+    run.refresh_from_db()
+    pending.refresh_from_db()
+    assert (run.status, pending.status) == ("failed", ClientSecret.Status.REJECTED)
     assert health_of(mailbox) == "unknown"
