@@ -113,6 +113,9 @@ def _endpoints() -> _Endpoints:
     )
 
 
+POOL_SIZE = 32
+
+
 class _Session(requests.Session):
     """The HTTP client for msal and Graph; remembers each thread's last response."""
 
@@ -124,6 +127,9 @@ class _Session(requests.Session):
         login = urlsplit(endpoints.login_url)
         self.login_host, self.login_port = login.hostname, login.port
         self.observed = threading.local()
+        # A pool at least as large as a worker's threads: a dropped connection costs a
+        # new TLS handshake on the next call (requests keeps only 10 by default).
+        self.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE))
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         url = self.with_login_port(str(url))
