@@ -7,6 +7,7 @@ import threading
 import uuid
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from microsoft_emulator.scenarios import ready_directory
@@ -255,6 +256,11 @@ def test_it_fails_plainly_without_an_app_registration(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+    reason="SQLite's shared in-memory test database locks tables across threads; "
+    "make test and CI run this on PostgreSQL",
+)
 def test_it_requests_one_token_when_threads_check_one_credential_at_once(
     acme, emulated_microsoft, broker
 ):
