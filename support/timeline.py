@@ -1,0 +1,41 @@
+"""A tenant's history in one list: audit events, consent, and (once those exist)
+checks and reminders, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from onboarding.models import AppRegistration, AuditEvent, Tenant
+
+LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    kind: str  # audit, note, consent, check, reminder
+    title: str
+    actor: str = ""
+    detail: str = ""
+
+
+def _audit_entry(event: AuditEvent) -> Entry:
+    if event.action == "support.note":
+        return Entry(event.at, "note", "Internal note", event.actor_label, event.details["text"])
+    facts = ", ".join(f"{key}: {value}" for key, value in sorted(event.details.items()))
+    return Entry(event.at, "audit", event.action, event.actor_label, facts)
+
+
+def _consent_entries(tenant: Tenant) -> list[Entry]:
+    app = AppRegistration.objects.filter(tenant=tenant, consent_granted_at__isnull=False).first()
+    if app is None or app.consent_granted_at is None:
+        return []
+    by = str(app.consent_granted_by) if app.consent_granted_by_id else ""
+    return [Entry(app.consent_granted_at, "consent", "Admin consent granted", by)]
+
+
+def tenant_timeline(tenant: Tenant) -> list[Entry]:
+    events = AuditEvent.objects.filter(tenant=tenant).order_by("-at")[:LIMIT]
+    entries = [_audit_entry(event) for event in events] + _consent_entries(tenant)
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:LIMIT]
