@@ -28,3 +28,10 @@ def sign_in_verified(client: Client, user: User) -> TOTPDevice:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return device
+
+
+def enter_code(page, device: TOTPDevice) -> None:
+    """On the portal's two-factor page in a browser: type the current code."""
+    page.get_by_role("heading", name="Enter your sign-in code").wait_for()
+    page.get_by_label("6-digit code from your authenticator app").fill(current_code(device))
+    page.get_by_role("button", name="Verify").click()
