@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.utils import timezone
 
 from onboarding.audit import audit_record
@@ -35,7 +37,7 @@ def test_it_masks_every_secret_to_its_hint(staff_client, db, canary, charlie):
 def test_it_merges_audit_events_notes_and_consent_newest_first(staff_client, charlie, db):
     tenant = make_tenant("Alpha Air", directory="alpha.onmicrosoft.com")
     AppRegistration.objects.filter(tenant=tenant).update(
-        consent_granted_at=timezone.now() - timezone.timedelta(days=2)
+        consent_granted_at=timezone.now() - timedelta(days=2)
     )
     audit_record(action="tenant.created", actor=charlie, tenant=tenant)
     staff_client.post(f"/support/tenants/{tenant.pk}/notes/", {"text": "Called Ian, will retry"})
