@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
@@ -109,30 +109,45 @@ def _annotated(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
 
 def _filtered(tenants: QuerySet[Tenant], filters: Filters, today: date) -> QuerySet[Tenant]:
     if filters.failing:
-        tenants = tenants.filter(
-            Q(health__in=FAILING_HEALTH) | Q(mailbox_health__in=FAILING_HEALTH)
-        )
+        failing_mailboxes = Mailbox.objects.filter(health__in=FAILING_HEALTH).values("tenant")
+        tenants = tenants.filter(Q(health__in=FAILING_HEALTH) | Q(pk__in=failing_mailboxes))
     if filters.expiring is not None:
-        tenants = tenants.filter(
-            Q(secret_expires_on__gte=today)
-            & Q(secret_expires_on__lte=today + timedelta(days=filters.expiring))
-        )
+        window = Q(latest__gte=today, latest__lte=today + timedelta(days=filters.expiring))
+        tenants = tenants.filter(pk__in=_latest_expiry(window))
     if filters.expired:
-        tenants = tenants.filter(Q(secret_expires_on__lt=today) | Q(health=Tenant.Health.EXPIRED))
+        tenants = tenants.filter(
+            Q(pk__in=_latest_expiry(Q(latest__lt=today))) | Q(health=Tenant.Health.EXPIRED)
+        )
     if filters.stuck is not None:
         tenants = tenants.filter(
             onboarding_step__lt=7, created_at__lt=timezone.now() - timedelta(days=filters.stuck)
         )
     if filters.never_verified:
-        tenants = tenants.filter(Q(last_success_at__isnull=True))
+        verified = Mailbox.objects.filter(last_success_at__isnull=False).values("tenant")
+        tenants = tenants.exclude(pk__in=verified)
     return tenants
 
 
+# Filters are uncorrelated subqueries (`pk IN (...)`): PostgreSQL computes each once
+# and hashes it, where a correlated subquery in WHERE would run once per tenant.
+
+
+def _latest_expiry(condition: Q) -> QuerySet[ClientSecret]:
+    """Tenants whose active secret expiring last matches the condition on `latest`."""
+    return (
+        ClientSecret.objects.filter(status=ClientSecret.Status.ACTIVE)
+        .values("app__tenant")
+        .annotate(latest=Max("expires_on"))
+        .filter(condition)
+        .values("app__tenant")
+    )
+
+
 def _search(q: str) -> Q:
-    apps = AppRegistration.objects.filter(tenant=OuterRef("pk"))
     app_match = Q(directory__icontains=q) | Q(client_id__icontains=q) | Q(directory_id__icontains=q)
-    mailboxes = Mailbox.objects.filter(tenant=OuterRef("pk"), address__icontains=q)
-    return Q(name__icontains=q) | Exists(apps.filter(app_match)) | Exists(mailboxes)
+    apps = AppRegistration.objects.filter(app_match).values("tenant")
+    mailboxes = Mailbox.objects.filter(address__icontains=q).values("tenant")
+    return Q(name__icontains=q) | Q(pk__in=apps) | Q(pk__in=mailboxes)
 
 
 def days_until(expires_on: date | None, today: date) -> int | None:
