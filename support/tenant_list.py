@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -132,7 +133,7 @@ def _filtered(tenants: QuerySet[Tenant], filters: Filters, today: date) -> Query
 # and hashes it, where a correlated subquery in WHERE would run once per tenant.
 
 
-def _latest_expiry(condition: Q) -> QuerySet[ClientSecret]:
+def _latest_expiry(condition: Q) -> QuerySet[Any, dict[str, Any]]:
     """Tenants whose active secret expiring last matches the condition on `latest`."""
     return (
         ClientSecret.objects.filter(status=ClientSecret.Status.ACTIVE)
