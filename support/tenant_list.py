@@ -61,7 +61,8 @@ class Filters:
     def from_query(cls, params: dict[str, str]) -> Filters:
         expiring = _int(params.get("expiring"))
         return cls(
-            q=params.get("q", "").strip()[:200],
+            # PostgreSQL refuses NUL in text; nobody searches for one.
+            q=params.get("q", "").replace("\x00", "").strip()[:200],
             failing=params.get("failing") == "1",
             expiring=expiring if expiring in EXPIRY_WINDOWS else None,
             expired=params.get("expired") == "1",

@@ -60,3 +60,7 @@ def test_it_keeps_a_canary_secret_out_of_the_export(staff_client, db, canary):
 def test_it_survives_bad_export_filters(staff_client, db):
     response = staff_client.get("/support/export.csv?expiring=x&sort=nope&stuck=-1")
     assert response.status_code == 200
+
+
+def test_it_exports_despite_a_nul_in_the_search(staff_client, db):
+    assert staff_client.get("/support/export.csv?q=%00").status_code == 200

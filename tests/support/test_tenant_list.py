@@ -102,6 +102,7 @@ def test_it_shows_the_row_facts(staff_client, fleet):
         "stuck=99999999999999999999",
         "failing=yes",
         "q=%00",
+        "q=a%00b",
         "q=" + "x" * 5000,
     ],
 )
