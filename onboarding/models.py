@@ -156,6 +156,8 @@ class AppRegistration(models.Model):
     directory = models.CharField("Directory (tenant) ID", max_length=255)
     # The GUID that discovery resolved the directory to.
     directory_id = models.UUIDField(null=True, blank=True)
+    # When an admin confirmed the Authentication settings of the guide (wizard step 2).
+    authentication_confirmed_at = models.DateTimeField(null=True, blank=True)
     consent_granted_at = models.DateTimeField(null=True, blank=True)
     consent_granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -265,3 +267,50 @@ class Mailbox(models.Model):
         if self.password_ciphertext is None:
             return None
         return vault.reveal(self, "password")
+
+
+class ReminderDispatch(models.Model):
+    """One expiry reminder for one secret: created by the scan that claims it.
+
+    The row is the claim: the unique constraint lets only one scan create it, and
+    conditional updates on `status`, `attempts` and `lease_until` let only one
+    worker send it (see onboarding/reminders.py and docs/reminders.md).
+    """
+
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", "Claimed, not sent yet"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not needed any more"
+
+    # No index of its own: the unique constraint's index starts with it.
+    secret = models.ForeignKey(
+        ClientSecret, on_delete=models.CASCADE, related_name="reminders", db_index=False
+    )
+    # Days before expiry: 30 ... 1, 0 on the day, -7, -14 ... weekly once expired.
+    threshold = models.SmallIntegerField()
+    # The expiry the reminder was about, so a renewed secret starts afresh.
+    expires_on = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CLAIMED)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    # While a sender holds the row; another may take it over only after this.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Senders that took the row; also the fencing token of the current sender.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    recipients = models.PositiveSmallIntegerField(default=0)
+    # Why the last attempt failed: an exception's class name, never a secret.
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-claimed_at"]
+        constraints = [
+            # Ordered so that its index also answers "latest reminder for this expiry".
+            models.UniqueConstraint(
+                fields=["secret", "expires_on", "threshold"], name="reminder_once_per_threshold"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "lease_until"], name="reminder_status_lease")]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.threshold}d for {self.secret_id} ({self.status})"

@@ -207,6 +207,8 @@ else:
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without this kombu writes its control exchange files into the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     CACHES = {
@@ -364,6 +366,12 @@ MICROSOFT_GRAPH_URL = env_str("MICROSOFT_GRAPH_URL", _graph_url).rstrip("/")
 # A PEM file of CAs to trust for both hosts; empty means the CAs that requests ships.
 MICROSOFT_CA_BUNDLE = env_str("MICROSOFT_CA_BUNDLE", _ca_bundle)
 MICROSOFT_HTTP_TIMEOUT = env_int("MICROSOFT_HTTP_TIMEOUT", 20, minimum=1)
+# The Entra admin center the wizard's deep links open; the emulator serves the same
+# #view/... addresses.
+ENTRA_ADMIN_URL = env_str(
+    "PORTAL_ENTRA_ADMIN_URL",
+    _login_url if MICROSOFT_CLOUD == "emulator" else "https://entra.microsoft.com",
+).rstrip("/")
 for _name, _url in (
     ("MICROSOFT_LOGIN_URL", MICROSOFT_LOGIN_URL),
     ("MICROSOFT_GRAPH_URL", MICROSOFT_GRAPH_URL),
@@ -374,3 +382,60 @@ for _name, _url in (
 # --- Periodic work --------------------------------------------------------------
 # Each entry expires before its next run so that a stopped worker never finds a
 # backlog of identical jobs. Entries are added by the modules that own the work.
+CELERY_TIMEZONE = "UTC"
+
+
+def _env_int_upto(name: str, default: int, maximum: int) -> int:
+    value = env_int(name, default, minimum=0)
+    if value > maximum:
+        raise ImproperlyConfigured(f"{name}={value} is above the maximum of {maximum}.")
+    return value
+
+
+def _env_days(name: str, default: list[str]) -> tuple[int, ...]:
+    """Whole, non-negative numbers of days, largest first, without repeats."""
+    days = set()
+    for item in env_list(name, default):
+        if not item.isdigit():
+            raise ImproperlyConfigured(
+                f"{name} has {item!r}; use whole numbers of days before expiry, such as 30,7,0."
+            )
+        days.add(int(item))
+    if not days:
+        raise ImproperlyConfigured(f"{name} must name at least one day.")
+    return tuple(sorted(days, reverse=True))
+
+
+# Expiry reminders (onboarding/reminders.py, docs/reminders.md): days before a client
+# secret expires on which the tenant's admins hear about it; weekly once expired.
+REMINDER_DAYS = _env_days("PORTAL_REMINDER_DAYS", ["30", "14", "7", "3", "1", "0"])
+# Times of day in UTC.
+REMINDER_SCAN_TIME = (
+    _env_int_upto("PORTAL_REMINDER_SCAN_HOUR", 6, 23),
+    _env_int_upto("PORTAL_REMINDER_SCAN_MINUTE", 0, 59),
+)
+REMINDER_DIGEST_TIME = (
+    _env_int_upto("PORTAL_REMINDER_DIGEST_HOUR", 7, 23),
+    _env_int_upto("PORTAL_REMINDER_DIGEST_MINUTE", 0, 59),
+)
+# A claimed reminder whose sender died is sent by another worker after this lease.
+# It must outlast the hard task time limit, or a slow (not dead) sender could be
+# overtaken and the reminder sent twice.
+REMINDER_LEASE_MINUTES = env_int("PORTAL_REMINDER_LEASE_MINUTES", 15, minimum=1)
+if REMINDER_LEASE_MINUTES * 60 <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"PORTAL_REMINDER_LEASE_MINUTES={REMINDER_LEASE_MINUTES} must be longer than the task "
+        f"time limit of {CELERY_TASK_TIME_LIMIT} seconds."
+    )
+REMINDER_MAX_ATTEMPTS = env_int("PORTAL_REMINDER_MAX_ATTEMPTS", 5, minimum=1)
+
+CELERY_BEAT_SCHEDULE["scan-expiring-secrets"] = {
+    "task": "onboarding.tasks.scan_expiring_secrets",
+    "schedule": crontab(hour=REMINDER_SCAN_TIME[0], minute=REMINDER_SCAN_TIME[1]),
+    "options": {"expires": 23 * 3600},
+}
+CELERY_BEAT_SCHEDULE["send-reminder-digest"] = {
+    "task": "onboarding.tasks.send_reminder_digest",
+    "schedule": crontab(hour=REMINDER_DIGEST_TIME[0], minute=REMINDER_DIGEST_TIME[1]),
+    "options": {"expires": 23 * 3600},
+}

@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("invitations/", include("onboarding.invitation_urls")),
+    path("onboarding/", include("onboarding.urls")),
     path("support/", include("support.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -62,7 +62,14 @@ def seed_emulator() -> None:
 
 def main() -> None:
     step(f"Preparing the local state folder {VAR}")
-    for folder in ("broker/queue", "broker/processed", "mail", "cache", "emulator"):
+    for folder in (
+        "broker/queue",
+        "broker/processed",
+        "broker/control",
+        "mail",
+        "cache",
+        "emulator",
+    ):
         (VAR / folder).mkdir(parents=True, exist_ok=True)
     ensure_encryption_keys()
     step("Applying database migrations (SQLite in var/portal.sqlite3)")

@@ -1,0 +1,1 @@
+"""The customer-facing wizard, one module per concern."""
