@@ -1,12 +1,12 @@
-"""A tenant's history in one list: audit events, consent, and (once those exist)
-checks and reminders, newest first."""
+"""A tenant's history in one list: audit events, notes, consent and the expiry
+reminders sent, newest first."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from onboarding.models import AppRegistration, AuditEvent, Tenant
+from onboarding.models import AppRegistration, AuditEvent, ReminderDispatch, Tenant
 
 LIMIT = 100
 
@@ -35,7 +35,28 @@ def _consent_entries(tenant: Tenant) -> list[Entry]:
     return [Entry(app.consent_granted_at, "consent", "Admin consent granted", by)]
 
 
+def _reminder_entries(tenant: Tenant) -> list[Entry]:
+    sent = (
+        ReminderDispatch.objects.filter(
+            secret__app__tenant=tenant, status=ReminderDispatch.Status.SENT
+        )
+        .select_related("secret")
+        .order_by("-sent_at")[:LIMIT]
+    )
+    return [
+        Entry(
+            reminder.sent_at or reminder.claimed_at,
+            "reminder",
+            f"Expiry reminder sent for secret {reminder.secret.hint}•••",
+            "",
+            f"Expires {reminder.expires_on:%d %b %Y}; {reminder.recipients} recipient(s)",
+        )
+        for reminder in sent
+    ]
+
+
 def tenant_timeline(tenant: Tenant) -> list[Entry]:
     events = AuditEvent.objects.filter(tenant=tenant).order_by("-at")[:LIMIT]
-    entries = [_audit_entry(event) for event in events] + _consent_entries(tenant)
+    entries = [_audit_entry(event) for event in events]
+    entries += _consent_entries(tenant) + _reminder_entries(tenant)
     return sorted(entries, key=lambda entry: entry.at, reverse=True)[:LIMIT]

@@ -93,3 +93,26 @@ def test_it_refuses_a_duplicate_or_bad_notification_address(staff_client, acme):
 def test_it_adds_actions_only_by_post(staff_client, acme):
     for path in ["notes/", "addresses/"]:
         assert staff_client.get(f"/support/tenants/{acme.pk}/{path}").status_code == 405
+
+
+def test_it_shows_reminders_sent_in_the_timeline(staff_client, db):
+    from onboarding.models import ClientSecret, ReminderDispatch
+
+    tenant = make_tenant("Alpha Air", expires_in=7)
+    secret = ClientSecret.objects.get(app__tenant=tenant)
+    ReminderDispatch.objects.create(
+        secret=secret,
+        threshold=7,
+        expires_on=secret.expires_on,
+        status=ReminderDispatch.Status.SENT,
+        sent_at=timezone.now(),
+        recipients=2,
+    )
+    ReminderDispatch.objects.create(
+        secret=secret, threshold=14, expires_on=secret.expires_on
+    )  # claimed, not sent: not shown
+    timeline = staff_client.get(f"/support/tenants/{tenant.pk}/").context["timeline"]
+    (entry,) = timeline
+    assert entry.kind == "reminder"
+    assert entry.title == f"Expiry reminder sent for secret {secret.hint}•••"
+    assert "2 recipient(s)" in entry.detail
