@@ -92,6 +92,36 @@ _ENTRIES = [
         SECRET,
     ),
     _entry(
+        "secret_id_pasted",
+        "The Secret ID was entered instead of the secret's Value",
+        "Microsoft rejected the client secret, and what was saved looks like a Secret ID "
+        "(a GUID). The Value is the other column, shown only once when the secret is created.",
+        (
+            "In Certificates & secrets, create a new client secret.",
+            "Copy the Value column right away (not the Secret ID next to it).",
+            "Enter the new Value, Secret ID and expiry in step 4.",
+        ),
+        SECRET,
+    ),
+    _entry(
+        "secret_missing",
+        "No usable client secret is saved",
+        "The portal has no active client secret for this application, or the saved one "
+        "can no longer be read.",
+        (
+            "In Certificates & secrets, create a new client secret.",
+            "Enter its Value, Secret ID and expiry in step 4.",
+        ),
+        SECRET,
+    ),
+    _entry(
+        "app_missing",
+        "The application is not registered in the portal yet",
+        "The portal does not know the Application (client) ID and Directory (tenant) ID yet.",
+        ("Enter both IDs from your application's Overview page in step 1.",),
+        REGISTER,
+    ),
+    _entry(
         "secret_expired",
         "The client secret has expired",
         "The secret's expiry date has passed, so Microsoft no longer accepts it and the "
@@ -307,6 +337,8 @@ _BY_CODE = {
     "ApplicationThrottled": "throttled",
     "TooManyRequests": "throttled",
     "unreachable": "unreachable",
+    "http_401": "token_rejected",
+    "http_429": "throttled",
 }
 
 # Exchange's messages for a mailbox outside the app's scope, as opposed to a plain

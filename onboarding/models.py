@@ -269,6 +269,68 @@ class Mailbox(models.Model):
         return vault.reveal(self, "password")
 
 
+class CheckRun(models.Model):
+    """One verification of a mailbox: each step's outcome, as the live pages show it.
+
+    At most one run per mailbox is running at a time (a partial unique index), so two
+    workers can never check the same mailbox at once. `steps` is a list of
+    {name, outcome, code, message, correlation_id, duration_ms, diagnosis_key}; it never
+    holds a secret (Microsoft's messages never echo one).
+    """
+
+    class Trigger(models.TextChoices):
+        WIZARD = "wizard", "Wizard"
+        SCHEDULE = "schedule", "Scheduled re-check"
+        SUPPORT = "support", "Support"
+        RENEWAL = "renewal", "Secret renewal"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="check_runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A pending secret being verified before it becomes active (renewal); else the active one.
+    secret = models.ForeignKey(
+        ClientSecret, null=True, blank=True, on_delete=models.SET_NULL, related_name="check_runs"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When a transient failure is retried: shown on the live page.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    steps = models.JSONField(default=list, blank=True)
+    diagnosis_key = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=128, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["mailbox", "-created_at"], name="checkrun_mailbox_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox"],
+                condition=models.Q(status="running"),
+                name="checkrun_one_running_per_mailbox",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Check of {self.mailbox} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.PASSED, self.Status.FAILED)
+
+
 class ReminderDispatch(models.Model):
     """One expiry reminder for one secret: created by the scan that claims it.
 

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from onboarding import invitations, reminders
+from onboarding import checks, invitations, reminders, renewal
 
 
 # Mail servers fail transiently; the workflow records nothing until the mail
@@ -17,6 +17,22 @@ from onboarding import invitations, reminders
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def invitation_accepted_notify(invitation_id: str) -> bool:
     return invitations.invitation_accepted_notify(invitation_id=invitation_id)
+
+
+@shared_task
+def run_mailbox_check(check_run_id: str) -> None:
+    """One attempt of a check; a transient failure re-enqueues it after its delay."""
+    delay = checks.check_run(check_run_id)
+    if delay is not None:
+        run_mailbox_check.apply_async((check_run_id,), countdown=delay)
+        return
+    # A renewal's check decides whether its new secret replaces the old one.
+    renewal.renewal_conclude(check_run_id)
+
+
+@shared_task
+def recheck_mailboxes() -> int:
+    return checks.recheck_due()
 
 
 @shared_task(ignore_result=True)

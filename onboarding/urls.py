@@ -19,6 +19,11 @@ urlpatterns = [
     path(f"{step}/6/status/", steps.verify_status, name="verify-status"),
     path(f"{step}/7/", steps.done, name="done"),
     path("<uuid:tenant_id>/renew/", renewal.renew_secret, name="renew-secret"),
+    path(
+        "<uuid:tenant_id>/renew/<uuid:check_run_id>/",
+        renewal.renew_status,
+        name="renew-status",
+    ),
     # Fixed addresses: the admin registers the callback in Entra, so it cannot carry
     # the tenant; the state does.
     path("consent/callback/", consent.consent_callback, name="consent-callback"),

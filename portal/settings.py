@@ -236,7 +236,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"expires": 3600},
     },
+    # Hourly: each run enqueues the mailboxes whose last check is older than
+    # PORTAL_RECHECK_HOURS, spread over the hour, so the load never comes all at once.
+    "recheck-mailboxes": {
+        "task": "onboarding.tasks.recheck_mailboxes",
+        "schedule": crontab(minute=7),
+        "options": {"expires": 1800},
+    },
 }
+
+# --- Mailbox checks -------------------------------------------------------------
+PORTAL_CHECK_MAX_ATTEMPTS = env_int("PORTAL_CHECK_MAX_ATTEMPTS", 4, minimum=1)
+PORTAL_CHECK_FAILING_AFTER = env_int("PORTAL_CHECK_FAILING_AFTER", 2, minimum=1)
+PORTAL_RECHECK_HOURS = env_int("PORTAL_RECHECK_HOURS", 6, minimum=1)
 
 # --- E-mail -------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("PORTAL_FROM_EMAIL", "Mailbox portal <portal@localhost>")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("invitations/", include("onboarding.invitation_urls")),
     path("onboarding/", include("onboarding.urls")),
+    path("checks/", include("onboarding.check_urls")),
     path("support/", include("support.urls")),
     path("admin/", admin.site.urls),
 ]

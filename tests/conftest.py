@@ -97,3 +97,15 @@ def emulated_microsoft(emulator: RunningEmulator, settings) -> Iterator[RunningE
 # Tasks run inline in tests unless a test starts a real worker on purpose.
 celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def broker(monkeypatch: pytest.MonkeyPatch):
+    """Mailbox checks are recorded instead of run; broker.deliver() runs the next one
+    (tests/onboarding/check_helpers.py)."""
+    from onboarding.tasks import run_mailbox_check
+    from tests.onboarding.check_helpers import Broker
+
+    recorder = Broker()
+    monkeypatch.setattr(run_mailbox_check, "apply_async", recorder.apply_async)
+    return recorder

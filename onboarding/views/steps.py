@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
@@ -12,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from onboarding import consent, entra, wizard
+from onboarding import check_views, consent, entra, wizard
 from onboarding.forms import AuthenticationForm, RegisterForm, SecretForm
 from onboarding.views.consent import allow_form_to_microsoft
 from onboarding.views.tenancy import (
@@ -137,15 +138,23 @@ def tenant_today(page: WizardPage) -> date:
 
 @wizard_step(6)
 def verify(request: HttpRequest, page: WizardPage) -> HttpResponse:
-    mailboxes = page.tenant.mailboxes.order_by("address")
-    return render(request, "onboarding/verify.html", page.context(mailboxes=mailboxes))
+    if request.method == "POST":
+        for mailbox in page.tenant.mailboxes.all():
+            check_views.start_check(request, mailbox)
+        return page.go_to(6)
+    return render(request, "onboarding/verify.html", _verify_context(request, page))
 
 
 @wizard_step(6)
 def verify_status(request: HttpRequest, page: WizardPage) -> HttpResponse:
     """The live part of the verify page, polled by htmx."""
-    mailboxes = page.tenant.mailboxes.order_by("address")
-    return render(request, "onboarding/verify_status.html", page.context(mailboxes=mailboxes))
+    return render(request, "onboarding/verify_status.html", _verify_context(request, page))
+
+
+def _verify_context(request: HttpRequest, page: WizardPage) -> dict[str, Any]:
+    checks = check_views.verify_checks(request, page.tenant)
+    pending = any(not item["run"].is_finished for item in checks)
+    return page.context(checks=checks, pending=pending)
 
 
 @wizard_step(7)

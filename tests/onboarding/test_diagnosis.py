@@ -105,3 +105,9 @@ def test_every_entry_has_a_title_an_explanation_and_numbered_fix_steps():
 
 def test_every_mapped_code_points_at_an_entry():
     assert set(diagnosis._BY_CODE.values()) <= set(CATALOGUE)
+
+
+def test_it_maps_the_bare_http_codes_of_the_token_endpoint():
+    assert diagnose("http_429", status=429).key == "throttled"
+    assert diagnose("http_401", status=401).key == "token_rejected"
+    assert diagnose("http_502", status=502).key == "unreachable"

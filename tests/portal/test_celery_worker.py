@@ -119,3 +119,43 @@ def test_it_runs_a_portal_task_end_to_end(worker, not_eager, redis_url, acme, ch
     sent = "".join(path.read_text() for path in mail_dir.iterdir())
     assert "dora@acme.example accepted the invitation to Acme Logistics" in sent
     assert f"To: {charlie.email}" in sent
+
+
+@pytest.fixture
+def worker_sees_emulator(emulated_microsoft, monkeypatch, settings, tmp_path):
+    """The worker process reads the emulator's URLs from its environment, and the
+    keyring from its var directory (the same tmp_path), shared with this test."""
+    from onboarding import vault
+
+    entry = vault.generate_entry("worker-test")
+    (tmp_path / "encryption.keys").write_text(entry + "\n")
+    settings.ENCRYPTION_KEYRING = vault.parse_keyring(entry, source="tests")
+    monkeypatch.setenv("MICROSOFT_LOGIN_URL", emulated_microsoft.login_url)
+    monkeypatch.setenv("MICROSOFT_GRAPH_URL", emulated_microsoft.graph_url)
+    monkeypatch.setenv("MICROSOFT_CA_BUNDLE", str(emulated_microsoft.ca_path))
+    return emulated_microsoft
+
+
+def test_it_runs_a_mailbox_check_in_a_worker(
+    worker_sees_emulator, worker, not_eager, redis_url, acme
+):
+    from microsoft_emulator.scenarios import ready_directory
+    from onboarding.models import CheckRun
+    from onboarding.tasks import run_mailbox_check
+    from tests.onboarding.check_helpers import configure
+
+    queue, _ = worker
+    mailbox = configure(acme, ready_directory(worker_sees_emulator))
+    run = CheckRun.objects.create(mailbox=mailbox, trigger="wizard")
+    with app.connection_for_write(redis_url) as conn:
+        app.send_task(run_mailbox_check.name, args=[str(run.pk)], queue=queue, connection=conn)
+    finished = CheckRun.objects.filter(pk=run.pk, status__in=("passed", "failed"))
+    assert wait_for(finished.exists), "the worker did not finish the check within 60 s"
+    run.refresh_from_db()
+    assert run.status == "passed", run.steps
+    assert [step["name"] for step in run.steps] == [
+        "token",
+        "permissions",
+        "read_inbox",
+        "send_test",
+    ]

@@ -1,0 +1,222 @@
+"""Mailbox checks per second through the real task code, real Celery workers on Redis,
+and real msal against the Microsoft emulator with added latency per request.
+
+Starts the emulator in its own process, seeds D directories of M mailboxes (each with
+an app, a consented secret, and a message), adds the latency to every endpoint, starts
+W worker processes (thread pool of C each), then per run requests a check of every
+mailbox and waits until all have finished. Prints each run and the medians: checks per
+second, the ratio to the bound (W*C / (requests per check * latency)), token requests
+per credential, and the highest concurrency per mailbox the emulator saw.
+
+Needs a scratch PostgreSQL database (it is flushed!) and a Redis database:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/checks_bench.py \\
+        [--directories 100] [--per-directory 10] [--latency-ms 50] [--workers 2] \\
+        [--concurrency 16] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FINISHED = ("passed", "failed")
+
+
+def start_emulator(var_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "microsoft_emulator", "--port", "0", "--var-dir", str(var_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    base = process.stdout.readline().split(" on ")[1].strip()
+    return process, base, str(var_dir / "emulator" / "ca.pem")
+
+
+class Control:
+    def __init__(self, base: str, ca: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        self.http.trust_env = False
+        self.http.verify = ca
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.http.request(method, f"{self.base}/_emulator{path}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+
+def seed_directory(control: Control, number: int, mailboxes: int) -> dict[str, Any]:
+    domain = f"bench{number}.onmicrosoft.com"
+    directory = control.call(
+        "POST", "/directories", {"name": f"Bench {number}", "domains": [domain]}
+    )
+    upns = [f"mailbox{i}@{domain}" for i in range(mailboxes)]
+    for upn in upns:
+        control.call("POST", f"/directories/{domain}/users", {"upn": upn, "password": "pw"})
+        control.call("POST", f"/users/{upn}/messages", {"subject": "Hello"})
+    body = {"directory": directory["id"], "permissions": ["Mail.Read", "Mail.Send"]}
+    app = control.call("POST", "/apps", body)
+    secret = control.call("POST", f"/apps/{app['client_id']}/secrets", {"days": 30})
+    control.call("POST", f"/apps/{app['client_id']}/consent", {"directory": directory["id"]})
+    return {"directory": directory["id"], "app": app, "secret": secret, "upns": upns}
+
+
+def save_tenant(seeded: dict[str, Any], number: int) -> None:
+    from datetime import date, timedelta
+
+    from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
+
+    tenant = Tenant.objects.create(name=f"Bench {number}")
+    app = AppRegistration.objects.create(
+        tenant=tenant, client_id=seeded["app"]["client_id"], directory=seeded["directory"]
+    )
+    secret = ClientSecret(
+        app=app,
+        secret_id=seeded["secret"]["key_id"],
+        expires_on=date.today() + timedelta(days=30),
+        status=ClientSecret.Status.ACTIVE,
+    )
+    secret.set_value(seeded["secret"]["value"])
+    secret.save()
+    Mailbox.objects.bulk_create(Mailbox(tenant=tenant, address=upn) for upn in seeded["upns"])
+
+
+def start_workers(count: int, concurrency: int, env: dict[str, str]) -> list[subprocess.Popen]:
+    command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "threads"]
+    command += [
+        "-c",
+        str(concurrency),
+        "--loglevel",
+        os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+        "--without-gossip",
+    ]
+    return [
+        subprocess.Popen([*command, "-n", f"bench{index}@%h"], cwd=ROOT, env=env)
+        for index in range(count)
+    ]
+
+
+def one_run(control: Control) -> dict[str, float]:
+    from django.db import transaction
+
+    from onboarding.checks import check_request
+    from onboarding.models import CheckRun, Mailbox
+
+    control.call("DELETE", "/counters")
+    mailboxes = list(Mailbox.objects.all())
+    started = time.perf_counter()
+    with transaction.atomic():
+        runs = [check_request(mailbox=m, trigger="schedule") for m in mailboxes]
+    ids = [run.pk for run in runs]
+    while CheckRun.objects.filter(pk__in=ids).exclude(status__in=FINISHED).exists():
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    counters = control.call("GET", "/counters")
+    failed = CheckRun.objects.filter(pk__in=ids, status="failed").count()
+    requests_total = sum(counters["requests"].values())
+    return {
+        "checks": len(ids),
+        "failed": failed,
+        "seconds": elapsed,
+        "checks_per_second": len(ids) / elapsed,
+        "requests_per_check": requests_total / len(ids),
+        "token_requests": sum(counters["token_requests"].values()),
+        "token_requests_per_credential_max": max(counters["token_requests"].values(), default=0),
+        "peak_per_mailbox": max(counters["peak_concurrency"].values(), default=0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--directories", type=int, default=100)
+    parser.add_argument("--per-directory", type=int, default=10)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+        sys.exit("Set DATABASE_URL (a scratch database: it is flushed) and REDIS_URL.")
+    with tempfile.TemporaryDirectory() as var:
+        emulator, base, ca = start_emulator(Path(var))
+        env = os.environ | {
+            "MICROSOFT_LOGIN_URL": base,
+            "MICROSOFT_GRAPH_URL": f"{base}/graph",
+            "MICROSOFT_CA_BUNDLE": ca,
+            "PORTAL_VAR_DIR": var,
+            "PORTAL_EMAIL_BACKEND": "file",
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+        }
+        os.environ.update(env)
+        workers: list[subprocess.Popen] = []
+        try:
+            workers = measure(args, Control(base, ca), env)
+        finally:
+            for process in [*workers, emulator]:
+                process.terminate()
+            for process in [*workers, emulator]:
+                process.wait(timeout=30)
+
+
+def measure(args: argparse.Namespace, control: Control, env: dict[str, str]) -> list[Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from portal.celery import app
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    app.control.purge()
+    for number in range(args.directories):
+        save_tenant(seed_directory(control, number, args.per_directory), number)
+    control.call("PUT", "/faults/*", {"latency_ms": args.latency_ms})
+    workers = start_workers(args.workers, args.concurrency, env)
+    deadline = time.monotonic() + 60
+    while len(app.control.ping(timeout=1) or []) < args.workers and time.monotonic() < deadline:
+        pass
+    results = [one_run(control) for _ in range(args.runs)]
+    for index, result in enumerate(results, 1):
+        print(f"run {index}: " + ", ".join(f"{k}={v:.2f}" for k, v in result.items()))
+    report(args, results)
+    return workers
+
+
+def report(args: argparse.Namespace, results: list[dict[str, float]]) -> None:
+    def median(key: str) -> float:
+        return statistics.median(result[key] for result in results)
+
+    rate, per_check = median("checks_per_second"), median("requests_per_check")
+    bound = args.workers * args.concurrency / (per_check * args.latency_ms / 1000)
+    print(
+        f"median: {rate:.1f} checks/s; bound {bound:.1f} checks/s "
+        f"({args.workers}x{args.concurrency} / ({per_check:.2f} requests x {args.latency_ms} ms)); "
+        f"ratio {rate / bound:.2f}"
+    )
+    print(
+        f"token requests per credential, first run: "
+        f"{results[0]['token_requests'] / args.directories:.2f} (max "
+        f"{results[0]['token_requests_per_credential_max']:.0f}); later runs total: "
+        f"{[int(r['token_requests']) for r in results[1:]]}; highest concurrency per mailbox: "
+        f"{max(r['peak_per_mailbox'] for r in results):.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,499 @@
+"""Mailbox checks: prove that the operations app can read and send mail, step by step.
+
+`check_request` creates a queued CheckRun and enqueues the Celery task once the
+transaction commits; the task calls `check_run`, which does the work:
+
+1. token: an app-only token through onboarding.microsoft (one msal app per credential,
+   kept per worker process, so its token cache answers every later check);
+2. permissions: the token's roles against Mail.Read and Mail.Send;
+3. read_inbox: the newest inbox message (top 1);
+4. send_test: a message from the mailbox to itself, not saved to Sent Items;
+5. password_sign_in: only when a mailbox password is stored, as its own line.
+
+No overlap: a partial unique index allows one `running` CheckRun per mailbox, and a
+run is claimed with a conditional UPDATE (queued -> running), so two workers in any
+number of processes never check the same mailbox at once; a run whose worker died is
+handed back after the task's hard time limit. A check makes its requests one after
+another, so at most one request per mailbox is in flight (Microsoft allows four).
+
+Retries: a transient failure (429, 5xx, unreachable) sends the run back to `queued`
+and the task re-enqueues it after max(Retry-After, exponential backoff with jitter),
+until PORTAL_CHECK_MAX_ATTEMPTS; anything else fails at once with its diagnosis.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from onboarding import audit, emails, microsoft, vault
+from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, diagnose_roles
+from onboarding.microsoft import MicrosoftError
+from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox, Tenant
+
+T = TypeVar("T")
+
+STEP_LABELS = {
+    "token": "Sign in as the application",
+    "permissions": "Mail.Read and Mail.Send consented",
+    "read_inbox": "Read the inbox",
+    "send_test": "Send a test message",
+    "password_sign_in": "Sign in with the mailbox password",
+}
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 300.0
+# When another run of the same mailbox holds the claim: try again soon.
+BUSY_DELAY_SECONDS = 5.0
+TEST_SUBJECT = "Mailbox portal: connection check {id}"
+
+
+# One lock per stored secret: with a thread pool, checks of the same credential would
+# otherwise all miss msal's token cache at once and each request a token.
+_token_locks: dict[uuid.UUID, threading.Lock] = {}
+_token_locks_guard = threading.Lock()
+
+
+def _token_lock(secret: ClientSecret) -> threading.Lock:
+    with _token_locks_guard:
+        return _token_locks.setdefault(secret.pk, threading.Lock())
+
+
+class _SecretIdPasted(MicrosoftError):
+    """AADSTS7000215 for a stored value that is a GUID: the Secret ID, not the Value."""
+
+
+class _Transient(Exception):
+    """A step failed in a way worth retrying; the run is retried as a whole."""
+
+    def __init__(self, error: MicrosoftError) -> None:
+        self.error = error
+
+
+# --- requesting ---------------------------------------------------------------------
+
+
+def check_request(
+    *,
+    mailbox: Mailbox,
+    trigger: str,
+    requested_by: User | None = None,
+    secret: ClientSecret | None = None,
+) -> CheckRun:
+    """A queued CheckRun, enqueued on commit. A run of the same mailbox (and secret) that
+    is still queued or running is returned instead, so requests never pile up."""
+    pending = CheckRun.objects.filter(
+        mailbox=mailbox,
+        secret=secret,
+        status__in=(CheckRun.Status.QUEUED, CheckRun.Status.RUNNING),
+    ).first()
+    if pending is not None:
+        return pending
+    run = CheckRun.objects.create(
+        mailbox=mailbox, trigger=trigger, requested_by=requested_by, secret=secret
+    )
+    _enqueue(run.pk)
+    return run
+
+
+def _enqueue(check_run_id: uuid.UUID, countdown: float = 0) -> None:
+    from onboarding.tasks import run_mailbox_check
+
+    transaction.on_commit(
+        lambda: run_mailbox_check.apply_async((str(check_run_id),), countdown=countdown)
+    )
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> float:
+    """Seconds before attempt `attempt + 1`: exponential backoff with full jitter over
+    its upper half, never sooner than Microsoft's Retry-After."""
+    backoff = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    jittered = random.uniform(backoff / 2, backoff)  # noqa: S311 - spreading, not secrecy
+    return max(jittered, retry_after or 0.0)
+
+
+# --- running ------------------------------------------------------------------------
+
+
+def check_run(check_run_id: str | uuid.UUID) -> float | None:
+    """Run one attempt of a check. Returns the seconds after which the task must run it
+    again (a transient failure, or another run of the mailbox busy), else None."""
+    claimed = _claim(check_run_id)
+    if not isinstance(claimed, CheckRun):
+        return claimed
+    run = claimed
+    steps: list[dict[str, Any]] = []
+    try:
+        _perform(run, steps)
+    except _Transient as transient:
+        if run.attempts < settings.PORTAL_CHECK_MAX_ATTEMPTS:
+            return _requeue(run, steps, transient.error)
+    _finish(run, steps)
+    if run.status == CheckRun.Status.PASSED and run.secret_id is None:
+        _activate_first_secret(run)
+    return None
+
+
+def _claim(check_run_id: str | uuid.UUID) -> CheckRun | float | None:
+    """queued -> running with a conditional UPDATE; the unique index refuses a second
+    running run of the mailbox. None: nothing to do (finished, unknown, or claimed)."""
+    run = CheckRun.objects.select_related("mailbox").filter(pk=check_run_id).first()
+    if run is None or run.is_finished:
+        return None
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    CheckRun.objects.filter(
+        mailbox_id=run.mailbox_id, status=CheckRun.Status.RUNNING, started_at__lt=stale
+    ).update(status=CheckRun.Status.QUEUED)
+    try:
+        with transaction.atomic():
+            claimed = CheckRun.objects.filter(pk=run.pk, status=CheckRun.Status.QUEUED).update(
+                status=CheckRun.Status.RUNNING,
+                started_at=now,
+                retry_at=None,
+                attempts=F("attempts") + 1,
+            )
+    except IntegrityError:
+        return BUSY_DELAY_SECONDS + random.uniform(0, BUSY_DELAY_SECONDS)  # noqa: S311
+    if not claimed:
+        return None
+    run.refresh_from_db()
+    return run
+
+
+def _requeue(run: CheckRun, steps: list[dict[str, Any]], error: MicrosoftError) -> float:
+    delay = retry_delay(run.attempts, error.retry_after)
+    CheckRun.objects.filter(pk=run.pk).update(
+        status=CheckRun.Status.QUEUED,
+        steps=steps,
+        retry_at=timezone.now() + timedelta(seconds=delay),
+    )
+    return delay
+
+
+def _finish(run: CheckRun, steps: list[dict[str, Any]]) -> None:
+    failed = next((step for step in steps if step["outcome"] == "failed"), None)
+    run.steps = steps
+    run.status = CheckRun.Status.FAILED if failed else CheckRun.Status.PASSED
+    run.finished_at = timezone.now()
+    run.diagnosis_key = failed["diagnosis_key"] if failed else ""
+    run.error_code = failed["code"] if failed else ""
+    run.correlation_id = failed["correlation_id"] if failed else ""
+    run.save(
+        update_fields=[
+            "steps",
+            "status",
+            "finished_at",
+            "diagnosis_key",
+            "error_code",
+            "correlation_id",
+        ]
+    )
+    # A renewal check proves a pending secret, not the mailbox as it runs today.
+    if run.secret_id is None:
+        record_health(run)
+
+
+# --- the steps ----------------------------------------------------------------------
+
+
+def _perform(run: CheckRun, steps: list[dict[str, Any]]) -> None:
+    mailbox = run.mailbox
+    app = AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).first()
+    if app is None:
+        _add(run, steps, _failed("token", CATALOGUE["app_missing"], "app_missing"))
+        return
+    token = _step(run, steps, "token", lambda: _app_token(run, app))
+    if token is not None:
+        _mail_steps(run, steps, mailbox, token)
+    if mailbox.has_password:
+        _step(run, steps, "password_sign_in", lambda: _password_sign_in(app, mailbox))
+
+
+def _mail_steps(
+    run: CheckRun, steps: list[dict[str, Any]], mailbox: Mailbox, token: microsoft.AppToken
+) -> None:
+    missing = diagnose_roles(token.roles)
+    roles = ", ".join(sorted(token.roles)) or "none"
+    if missing is None:
+        _add(run, steps, _passed("permissions", 0, f"Roles in the token: {roles}."))
+    else:
+        entry = _failed("permissions", missing, "", f"Roles in the token: {roles}.")
+        _add(run, steps, entry)
+    can_read = missing is None or missing.key == "missing_mail_send"
+    can_send = missing is None or missing.key == "missing_mail_read"
+    if can_read:
+        _step(
+            run,
+            steps,
+            "read_inbox",
+            lambda: microsoft.read_inbox(access_token=token.access_token, mailbox=mailbox.address),
+        )
+    else:
+        _add(run, steps, _skipped("read_inbox"))
+    if can_send:
+        _step(run, steps, "send_test", lambda: _send_test(run, mailbox, token))
+    else:
+        _add(run, steps, _skipped("send_test"))
+
+
+def _app_token(run: CheckRun, app: AppRegistration) -> microsoft.AppToken:
+    secret = run.secret or _secret_in_use(app)
+    if secret is None:
+        raise MicrosoftError("secret_missing", "No active client secret is saved.")
+    try:
+        value = secret.reveal()
+    except vault.DecryptionError:
+        raise MicrosoftError("secret_missing", "The saved client secret cannot be read.") from None
+    try:
+        with _token_lock(secret):
+            return microsoft.acquire_app_token(
+                directory=app.directory, client_id=str(app.client_id), client_secret=value
+            )
+    except MicrosoftError as exc:
+        if exc.code == "AADSTS7000215" and _is_guid(value):
+            raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
+        raise
+
+
+def _secret_in_use(app: AppRegistration) -> ClientSecret | None:
+    """The active secret; during the first setup, the newest one saved (still pending)."""
+    active = app.secrets.filter(status=ClientSecret.Status.ACTIVE).first()
+    return active or app.secrets.filter(status=ClientSecret.Status.PENDING).first()
+
+
+def _activate_first_secret(run: CheckRun) -> None:
+    """A passing check proves the wizard's first secret: it becomes the active one.
+    (Renewals pass `secret` and activate through their own workflow.)"""
+    app = AppRegistration.objects.filter(tenant_id=run.mailbox.tenant_id).first()
+    if app is None or app.secrets.filter(status=ClientSecret.Status.ACTIVE).exists():
+        return
+    pending = app.secrets.filter(status=ClientSecret.Status.PENDING).first()
+    if pending is None:
+        return
+    ClientSecret.objects.filter(pk=pending.pk, status=ClientSecret.Status.PENDING).update(
+        status=ClientSecret.Status.ACTIVE
+    )
+    audit.audit_record(
+        action="secret.activated", tenant=run.mailbox.tenant, obj=pending, check_run=str(run.pk)
+    )
+
+
+def _send_test(run: CheckRun, mailbox: Mailbox, token: microsoft.AppToken) -> None:
+    microsoft.send_test_message(
+        access_token=token.access_token,
+        mailbox=mailbox.address,
+        to=mailbox.address,
+        subject=TEST_SUBJECT.format(id=run.pk),
+        body="The mailbox portal sent this message to check that the operations app can "
+        "send mail from this mailbox. It needs no answer and can be deleted.",
+    )
+
+
+def _password_sign_in(app: AppRegistration, mailbox: Mailbox) -> microsoft.DelegatedToken:
+    password = mailbox.reveal_password() or ""
+    return microsoft.sign_in_with_password(
+        directory=app.directory,
+        client_id=str(app.client_id),
+        username=mailbox.address,
+        password=password,
+    )
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+# --- recording ----------------------------------------------------------------------
+
+
+def _step(run: CheckRun, steps: list[dict[str, Any]], name: str, call: Callable[[], T]) -> T | None:
+    """Run one step and record it; raise _Transient for a failure worth retrying."""
+    started = time.monotonic()
+    try:
+        result = call()
+    except MicrosoftError as exc:
+        found = _diagnosis(exc)
+        entry = _failed(name, found, exc.code, exc.message, exc.correlation_id)
+        entry["duration_ms"] = _ms(started)
+        _add(run, steps, entry)
+        if exc.transient:
+            raise _Transient(exc) from None
+        return None
+    _add(run, steps, _passed(name, _ms(started)))
+    return result
+
+
+def _diagnosis(exc: MicrosoftError) -> Diagnosis:
+    if isinstance(exc, _SecretIdPasted):
+        return CATALOGUE["secret_id_pasted"]
+    if exc.code in CATALOGUE:  # the portal's own codes (secret_missing, ...)
+        return CATALOGUE[exc.code]
+    return diagnose(exc.code, exc.message, status=exc.status, correlation_id=exc.correlation_id)
+
+
+def _add(run: CheckRun, steps: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+    """Append a step and save at once: the live page shows each step as it ends."""
+    steps.append(entry)
+    CheckRun.objects.filter(pk=run.pk).update(steps=steps)
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def _passed(name: str, duration_ms: int, message: str = "") -> dict[str, Any]:
+    return _entry(name, "passed", "", message, "", duration_ms, "")
+
+
+def _skipped(name: str) -> dict[str, Any]:
+    return _entry(name, "skipped", "", "Skipped: the permission it needs is missing.", "", 0, "")
+
+
+def _failed(
+    name: str, found: Diagnosis, code: str, message: str = "", correlation_id: str = ""
+) -> dict[str, Any]:
+    return _entry(name, "failed", code, message, correlation_id, 0, found.key)
+
+
+def _entry(
+    name: str,
+    outcome: str,
+    code: str,
+    message: str,
+    correlation_id: str,
+    duration_ms: int,
+    diagnosis_key: str,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "outcome": outcome,
+        "code": code,
+        "message": message[:500],
+        "correlation_id": correlation_id,
+        "duration_ms": duration_ms,
+        "diagnosis_key": diagnosis_key,
+    }
+
+
+def step_diagnosis(step: dict[str, Any]) -> Diagnosis | None:
+    """The diagnosis to show for a recorded step (Microsoft's words for unknown codes)."""
+    if step.get("outcome") != "failed":
+        return None
+    key = step.get("diagnosis_key", "")
+    if key in CATALOGUE:
+        return CATALOGUE[key]
+    return diagnose(
+        step.get("code", ""), step.get("message", ""), correlation_id=step.get("correlation_id", "")
+    )
+
+
+# --- health and alerts --------------------------------------------------------------
+
+Health = Tenant.Health
+_ALARMING = (Health.FAILING, Health.EXPIRED)
+
+
+def record_health(run: CheckRun) -> None:
+    """Move the mailbox's and tenant's health; alert on a change into or out of failing.
+
+    The change is a conditional UPDATE from the health read here, so only the one
+    check that really changes it announces it, however many workers finish at once.
+    """
+    mailbox = Mailbox.objects.get(pk=run.mailbox_id)
+    old, new = mailbox.health, _health_after(run)
+    passed = run.status == CheckRun.Status.PASSED
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        diagnosis_code=run.diagnosis_key,
+        last_checked_at=run.finished_at,
+        **({"last_success_at": run.finished_at} if passed else {}),
+    )
+    changed = (
+        Mailbox.objects.filter(pk=mailbox.pk, health=old).exclude(health=new).update(health=new)
+    )
+    _record_tenant_health(mailbox.tenant_id)
+    if changed:
+        _announce(run, mailbox, old, new)
+
+
+def _announce(run: CheckRun, mailbox: Mailbox, old: str, new: str) -> None:
+    audit.audit_record(
+        action="mailbox.health_changed",
+        tenant=mailbox.tenant,
+        obj=mailbox,
+        old=old,
+        new=new,
+        check_run=str(run.pk),
+        diagnosis=run.diagnosis_key,
+    )
+    if new in _ALARMING and old not in _ALARMING:
+        transaction.on_commit(lambda: emails.check_failing(run=run))
+    elif new == Health.HEALTHY and old in _ALARMING:
+        transaction.on_commit(lambda: emails.check_recovered(run=run))
+
+
+def _health_after(run: CheckRun) -> str:
+    if run.status == CheckRun.Status.PASSED:
+        return Health.HEALTHY
+    if run.diagnosis_key == "secret_expired":
+        return Health.EXPIRED
+    failed = {step["name"] for step in run.steps if step["outcome"] == "failed"}
+    if failed == {"password_sign_in"}:
+        return Health.DEGRADED
+    needed = settings.PORTAL_CHECK_FAILING_AFTER
+    recent = CheckRun.objects.filter(
+        mailbox_id=run.mailbox_id,
+        secret__isnull=True,
+        status__in=(CheckRun.Status.PASSED, CheckRun.Status.FAILED),
+    ).values_list("status", flat=True)[:needed]
+    if len(recent) >= needed and all(status == CheckRun.Status.FAILED for status in recent):
+        return Health.FAILING
+    return Health.DEGRADED
+
+
+# Worst first: a tenant is as healthy as its least healthy mailbox.
+_SEVERITY = [Health.EXPIRED, Health.FAILING, Health.DEGRADED, Health.HEALTHY, Health.UNKNOWN]
+
+
+def _record_tenant_health(tenant_id: uuid.UUID) -> None:
+    states = set(Mailbox.objects.filter(tenant_id=tenant_id).values_list("health", flat=True))
+    worst = next((state for state in _SEVERITY if state in states), Health.UNKNOWN)
+    Tenant.objects.filter(pk=tenant_id).exclude(health=worst).update(health=worst)
+
+
+# --- the schedule -------------------------------------------------------------------
+
+# Beat runs the re-check hourly; its checks are spread over this many seconds.
+RECHECK_SPREAD_SECONDS = 3000
+
+
+def recheck_due() -> int:
+    """Enqueue a check of every verified mailbox not checked for PORTAL_RECHECK_HOURS,
+    spread over the next 50 minutes. Returns how many were enqueued."""
+    cutoff = timezone.now() - timedelta(hours=settings.PORTAL_RECHECK_HOURS)
+    due = list(
+        Mailbox.objects.filter(last_success_at__isnull=False, last_checked_at__lt=cutoff)
+        .exclude(
+            check_runs__status__in=(CheckRun.Status.QUEUED, CheckRun.Status.RUNNING),
+        )
+        .order_by("last_checked_at")
+        .values_list("pk", flat=True)
+    )
+    for index, mailbox_id in enumerate(due):
+        run = CheckRun.objects.create(mailbox_id=mailbox_id, trigger=CheckRun.Trigger.SCHEDULE)
+        _enqueue(run.pk, countdown=index * RECHECK_SPREAD_SECONDS / len(due))
+    return len(due)

@@ -1,0 +1,83 @@
+"""The check page as an admin uses it: the check runs while the page watches, each step
+ticks green or opens its diagnosis, without a reload."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from microsoft_emulator.scenarios import ready_directory
+from tests.conftest import PASSWORD
+from tests.onboarding.check_helpers import configure, through_the_wizard
+
+
+def sign_in(page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+def test_it_shows_a_check_turn_green_step_by_step(
+    page, live_server, alice, acme, emulated_microsoft, broker, screenshot
+):
+    mailbox = configure(acme, ready_directory(emulated_microsoft))
+    sign_in(page, live_server, alice)
+    url = reverse("checks:mailbox-check", kwargs={"mailbox_id": mailbox.pk})
+    page.goto(f"{live_server.url}{url}")
+    page.get_by_role("button", name="Run check").click()
+    status = page.locator(".check-status [data-status]")
+    assert status.inner_text() == "Queued"
+    screenshot(page, "queued")
+    broker.deliver()  # the worker picks the check up; the page is not reloaded
+    page.locator('.check-status [data-status="passed"]').wait_for()
+    assert page.locator(".check-step-passed").count() == 4
+    screenshot(page, "passed")
+    assert page.get_by_role("button", name="Run check again").is_visible()
+
+
+def test_it_explains_a_pasted_secret_id(
+    page, live_server, alice, acme, emulated_microsoft, broker, screenshot
+):
+    ready = ready_directory(emulated_microsoft)
+    mailbox = configure(acme, ready, secret_value=ready.secret.key_id)
+    sign_in(page, live_server, alice)
+    url = reverse("checks:mailbox-check", kwargs={"mailbox_id": mailbox.pk})
+    page.goto(f"{live_server.url}{url}")
+    page.get_by_role("button", name="Run check").click()
+    broker.deliver()
+    page.locator('.check-status [data-status="failed"]').wait_for()
+    page.get_by_text("The Secret ID was entered instead of the secret's Value").wait_for()
+    assert "Copy the Value column right away" in page.content()
+    screenshot(page, "secret-id-pasted")
+
+
+def test_it_verifies_the_mailbox_live_in_the_wizard(
+    page, live_server, alice, acme, emulated_microsoft, broker, screenshot
+):
+    ready = ready_directory(emulated_microsoft)
+    configure(acme, ready)
+    through_the_wizard(acme, ready)
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}{reverse('onboarding:verify', args=[acme.pk])}")
+    assert page.locator(".check-status [data-status]").inner_text() == "Queued"
+    screenshot(page, "verify-queued")
+    broker.deliver()
+    page.locator('.check-status [data-status="passed"]').wait_for()
+    assert page.locator(".check-step-passed").count() == 4
+    screenshot(page, "verify-passed")
+
+
+def test_it_sends_the_admin_from_the_diagnosis_to_the_secret_step(
+    page, live_server, alice, acme, emulated_microsoft, broker, screenshot
+):
+    ready = ready_directory(emulated_microsoft)
+    configure(acme, ready, secret_value=ready.secret.key_id)
+    through_the_wizard(acme, ready)
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}{reverse('onboarding:verify', args=[acme.pk])}")
+    broker.deliver()
+    page.get_by_text("The Secret ID was entered instead of the secret's Value").wait_for()
+    screenshot(page, "verify-secret-id-pasted")
+    page.get_by_role("link", name="Fix it in step 4").click()
+    page.wait_for_url(f"**{reverse('onboarding:secret', args=[acme.pk])}")

@@ -1,0 +1,67 @@
+"""The wizard's verify step runs the real check (emulator, real msal) and shows it."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from microsoft_emulator.scenarios import ready_directory
+from onboarding.models import CheckRun
+from tests.onboarding.check_helpers import configure, through_the_wizard
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, tenant):
+    return reverse(f"onboarding:{name}", args=[tenant.pk])
+
+
+@pytest.fixture
+def as_alice(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def test_it_checks_a_new_mailbox_and_opens_the_last_step(
+    as_alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    ready = ready_directory(emulated_microsoft)
+    configure(acme, ready)
+    through_the_wizard(acme, ready)
+    with django_capture_on_commit_callbacks(execute=True):
+        as_alice.get(url("verify", acme))
+    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    assert CheckRun.objects.get().status == "passed"
+    assert status.count("passed</strong>") == 4
+    assert 'hx-trigger="every 30s"' in status
+    assert as_alice.get(url("done", acme)).status_code == 200
+
+
+def test_it_links_a_pasted_secret_id_to_the_secret_step(
+    as_alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    ready = ready_directory(emulated_microsoft)
+    configure(acme, ready, secret_value=ready.secret.key_id)
+    through_the_wizard(acme, ready)
+    with django_capture_on_commit_callbacks(execute=True):
+        as_alice.get(url("verify", acme))
+    page = as_alice.get(url("verify", acme)).content.decode()
+    assert "The Secret ID was entered instead of the secret&#x27;s Value" in page
+    assert f'href="{url("secret", acme)}"' in page
+    assert CheckRun.objects.count() == 1  # a failed check is not repeated by looking
+
+
+def test_it_runs_the_check_again_on_request_but_not_moments_later(
+    as_alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    ready = ready_directory(emulated_microsoft)
+    configure(acme, ready, secret_value=ready.secret.key_id)
+    through_the_wizard(acme, ready)
+    with django_capture_on_commit_callbacks(execute=True):
+        as_alice.get(url("verify", acme))
+    response = as_alice.post(url("verify", acme), follow=True)
+    assert CheckRun.objects.count() == 1
+    assert "try again in" in response.content.decode()
+    CheckRun.objects.update(created_at="2020-01-01T00:00Z")
+    assert as_alice.post(url("verify", acme)).status_code == 302
+    assert CheckRun.objects.count() == 2
