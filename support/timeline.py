@@ -1,12 +1,13 @@
-"""A tenant's history in one list: audit events, notes, consent and the expiry
-reminders sent, newest first."""
+"""A tenant's history in one list: audit events, notes, consent, checks with their
+diagnoses and the expiry reminders sent, newest first."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from onboarding.models import AppRegistration, AuditEvent, ReminderDispatch, Tenant
+from onboarding.diagnosis import CATALOGUE
+from onboarding.models import AppRegistration, AuditEvent, CheckRun, ReminderDispatch, Tenant
 
 LIMIT = 100
 
@@ -35,6 +36,29 @@ def _consent_entries(tenant: Tenant) -> list[Entry]:
     return [Entry(app.consent_granted_at, "consent", "Admin consent granted", by)]
 
 
+def _check_entries(tenant: Tenant) -> list[Entry]:
+    runs = (
+        CheckRun.objects.filter(mailbox__tenant=tenant)
+        .select_related("mailbox", "requested_by")
+        .order_by("-created_at")[:LIMIT]
+    )
+    return [
+        Entry(
+            run.finished_at or run.created_at,
+            "check",
+            f"Check of {run.mailbox.address}: {run.get_status_display().lower()}",
+            str(run.requested_by) if run.requested_by else run.get_trigger_display(),
+            _diagnosis_title(run.diagnosis_key, run.error_code),
+        )
+        for run in runs
+    ]
+
+
+def _diagnosis_title(key: str, error_code: str) -> str:
+    diagnosis = CATALOGUE.get(key)
+    return diagnosis.title if diagnosis else error_code
+
+
 def _reminder_entries(tenant: Tenant) -> list[Entry]:
     sent = (
         ReminderDispatch.objects.filter(
@@ -58,5 +82,5 @@ def _reminder_entries(tenant: Tenant) -> list[Entry]:
 def tenant_timeline(tenant: Tenant) -> list[Entry]:
     events = AuditEvent.objects.filter(tenant=tenant).order_by("-at")[:LIMIT]
     entries = [_audit_entry(event) for event in events]
-    entries += _consent_entries(tenant) + _reminder_entries(tenant)
+    entries += _consent_entries(tenant) + _check_entries(tenant) + _reminder_entries(tenant)
     return sorted(entries, key=lambda entry: entry.at, reverse=True)[:LIMIT]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from support.views import lists, tenants, two_factor
+from support.views import checks, lists, tenants, two_factor
 
 app_name = "support"
 
@@ -19,6 +19,16 @@ urlpatterns = [
         name="notification-address-add",
     ),
     path("tenants/<uuid:tenant_id>/notes/", tenants.note_add, name="note-add"),
+    path(
+        "tenants/<uuid:tenant_id>/mailboxes/<uuid:mailbox_id>/check/",
+        checks.check_run,
+        name="check-run",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/checks/<uuid:run_id>/",
+        checks.check_status,
+        name="check-status",
+    ),
     path(
         "invitations/<uuid:invitation_id>/resend/",
         tenants.invitation_resend,

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from onboarding import invitations
+from onboarding.models import CheckRun, Mailbox
 from tests.two_factor import confirmed_device, sign_in_verified
 
 ROUTES = [
@@ -19,6 +20,8 @@ ROUTES = [
     ("post", "support:notification-address-add", "tenant"),
     ("post", "support:note-add", "tenant"),
     ("post", "support:invitation-resend", "invitation"),
+    ("post", "support:check-run", "mailbox"),
+    ("get", "support:check-status", "run"),
 ]
 TWO_FACTOR_ROUTES = ["support:two-factor", "support:two-factor-setup"]
 
@@ -28,7 +31,14 @@ def url_for(acme, charlie):
     invitation, _ = invitations.invitation_create(
         tenant=acme, email="eve@acme.example", invited_by=charlie
     )
-    ids = {"tenant": {"tenant_id": acme.pk}, "invitation": {"invitation_id": invitation.pk}}
+    mailbox = Mailbox.objects.create(tenant=acme, address="ops@acme.example")
+    run = CheckRun.objects.create(mailbox=mailbox, trigger="support", status="passed")
+    ids = {
+        "tenant": {"tenant_id": acme.pk},
+        "invitation": {"invitation_id": invitation.pk},
+        "mailbox": {"tenant_id": acme.pk, "mailbox_id": mailbox.pk},
+        "run": {"tenant_id": acme.pk, "run_id": run.pk},
+    }
 
     def build(name, kind):
         return reverse(name, kwargs=ids[kind] if kind else None)
