@@ -45,3 +45,38 @@ def test_it_enrols_then_filters_opens_a_tenant_and_notes(page, live_server, char
     page.get_by_role("link", name="Overview").click()
     page.get_by_role("heading", name="Onboarding funnel").wait_for()
     screenshot(page, "overview")
+
+
+def test_it_runs_a_check_from_a_tenant_expiring_soon(
+    page, live_server, charlie, acme, emulated_microsoft, broker, screenshot
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from microsoft_emulator.scenarios import ready_directory
+    from onboarding.models import ClientSecret
+    from tests.onboarding.check_helpers import configure
+    from tests.two_factor import confirmed_device, enter_code
+
+    configure(acme, ready_directory(emulated_microsoft))
+    ClientSecret.objects.filter(app__tenant=acme).update(
+        expires_on=timezone.localdate() + timedelta(days=20)
+    )
+    make_tenant("Bravo Bus", expires_in=200, mailbox="ops@bravo.example")
+    device = confirmed_device(charlie)
+    page.goto(f"{live_server.url}/support/")
+    page.get_by_label("E-mail address").fill(charlie.email)
+    page.get_by_label(re.compile(r"^\s*Password\W*$")).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    enter_code(page, device)
+
+    page.get_by_label("Secret expires within").select_option("30")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("1 tenant", exact=True).wait_for()
+    page.get_by_role("link", name="Acme Logistics").click()
+    page.get_by_role("button", name=re.compile("Run a check of .* now")).click()
+    page.get_by_text("Queued…").wait_for()
+    broker.deliver()  # the worker runs the check; htmx polls the result into the page
+    page.locator("#main .badge.text-bg-success", has_text="Passed").wait_for()
+    screenshot(page, "check-passed")
