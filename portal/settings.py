@@ -147,6 +147,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Support staff's authenticator apps show the codes under this name.
+OTP_TOTP_ISSUER = "Mailbox portal"
 PASSWORD_RESET_TIMEOUT = env_int("PORTAL_PASSWORD_RESET_HOURS", 2, minimum=1) * 3600
 INVITATION_VALID_DAYS = env_int("PORTAL_INVITATION_VALID_DAYS", 7, minimum=1)
 

@@ -6,6 +6,7 @@ import re
 from onboarding import invitations
 from tests.browser.conftest import PHONE
 from tests.conftest import PASSWORD
+from tests.two_factor import confirmed_device, enter_code
 
 
 def assert_fits(page, url):
@@ -19,7 +20,8 @@ def sign_in(page, live_server, user):
     page.get_by_label("E-mail address").fill(user.email)
     page.get_by_label(re.compile(r"^\s*Password\W*$")).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/(support/)?$"))
+    # Support staff land on the two-factor page first.
+    page.wait_for_url(re.compile(r"/(support/(2fa/\?next=.*)?)?$"))
 
 
 def test_it_fits_anonymous_pages_on_a_phone(page, live_server, acme, charlie):
@@ -43,8 +45,17 @@ def test_it_fits_anonymous_pages_on_a_phone(page, live_server, acme, charlie):
 def test_it_fits_support_pages_on_a_phone(page, live_server, acme, alice, charlie):
     invitations.invitation_create(tenant=acme, email="eve@acme.example", invited_by=charlie)
     page.set_viewport_size(PHONE)
+    device = confirmed_device(charlie)
     sign_in(page, live_server, charlie)
-    for path in ["/support/", "/support/tenants/new/", f"/support/tenants/{acme.pk}/"]:
+    enter_code(page, device)
+    page.wait_for_url(re.compile(r"/support/$"))
+    for path in [
+        "/support/",
+        "/support/?expiring=30",
+        "/support/overview/",
+        "/support/tenants/new/",
+        f"/support/tenants/{acme.pk}/",
+    ]:
         assert_fits(page, live_server.url + path)
 
 

@@ -3,6 +3,7 @@ import re
 from django.core import mail
 
 from tests.conftest import PASSWORD
+from tests.two_factor import confirmed_device, enter_code
 
 
 def sign_in(page, live_server, user):
@@ -16,7 +17,9 @@ def test_it_lets_support_create_a_tenant_and_invite_its_admin(
     page, live_server, charlie, settings, screenshot, chromium_browser
 ):
     settings.PORTAL_BASE_URL = live_server.url
+    device = confirmed_device(charlie)
     sign_in(page, live_server, charlie)
+    enter_code(page, device)
     page.get_by_role("heading", name="Tenants").wait_for()
     page.get_by_role("main").get_by_role("link", name="New tenant").click()
     page.get_by_label("Organisation name").fill("Contoso Freight")

@@ -72,3 +72,23 @@ def test_it_refuses_to_run_in_production(db, settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="never in production"):
         run()
+
+
+def test_it_gives_the_finished_tenants_a_configuration_for_the_dashboard(db, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from onboarding.models import ClientSecret
+
+    run()
+    run()
+    fabrikam = ClientSecret.objects.get(app__tenant__name="Fabrikam Haulage")
+    assert fabrikam.expires_on == timezone.localdate() + timedelta(days=20)
+    assert fabrikam.reveal().startswith("Fab8Q~demo-")
+    tailspin = Tenant.objects.get(name="Tailspin Couriers").mailboxes.get()
+    assert tailspin.diagnosis_code == "secret_expired"
+
+
+def test_it_tells_the_support_user_about_two_factor_sign_in(db):
+    assert "scan the QR code" in run()

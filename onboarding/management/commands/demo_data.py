@@ -5,16 +5,19 @@ a fresh link is the only way to print one)."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import SUPPORT_GROUP, User
 from onboarding.invitations import invitation_create, invitation_link
-from onboarding.models import Membership, Tenant
+from onboarding.models import AppRegistration, ClientSecret, Mailbox, Membership, Tenant
 
 SUPPORT_EMAIL = "support@demo.example"
 SUPPORT_PASSWORD = "demo-support-password"
@@ -27,6 +30,12 @@ OTHERS = [
     ("Fabrikam Haulage", "admin@fabrikam.example", "Farid Fab", 7, Tenant.Health.HEALTHY),
     ("Tailspin Couriers", "admin@tailspin.example", "Tara Tail", 7, Tenant.Health.EXPIRED),
 ]
+# The finished tenants' Microsoft set-up, for the support dashboard: days until their
+# secret expires, their mailbox and its diagnosis. The secret values are made up.
+CONFIGURED = {
+    "Fabrikam Haulage": (20, "orders@fabrikam.example", Tenant.Health.HEALTHY, ""),
+    "Tailspin Couriers": (-4, "dispatch@tailspin.example", Tenant.Health.EXPIRED, "secret_expired"),
+}
 
 
 def _user(email: str, password: str, **fields: Any) -> User:
@@ -53,6 +62,38 @@ def _other_tenants() -> None:
         )
         admin = _user(email, ADMIN_PASSWORD, full_name=full_name)
         Membership.objects.get_or_create(tenant=tenant, user=admin)
+        if name in CONFIGURED and not AppRegistration.objects.filter(tenant=tenant).exists():
+            _configure(tenant, *CONFIGURED[name])
+
+
+def _configure(tenant: Tenant, expires_in: int, address: str, health: str, diagnosis: str) -> None:
+    now = timezone.now()
+    app = AppRegistration.objects.create(
+        tenant=tenant,
+        client_id=uuid.uuid4(),
+        directory=f"{tenant.name.split()[0].lower()}.onmicrosoft.com",
+        directory_id=uuid.uuid4(),
+        consent_granted_at=now - timedelta(days=120),
+    )
+    secret = ClientSecret(
+        app=app,
+        secret_id=uuid.uuid4(),
+        expires_on=timezone.localdate() + timedelta(days=expires_in),
+        status=ClientSecret.Status.ACTIVE,
+    )
+    secret.set_value(f"{tenant.name[:3]}8Q~demo-{uuid.uuid4().hex}")
+    secret.save()
+    success = (
+        now - timedelta(hours=2) if health == Tenant.Health.HEALTHY else now - timedelta(days=5)
+    )
+    Mailbox.objects.create(
+        tenant=tenant,
+        address=address,
+        health=health,
+        diagnosis_code=diagnosis,
+        last_checked_at=now - timedelta(hours=2),
+        last_success_at=success,
+    )
 
 
 class Command(BaseCommand):
@@ -82,4 +123,8 @@ class Command(BaseCommand):
     def _print_logins(self) -> None:
         self.stdout.write(f"    Sign in at {settings.PORTAL_BASE_URL}/ with")
         self.stdout.write(f"      support staff: {SUPPORT_EMAIL} / {SUPPORT_PASSWORD}")
+        self.stdout.write(
+            "        then two-factor sign-in: the first time, scan the QR code shown with an "
+            "authenticator app and enter its code"
+        )
         self.stdout.write(f"      tenant admin:  {OTHERS[0][1]} / {ADMIN_PASSWORD}")

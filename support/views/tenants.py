@@ -1,22 +1,25 @@
-"""Support staff's pages: tenants, creating one, inviting its admins.
-
-A later issue turns this into the full dashboard (with two-factor sign-in)."""
+"""Support staff's pages about one tenant: creating it, its detail page and the
+actions on it (invitations, notification addresses, internal notes)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from onboarding import invitations
+from onboarding.diagnosis import CATALOGUE
 from onboarding.invitations import InvitationError
-from onboarding.models import Invitation, Tenant
+from onboarding.models import AppRegistration, ClientSecret, Invitation, Tenant
+from support import actions
 from support.decorators import support_required
-from support.forms import InvitationForm, TenantCreateForm
+from support.forms import InvitationForm, NoteForm, NotificationAddressForm, TenantCreateForm
 from support.tenants import tenant_create as tenant_create_workflow
+from support.timeline import tenant_timeline
 
 
 def _support_user(request: HttpRequest) -> User:
@@ -36,12 +39,6 @@ def _report_sent(request: HttpRequest, invitation: Invitation) -> None:
 
 
 @support_required
-def tenant_list(request: HttpRequest) -> HttpResponse:
-    tenants = Tenant.objects.annotate(admin_count=Count("memberships")).order_by("name")
-    return render(request, "support/tenant_list.html", {"tenants": tenants})
-
-
-@support_required
 def tenant_create(request: HttpRequest) -> HttpResponse:
     form = TenantCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -56,7 +53,25 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
     return render(request, "support/tenant_create.html", {"form": form})
 
 
-def _detail(request: HttpRequest, tenant: Tenant, form: InvitationForm, status: int = 200):
+def _configuration(tenant: Tenant) -> dict[str, Any]:
+    app = AppRegistration.objects.filter(tenant=tenant).first()
+    mailboxes = list(tenant.mailboxes.order_by("created_at", "address"))
+    for mailbox in mailboxes:
+        mailbox.diagnosis = CATALOGUE.get(mailbox.diagnosis_code)  # type: ignore[attr-defined]
+    return {
+        "app": app,
+        # Only these columns: the ciphertext never leaves the database for this page.
+        "secrets": ClientSecret.objects.filter(app=app).only(
+            "secret_id", "hint", "expires_on", "status", "created_at"
+        )
+        if app
+        else [],
+        "mailboxes": mailboxes,
+        "notification_addresses": tenant.notification_addresses.order_by("email"),
+    }
+
+
+def _detail(request: HttpRequest, tenant: Tenant, status: int = 200, **forms: Any):
     context = {
         "tenant": tenant,
         "memberships": tenant.memberships.select_related("user").order_by("created_at"),
@@ -64,7 +79,11 @@ def _detail(request: HttpRequest, tenant: Tenant, form: InvitationForm, status: 
             (invitation, invitations.invitation_status(invitation))
             for invitation in tenant.invitations.order_by("-created_at")[:20]
         ],
-        "form": form,
+        "timeline": tenant_timeline(tenant),
+        "form": forms.get("form") or InvitationForm(),
+        "address_form": forms.get("address_form") or NotificationAddressForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        **_configuration(tenant),
     }
     return render(request, "support/tenant_detail.html", context, status=status)
 
@@ -72,7 +91,45 @@ def _detail(request: HttpRequest, tenant: Tenant, form: InvitationForm, status: 
 @support_required
 def tenant_detail(request: HttpRequest, tenant_id: str) -> HttpResponse:
     tenant = get_object_or_404(Tenant, pk=tenant_id)
-    return _detail(request, tenant, InvitationForm())
+    return _detail(request, tenant)
+
+
+@support_required
+@require_POST
+def notification_address_add(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    form = NotificationAddressForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.notification_address_add(
+                tenant=tenant,
+                email=form.cleaned_data["email"],
+                added_by=_support_user(request),
+                request=request,
+            )
+        except actions.ActionError as error:
+            form.add_error("email", str(error))
+    if form.errors:
+        return _detail(request, tenant, status=400, address_form=form)
+    messages.success(request, f"{form.cleaned_data['email']} now receives the reminders.")
+    return redirect("support:tenant-detail", tenant_id=tenant.pk)
+
+
+@support_required
+@require_POST
+def note_add(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, tenant, status=400, note_form=form)
+    actions.note_add(
+        tenant=tenant,
+        text=form.cleaned_data["text"],
+        written_by=_support_user(request),
+        request=request,
+    )
+    messages.success(request, "Note added to the timeline.")
+    return redirect("support:tenant-detail", tenant_id=tenant.pk)
 
 
 @support_required
@@ -81,7 +138,7 @@ def tenant_invite(request: HttpRequest, tenant_id: str) -> HttpResponse:
     tenant = get_object_or_404(Tenant, pk=tenant_id)
     form = InvitationForm(request.POST)
     if not form.is_valid():
-        return _detail(request, tenant, form, status=400)
+        return _detail(request, tenant, status=400, form=form)
     try:
         invitation, _token = invitations.invitation_create(
             tenant=tenant,
@@ -91,7 +148,7 @@ def tenant_invite(request: HttpRequest, tenant_id: str) -> HttpResponse:
         )
     except InvitationError as error:
         form.add_error("email", str(error))
-        return _detail(request, tenant, form, status=400)
+        return _detail(request, tenant, status=400, form=form)
     _report_sent(request, invitation)
     return redirect("support:tenant-detail", tenant_id=tenant.pk)
 

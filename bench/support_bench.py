@@ -1,0 +1,201 @@
+"""Benchmark of the support dashboard's list and overview pages on PostgreSQL.
+
+    .venv/bin/python bench/support_bench.py [--tenants 10000] [--requests 40]
+        [--postgres postgres://postgres@127.0.0.1:5432]
+
+Creates a database named portal_bench_support (dropped at the end), migrates it,
+fills it with 10 tenants, times each page, then grows it to --tenants tenants
+(with app registrations, active secrets, mailboxes and diagnoses in realistic
+proportions), runs ANALYZE and times the pages again. Each page is requested
+through Django's test Client in this process by a support user whose session is
+verified with TOTP: the figure is server time (view, template, database), not
+network. Three warm-up requests, then --requests timed ones; median and p95 in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DATABASE = "portal_bench_support"
+PAGES = {
+    "list": "/support/",
+    "list filtered": "/support/?expiring=30&sort=expiry",
+    "list search": "/support/?q=tenant%2004",
+    "overview": "/support/overview/",
+}
+SECRET = "abc8Q~" + "x" * 34
+
+
+def setup_django(database_url: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from onboarding import vault
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.ENCRYPTION_KEYRING = vault.parse_keyring(vault.generate_entry("bench"))
+
+
+def add_tenants(start: int, count: int, rng: random.Random) -> None:
+    from django.utils import timezone
+
+    from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
+
+    today, now = timezone.localdate(), timezone.now()
+    healths = [choice for choice, _ in Tenant.Health.choices]
+    tenants = [
+        Tenant(
+            name=f"Tenant {number:05d}",
+            onboarding_step=rng.randint(1, 7),
+            health=rng.choice(healths),
+            created_at=now - timedelta(days=rng.randint(0, 400)),
+        )
+        for number in range(start, start + count)
+    ]
+    Tenant.objects.bulk_create(tenants)
+    apps = [
+        AppRegistration(
+            tenant=tenant,
+            client_id=uuid.uuid4(),
+            directory=f"t{tenant.name[-5:]}.onmicrosoft.com",
+            directory_id=uuid.uuid4(),
+            consent_granted_at=now if rng.random() < 0.7 else None,
+        )
+        for tenant in tenants
+        if rng.random() < 0.8
+    ]
+    AppRegistration.objects.bulk_create(apps)
+    secrets = []
+    for app in apps:
+        secret = ClientSecret(
+            app=app,
+            secret_id=uuid.uuid4(),
+            hint=SECRET[:3],
+            expires_on=today + timedelta(days=rng.randint(-30, 400)),
+            status=ClientSecret.Status.ACTIVE,
+        )
+        secret.set_value(SECRET)
+        secrets.append(secret)
+    ClientSecret.objects.bulk_create(secrets, batch_size=2000)
+    mailboxes = [
+        Mailbox(
+            tenant=tenant,
+            address=f"ops@{tenant.name[-5:]}.example",
+            health=rng.choice(healths),
+            diagnosis_code=rng.choice(["", "", "app_not_found", "directory_not_found"]),
+            last_success_at=now - timedelta(hours=rng.randint(1, 500))
+            if rng.random() < 0.7
+            else None,
+        )
+        for tenant in tenants
+        if rng.random() < 0.9
+    ]
+    Mailbox.objects.bulk_create(mailboxes, batch_size=2000)
+
+
+def support_client():
+    from django.contrib.auth.models import Group
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import SUPPORT_GROUP, User
+
+    user = User.objects.create_user("bench@vendor.example", "x" * 20, is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name=SUPPORT_GROUP)[0])
+    device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def time_page(client, path: str, requests: int) -> dict[str, float]:
+    for _ in range(3):
+        client.get(path)
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code}")
+    times.sort()
+    return {
+        "median_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1),
+    }
+
+
+def measure(client, requests: int) -> dict[str, dict[str, float]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {name: time_page(client, path, requests) for name, path in PAGES.items()}
+
+
+def postgres(server_url: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def run(args: argparse.Namespace) -> dict:
+    setup_django(f"{args.postgres}/{BENCH_DATABASE}")
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(8)
+    client = support_client()
+    add_tenants(0, 10, rng)
+    small = measure(client, args.requests)
+    add_tenants(10, args.tenants - 10, rng)
+    large = measure(client, args.requests)
+    ratios = {name: round(large[name]["median_ms"] / small[name]["median_ms"], 2) for name in PAGES}
+    return {
+        "tenants": [10, args.tenants],
+        "10": small,
+        str(args.tenants): large,
+        "ratio_of_medians": ratios,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--tenants", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    postgres(args.postgres, f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+    postgres(args.postgres, f"CREATE DATABASE {BENCH_DATABASE}")
+    try:
+        result = run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        postgres(args.postgres, f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Support's actions on a tenant that are not invitations: each one audited with
+the staff member's name."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from accounts.models import User
+from onboarding.audit import audit_record
+from onboarding.models import AuditEvent, NotificationAddress, Tenant
+
+
+class ActionError(Exception):
+    pass
+
+
+def notification_address_add(
+    *, tenant: Tenant, email: str, added_by: User, request: HttpRequest | None = None
+) -> NotificationAddress:
+    try:
+        with transaction.atomic():
+            address = NotificationAddress.objects.create(tenant=tenant, email=email.lower())
+            audit_record(
+                action="notification_address.added",
+                actor=added_by,
+                tenant=tenant,
+                obj=address,
+                request=request,
+                email=address.email,
+            )
+    except IntegrityError as error:
+        raise ActionError(f"{email} already receives this tenant's reminders.") from error
+    return address
+
+
+def note_add(
+    *, tenant: Tenant, text: str, written_by: User, request: HttpRequest | None = None
+) -> AuditEvent:
+    """An internal note is an audit event: append-only like the rest of the record,
+    it carries its author and time and lands in the timeline without a table of its own."""
+    return audit_record(
+        action="support.note", actor=written_by, tenant=tenant, request=request, text=text
+    )

@@ -1,0 +1,65 @@
+"""CSV export of the filtered tenant list. Cells that a spreadsheet would run as a
+formula (starting with = + - @, or a tab or carriage return) get a leading quote."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from onboarding.diagnosis import CATALOGUE
+from onboarding.models import Tenant
+from support.tenant_list import days_until
+
+HEADER = [
+    "Tenant",
+    "Onboarding step",
+    "Consent granted",
+    "Health",
+    "Mailbox",
+    "Mailbox health",
+    "Last successful check",
+    "Secret expires on",
+    "Days until expiry",
+    "Diagnosis",
+    "Directory",
+    "Client ID",
+]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _row(tenant: Tenant, today: date) -> list[object]:
+    app = getattr(tenant, "app_registration", None)
+    diagnosis = CATALOGUE.get(tenant.diagnosis_code or "")  # type: ignore[attr-defined]
+    consent = app.consent_granted_at if app is not None else None
+    return [
+        tenant.name,
+        f"{tenant.onboarding_step} of 7",
+        consent.isoformat() if consent else "",
+        tenant.get_health_display(),
+        tenant.mailbox_address,  # type: ignore[attr-defined]
+        tenant.mailbox_health,  # type: ignore[attr-defined]
+        tenant.last_success_at.isoformat() if tenant.last_success_at else "",  # type: ignore[attr-defined]
+        tenant.secret_expires_on or "",  # type: ignore[attr-defined]
+        days_until(tenant.secret_expires_on, today),  # type: ignore[attr-defined]
+        diagnosis.title if diagnosis else (tenant.diagnosis_code or ""),  # type: ignore[attr-defined]
+        app.directory if app else "",
+        app.client_id if app else "",
+    ]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(tenants: Iterable[Tenant], today: date) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(HEADER)
+    for tenant in tenants:
+        yield writer.writerow([safe_cell(cell) for cell in _row(tenant, today)])

@@ -1,0 +1,50 @@
+"""Support's "run a check now": queue a check of a tenant's mailbox and show its
+result as it arrives (htmx polls a fragment while the check is queued or running)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from onboarding.audit import audit_record
+from onboarding.checks import check_request
+from onboarding.diagnosis import CATALOGUE
+from onboarding.models import CheckRun, Mailbox
+from support.decorators import support_required
+
+
+@support_required
+@require_POST
+def check_run(request: HttpRequest, tenant_id: str, mailbox_id: str) -> HttpResponse:
+    mailbox = get_object_or_404(
+        Mailbox.objects.select_related("tenant"), pk=mailbox_id, tenant_id=tenant_id
+    )
+    user = request.user
+    assert isinstance(user, User)
+    run = check_request(mailbox=mailbox, trigger="support", requested_by=user)
+    audit_record(
+        action="check.requested",
+        actor=user,
+        tenant=mailbox.tenant,
+        obj=run,
+        request=request,
+        mailbox=mailbox.address,
+    )
+    if request.htmx:  # type: ignore[attr-defined]
+        return _fragment(request, run)
+    return redirect("support:tenant-detail", tenant_id=mailbox.tenant_id)
+
+
+@support_required
+def check_status(request: HttpRequest, tenant_id: str, run_id: str) -> HttpResponse:
+    run = get_object_or_404(
+        CheckRun.objects.select_related("mailbox"), pk=run_id, mailbox__tenant_id=tenant_id
+    )
+    return _fragment(request, run)
+
+
+def _fragment(request: HttpRequest, run: CheckRun) -> HttpResponse:
+    context = {"run": run, "diagnosis": CATALOGUE.get(run.diagnosis_key or "")}
+    return render(request, "support/_check_run.html", context)
