@@ -34,17 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 FINISHED = ("passed", "failed")
 
-
-def start_emulator(var_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "microsoft_emulator", "--port", "0", "--var-dir", str(var_dir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    base = process.stdout.readline().split(" on ")[1].strip()
-    return process, base, str(var_dir / "emulator" / "ca.pem")
+# bench/ is the script's own folder, first on sys.path.
+from emulator_throughput import start_emulator  # noqa: E402
 
 
 class Control:

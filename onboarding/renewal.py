@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
-from onboarding import checks, emails
+from onboarding import checks, emails, wizard
 from onboarding.audit import audit_record
 from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox
 
@@ -46,15 +46,9 @@ def renewal_start(
         superseded = app.secrets.filter(status=Status.PENDING).update(
             status=Status.REJECTED, retired_at=timezone.now()
         )
-        secret = ClientSecret(
-            app=app,
-            secret_id=secret_id,
-            expires_on=expires_on,
-            created_by=by,
-            status=Status.PENDING,
+        secret = wizard.store_secret(
+            app, value=value, secret_id=secret_id, expires_on=expires_on, by=by
         )
-        secret.set_value(value)
-        secret.save()
         audit_record(
             action="client_secret.renewal_started",
             actor=by,

@@ -241,9 +241,7 @@ def save_secret(
     retired = app.secrets.filter(status__in=LIVE_SECRET_STATUSES).update(
         status=ClientSecret.Status.RETIRED, retired_at=now
     )
-    secret = ClientSecret(app=app, secret_id=secret_id, expires_on=expires_on, created_by=by)
-    secret.set_value(value)
-    secret.save()
+    secret = store_secret(app, value=value, secret_id=secret_id, expires_on=expires_on, by=by)
     clear_verification(app.tenant)
     audit_record(
         action="client_secret.saved",
@@ -256,6 +254,24 @@ def save_secret(
         retired_before=retired,
         confirmed_warnings=sorted(confirmed_warnings),
     )
+    return secret
+
+
+def store_secret(
+    app: AppRegistration,
+    *,
+    value: str,
+    secret_id: str,
+    expires_on: date,
+    by: User,
+    status: str = ClientSecret.Status.PENDING,
+) -> ClientSecret:
+    """A new client secret of the app, its value encrypted by the vault on the way in."""
+    secret = ClientSecret(
+        app=app, secret_id=secret_id, expires_on=expires_on, created_by=by, status=status
+    )
+    secret.set_value(value)
+    secret.save()
     return secret
 
 
