@@ -25,9 +25,10 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_emulator(var_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
+def start_emulator(var_dir: Path, threads: int = 16) -> tuple[subprocess.Popen[str], str, str]:
+    command = [sys.executable, "-m", "microsoft_emulator", "--port", "0"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "microsoft_emulator", "--port", "0", "--var-dir", str(var_dir)],
+        [*command, "--var-dir", str(var_dir), "--threads", str(threads)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

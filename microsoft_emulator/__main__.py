@@ -1,4 +1,4 @@
-"""`python -m microsoft_emulator [--port N] [--state file.json|yaml] [--persist]`"""
+"""`python -m microsoft_emulator [--port N] [--state file.json|yaml] [--persist] [--threads N]`"""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from microsoft_emulator.server import build
+from microsoft_emulator.server import THREADS, build
 from microsoft_emulator.state import load_state
 
 
@@ -22,11 +22,19 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--persist", action="store_true", help="write every change back to the --state file"
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=THREADS,
+        help=f"requests served at once (default {THREADS}); each waits out its injected latency",
+    )
+    parser.add_argument(
         "--var-dir", type=Path, default=Path("var"), help="the CA goes to VAR_DIR/emulator/ca.pem"
     )
     arguments = parser.parse_args(argv)
     if arguments.persist and not arguments.state:
         parser.error("--persist needs --state")
+    if arguments.threads < 1:
+        parser.error("--threads must be at least 1")
     return arguments
 
 
@@ -41,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         port=arguments.port,
         ca_dir=arguments.var_dir / "emulator",
         persist_to=arguments.state if arguments.persist else None,
+        threads=arguments.threads,
     )
     base = f"https://{arguments.host}:{running.port}"
     print(f"Microsoft emulator on {base}", flush=True)

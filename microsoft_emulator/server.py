@@ -28,6 +28,9 @@ from microsoft_emulator.state import State
 MAX_BODY = 4 * 1024 * 1024
 # Worker threads; idle keep-alive connections wait in cheroot's selector, not here.
 THREADS = 16
+# Microsoft keeps its clients' connections open; cheroot keeps only 10 idle ones by
+# default and closes the rest, which would cost every busy client a new TLS handshake.
+KEEP_ALIVE_CONNECTIONS = 1024
 
 
 def create_app(handle: EmulatorHandle) -> Flask:
@@ -133,6 +136,7 @@ def build(
     ca.cert_pem.write_to_path(str(ca_path))
     emulator = Emulator(state, persist_to)
     server = wsgi.Server((host, port), create_app(EmulatorHandle(emulator)), numthreads=threads)
+    server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
     server.ssl_adapter = _tls_adapter(ca, ca_dir)
     server.prepare()
     return RunningEmulator(emulator, server, ca_path)

@@ -24,16 +24,16 @@ until PORTAL_CHECK_MAX_ATTEMPTS; anything else fails at once with its diagnosis.
 from __future__ import annotations
 
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -56,17 +56,6 @@ BACKOFF_CAP_SECONDS = 300.0
 # When another run of the same mailbox holds the claim: try again soon.
 BUSY_DELAY_SECONDS = 5.0
 TEST_SUBJECT = "Mailbox portal: connection check {id}"
-
-
-# One lock per stored secret: with a thread pool, checks of the same credential would
-# otherwise all miss msal's token cache at once and each request a token.
-_token_locks: dict[uuid.UUID, threading.Lock] = {}
-_token_locks_guard = threading.Lock()
-
-
-def _token_lock(secret: ClientSecret) -> threading.Lock:
-    with _token_locks_guard:
-        return _token_locks.setdefault(secret.pk, threading.Lock())
 
 
 class _SecretIdPasted(MicrosoftError):
@@ -122,53 +111,76 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
     return max(jittered, retry_after or 0.0)
 
 
-# --- running ------------------------------------------------------------------------
+# --- running ---------------------------------------------------------------------
 
 
-def check_run(check_run_id: str | uuid.UUID) -> float | None:
-    """Run one attempt of a check. Returns the seconds after which the task must run it
-    again (a transient failure, or another run of the mailbox busy), else None."""
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt of a check came to."""
+
+    # Seconds after which the task must run it again (a transient failure, or another
+    # run of the mailbox busy); None when there is nothing more to do.
+    retry_in: float | None = None
+    # The run this attempt finished; None when it found nothing to do (finished already,
+    # unknown, or claimed by another worker).
+    finished: CheckRun | None = None
+
+
+def check_run(check_run_id: str | uuid.UUID) -> Attempt:
+    """Run one attempt of a check."""
     claimed = _claim(check_run_id)
     if not isinstance(claimed, CheckRun):
-        return claimed
-    run = claimed
-    steps: list[dict[str, Any]] = []
+        return Attempt(retry_in=claimed)
+    steps = _Steps(claimed)
     try:
-        _perform(run, steps)
+        _perform(steps)
     except _Transient as transient:
-        if run.attempts < settings.PORTAL_CHECK_MAX_ATTEMPTS:
-            return _requeue(run, steps, transient.error)
-    _finish(run, steps)
-    if run.status == CheckRun.Status.PASSED and run.secret_id is None:
-        _activate_first_secret(run)
-    return None
+        if claimed.attempts < settings.PORTAL_CHECK_MAX_ATTEMPTS:
+            return Attempt(retry_in=_requeue(claimed, steps.done, transient.error))
+    _finish(claimed, steps.done)
+    if claimed.status == CheckRun.Status.PASSED and steps.first_secret is not None:
+        _activate_first_secret(claimed, steps.first_secret)
+    return Attempt(finished=claimed)
 
 
 def _claim(check_run_id: str | uuid.UUID) -> CheckRun | float | None:
     """queued -> running with a conditional UPDATE; the unique index refuses a second
     running run of the mailbox. None: nothing to do (finished, unknown, or claimed)."""
-    run = CheckRun.objects.select_related("mailbox").filter(pk=check_run_id).first()
-    if run is None or run.is_finished:
-        return None
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    CheckRun.objects.filter(
-        mailbox_id=run.mailbox_id, status=CheckRun.Status.RUNNING, started_at__lt=stale
-    ).update(status=CheckRun.Status.QUEUED)
-    try:
-        with transaction.atomic():
-            claimed = CheckRun.objects.filter(pk=run.pk, status=CheckRun.Status.QUEUED).update(
-                status=CheckRun.Status.RUNNING,
-                started_at=now,
-                retry_at=None,
-                attempts=F("attempts") + 1,
-            )
-    except IntegrityError:
+    for attempt in (1, 2):
+        try:
+            if _claim_update(check_run_id):
+                return CheckRun.objects.select_related("mailbox").get(pk=check_run_id)
+            busy = False
+        except IntegrityError:
+            busy = True
+        # Not claimed: this run, or another of its mailbox, is running. Its worker may
+        # have died (a redelivered task finds its own run so): hand such a run back
+        # to `queued` and try once more.
+        if attempt == 2 or not _release_stale(check_run_id):
+            break
+    if busy:
         return BUSY_DELAY_SECONDS + random.uniform(0, BUSY_DELAY_SECONDS)  # noqa: S311
-    if not claimed:
-        return None
-    run.refresh_from_db()
-    return run
+    return None
+
+
+def _claim_update(check_run_id: str | uuid.UUID) -> int:
+    with transaction.atomic():
+        return CheckRun.objects.filter(pk=check_run_id, status=CheckRun.Status.QUEUED).update(
+            status=CheckRun.Status.RUNNING,
+            started_at=timezone.now(),
+            retry_at=None,
+            attempts=F("attempts") + 1,
+        )
+
+
+def _release_stale(check_run_id: str | uuid.UUID) -> int:
+    """Send back to `queued` a run of the same mailbox still `running` after the task's
+    hard time limit: its worker is gone."""
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    mailbox = CheckRun.objects.filter(pk=check_run_id).values("mailbox_id")
+    return CheckRun.objects.filter(
+        mailbox_id__in=mailbox, status=CheckRun.Status.RUNNING, started_at__lt=stale
+    ).update(status=CheckRun.Status.QUEUED)
 
 
 def _requeue(run: CheckRun, steps: list[dict[str, Any]], error: MicrosoftError) -> float:
@@ -207,85 +219,131 @@ def _finish(run: CheckRun, steps: list[dict[str, Any]]) -> None:
 # --- the steps ----------------------------------------------------------------------
 
 
-def _perform(run: CheckRun, steps: list[dict[str, Any]]) -> None:
-    mailbox = run.mailbox
-    app = AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).first()
-    if app is None:
-        _add(run, steps, _failed("token", CATALOGUE["app_missing"], "app_missing"))
-        return
-    token = _step(run, steps, "token", lambda: _app_token(run, app))
-    if token is not None:
-        _mail_steps(run, steps, mailbox, token)
+class _Steps:
+    """The steps of one run as they end. The live page polls the run, so what is done
+    is saved before each wait on Microsoft (and all of it when the run finishes): one
+    write per network step rather than one per step."""
+
+    def __init__(self, run: CheckRun) -> None:
+        self.run = run
+        self.done: list[dict[str, Any]] = []
+        self._saved = 0
+        # The wizard's first secret, still pending, when the check uses it.
+        self.first_secret: ClientSecret | None = None
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.done.append(entry)
+
+    def call(self, name: str, call: Callable[[], T]) -> T | None:
+        """Run one step that talks to Microsoft and record it; raise _Transient for a
+        failure worth retrying."""
+        self._save()
+        started = time.monotonic()
+        try:
+            result = call()
+        except MicrosoftError as exc:
+            found = _diagnosis(exc)
+            entry = _failed(name, found, exc.code, exc.message, exc.correlation_id)
+            entry["duration_ms"] = _ms(started)
+            self.add(entry)
+            if exc.transient:
+                raise _Transient(exc) from None
+            return None
+        self.add(_passed(name, _ms(started)))
+        return result
+
+    def _save(self) -> None:
+        if len(self.done) > self._saved:
+            CheckRun.objects.filter(pk=self.run.pk).update(steps=self.done)
+            self._saved = len(self.done)
+
+
+def _perform(steps: _Steps) -> None:
+    run, mailbox = steps.run, steps.run.mailbox
+    secret = _secret_for(run)
+    if secret is None:
+        app = AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).first()
+        if app is None:
+            steps.add(_failed("token", CATALOGUE["app_missing"], "app_missing"))
+            return
+        message = "No active client secret is saved."
+        steps.add(_failed("token", CATALOGUE["secret_missing"], "secret_missing", message))
+    else:
+        app = secret.app
+        if run.secret_id is None and secret.status == ClientSecret.Status.PENDING:
+            steps.first_secret = secret
+        token = steps.call("token", lambda: _app_token(app, secret))
+        if token is not None:
+            _mail_steps(steps, mailbox, token)
     if mailbox.has_password:
-        _step(run, steps, "password_sign_in", lambda: _password_sign_in(app, mailbox))
+        steps.call("password_sign_in", lambda: _password_sign_in(app, mailbox))
 
 
-def _mail_steps(
-    run: CheckRun, steps: list[dict[str, Any]], mailbox: Mailbox, token: microsoft.AppToken
-) -> None:
+def _secret_for(run: CheckRun) -> ClientSecret | None:
+    """The secret to check: the run's own (renewal), else the active one, else during
+    the first setup the newest one saved (still pending). One query, with its app."""
+    secrets = ClientSecret.objects.select_related("app")
+    if run.secret_id is not None:
+        return secrets.filter(pk=run.secret_id).first()
+    active_first = Case(When(status=ClientSecret.Status.ACTIVE, then=0), default=1)
+    return (
+        secrets.filter(
+            app__tenant_id=run.mailbox.tenant_id,
+            status__in=(ClientSecret.Status.ACTIVE, ClientSecret.Status.PENDING),
+        )
+        .order_by(active_first, "-created_at")
+        .first()
+    )
+
+
+def _mail_steps(steps: _Steps, mailbox: Mailbox, token: microsoft.AppToken) -> None:
     missing = diagnose_roles(token.roles)
     roles = ", ".join(sorted(token.roles)) or "none"
     if missing is None:
-        _add(run, steps, _passed("permissions", 0, f"Roles in the token: {roles}."))
+        steps.add(_passed("permissions", 0, f"Roles in the token: {roles}."))
     else:
-        entry = _failed("permissions", missing, "", f"Roles in the token: {roles}.")
-        _add(run, steps, entry)
+        steps.add(_failed("permissions", missing, "", f"Roles in the token: {roles}."))
     can_read = missing is None or missing.key == "missing_mail_send"
     can_send = missing is None or missing.key == "missing_mail_read"
     if can_read:
-        _step(
-            run,
-            steps,
+        steps.call(
             "read_inbox",
             lambda: microsoft.read_inbox(access_token=token.access_token, mailbox=mailbox.address),
         )
     else:
-        _add(run, steps, _skipped("read_inbox"))
+        steps.add(_skipped("read_inbox"))
     if can_send:
-        _step(run, steps, "send_test", lambda: _send_test(run, mailbox, token))
+        steps.call("send_test", lambda: _send_test(steps.run, mailbox, token))
     else:
-        _add(run, steps, _skipped("send_test"))
+        steps.add(_skipped("send_test"))
 
 
-def _app_token(run: CheckRun, app: AppRegistration) -> microsoft.AppToken:
-    secret = run.secret or _secret_in_use(app)
-    if secret is None:
-        raise MicrosoftError("secret_missing", "No active client secret is saved.")
+def _app_token(app: AppRegistration, secret: ClientSecret) -> microsoft.AppToken:
     try:
         value = secret.reveal()
     except vault.DecryptionError:
         raise MicrosoftError("secret_missing", "The saved client secret cannot be read.") from None
     try:
-        with _token_lock(secret):
-            return microsoft.acquire_app_token(
-                directory=app.directory, client_id=str(app.client_id), client_secret=value
-            )
+        return microsoft.acquire_app_token(
+            directory=app.directory, client_id=str(app.client_id), client_secret=value
+        )
     except MicrosoftError as exc:
         if exc.code == "AADSTS7000215" and _is_guid(value):
             raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
         raise
 
 
-def _secret_in_use(app: AppRegistration) -> ClientSecret | None:
-    """The active secret; during the first setup, the newest one saved (still pending)."""
-    active = app.secrets.filter(status=ClientSecret.Status.ACTIVE).first()
-    return active or app.secrets.filter(status=ClientSecret.Status.PENDING).first()
-
-
-def _activate_first_secret(run: CheckRun) -> None:
+def _activate_first_secret(run: CheckRun, secret: ClientSecret) -> None:
     """A passing check proves the wizard's first secret: it becomes the active one.
     (Renewals pass `secret` and activate through their own workflow.)"""
-    app = AppRegistration.objects.filter(tenant_id=run.mailbox.tenant_id).first()
-    if app is None or app.secrets.filter(status=ClientSecret.Status.ACTIVE).exists():
+    secrets = ClientSecret.objects
+    if secrets.filter(app_id=secret.app_id, status=ClientSecret.Status.ACTIVE).exists():
         return
-    pending = app.secrets.filter(status=ClientSecret.Status.PENDING).first()
-    if pending is None:
+    pending = secrets.filter(pk=secret.pk, status=ClientSecret.Status.PENDING)
+    if not pending.update(status=ClientSecret.Status.ACTIVE):
         return
-    ClientSecret.objects.filter(pk=pending.pk, status=ClientSecret.Status.PENDING).update(
-        status=ClientSecret.Status.ACTIVE
-    )
     audit.audit_record(
-        action="secret.activated", tenant=run.mailbox.tenant, obj=pending, check_run=str(run.pk)
+        action="secret.activated", tenant=run.mailbox.tenant, obj=secret, check_run=str(run.pk)
     )
 
 
@@ -321,35 +379,12 @@ def _is_guid(value: str) -> bool:
 # --- recording ----------------------------------------------------------------------
 
 
-def _step(run: CheckRun, steps: list[dict[str, Any]], name: str, call: Callable[[], T]) -> T | None:
-    """Run one step and record it; raise _Transient for a failure worth retrying."""
-    started = time.monotonic()
-    try:
-        result = call()
-    except MicrosoftError as exc:
-        found = _diagnosis(exc)
-        entry = _failed(name, found, exc.code, exc.message, exc.correlation_id)
-        entry["duration_ms"] = _ms(started)
-        _add(run, steps, entry)
-        if exc.transient:
-            raise _Transient(exc) from None
-        return None
-    _add(run, steps, _passed(name, _ms(started)))
-    return result
-
-
 def _diagnosis(exc: MicrosoftError) -> Diagnosis:
     if isinstance(exc, _SecretIdPasted):
         return CATALOGUE["secret_id_pasted"]
     if exc.code in CATALOGUE:  # the portal's own codes (secret_missing, ...)
         return CATALOGUE[exc.code]
     return diagnose(exc.code, exc.message, status=exc.status, correlation_id=exc.correlation_id)
-
-
-def _add(run: CheckRun, steps: list[dict[str, Any]], entry: dict[str, Any]) -> None:
-    """Append a step and save at once: the live page shows each step as it ends."""
-    steps.append(entry)
-    CheckRun.objects.filter(pk=run.pk).update(steps=steps)
 
 
 def _ms(started: float) -> int:
@@ -411,22 +446,24 @@ _ALARMING = (Health.FAILING, Health.EXPIRED)
 def record_health(run: CheckRun) -> None:
     """Move the mailbox's and tenant's health; alert on a change into or out of failing.
 
-    The change is a conditional UPDATE from the health read here, so only the one
+    The change is a compare-and-set UPDATE from the health last read, so only the one
     check that really changes it announces it, however many workers finish at once.
     """
-    mailbox = Mailbox.objects.get(pk=run.mailbox_id)
-    old, new = mailbox.health, _health_after(run)
+    mailbox = run.mailbox
+    new = _health_after(run)
     passed = run.status == CheckRun.Status.PASSED
-    Mailbox.objects.filter(pk=mailbox.pk).update(
-        diagnosis_code=run.diagnosis_key,
-        last_checked_at=run.finished_at,
+    fields = {
+        "diagnosis_code": run.diagnosis_key,
+        "last_checked_at": run.finished_at,
         **({"last_success_at": run.finished_at} if passed else {}),
-    )
-    changed = (
-        Mailbox.objects.filter(pk=mailbox.pk, health=old).exclude(health=new).update(health=new)
-    )
-    _record_tenant_health(mailbox.tenant_id)
-    if changed:
+    }
+    old = mailbox.health
+    # Usually one UPDATE: the health read when the run was claimed is still current.
+    while not Mailbox.objects.filter(pk=mailbox.pk, health=old).update(health=new, **fields):
+        old = Mailbox.objects.values_list("health", flat=True).get(pk=mailbox.pk)
+    mailbox.health = new
+    if old != new:
+        _record_tenant_health(mailbox.tenant_id)
         _announce(run, mailbox, old, new)
 
 

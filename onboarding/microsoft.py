@@ -4,6 +4,10 @@ Only three settings differ between the real cloud and the local emulator:
 MICROSOFT_LOGIN_URL, MICROSOFT_GRAPH_URL and MICROSOFT_CA_BUNDLE. Every failure leaves
 this module as a MicrosoftError, which never carries a secret.
 
+Each credential keeps one msal application per process (its token cache and throttling
+state are reused), and its token cache is shared by every worker process through
+onboarding.token_store: one token request per credential per token lifetime.
+
 msal gets its own requests.Session: with trust_env off (REQUESTS_CA_BUNDLE and
 CURL_CA_BUNDLE would otherwise override `verify`), the configured CA bundle, proxies
 still read from the environment, and the login port restored on the user-realm lookup
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -28,9 +33,14 @@ import requests
 from django.conf import settings
 from requests.utils import get_environ_proxies
 
+from onboarding import token_store
+
 # Directory IDs are GUIDs or DNS names; anything else never reaches a URL path.
 _DIRECTORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 _MAX_APPS = 512
+# msal treats a token with less than 5 minutes left as expired; a little more here, so a
+# token counted fresh is always one msal still serves from its cache.
+_EXPIRY_MARGIN_SECONDS = 330
 
 
 # Not frozen: contextlib (any @contextmanager a caller wraps around us) sets
@@ -151,9 +161,19 @@ class _Session(requests.Session):
         return getattr(self.observed, "response", None)
 
 
+@dataclass
+class _Credential:
+    """One msal application and what this process knows about its app-only token."""
+
+    app: Any
+    store_key: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    fresh_until: float = 0.0
+
+
 _lock = threading.Lock()
 _sessions: dict[_Endpoints, _Session] = {}
-_apps: OrderedDict[tuple[str, ...], msal.ClientApplication] = OrderedDict()
+_apps: OrderedDict[tuple[str, ...], _Credential] = OrderedDict()
 
 
 def _session(endpoints: _Endpoints) -> _Session:
@@ -187,6 +207,12 @@ def _check_directory(directory: str) -> None:
 
 
 def _app(endpoints: _Endpoints, directory: str, client_id: str, secret: str | None) -> Any:
+    return _credential(endpoints, directory, client_id, secret).app
+
+
+def _credential(
+    endpoints: _Endpoints, directory: str, client_id: str, secret: str | None
+) -> _Credential:
     """One msal app per (cloud, directory, client ID, secret fingerprint), kept so that
     its token cache and throttling state are reused; a public client when no secret."""
     fingerprint = hashlib.sha256(secret.encode()).hexdigest() if secret is not None else ""
@@ -199,6 +225,7 @@ def _app(endpoints: _Endpoints, directory: str, client_id: str, secret: str | No
         "authority": _authority(endpoints, directory),
         "http_client": _session(endpoints),
         "instance_discovery": False,
+        "token_cache": msal.SerializableTokenCache(),
     }
     try:  # outside the lock: msal runs OIDC discovery over the network here
         if secret is None:
@@ -214,11 +241,12 @@ def _app(endpoints: _Endpoints, directory: str, client_id: str, secret: str | No
         # which raises the precise MicrosoftError (AADSTS90002, 900023, unreachable).
         discover_directory(directory)
         raise MicrosoftError("invalid_authority", "Microsoft refused the directory.") from None
+    credential = _Credential(app, token_store.credential_key(*key))
     with _lock:
-        app = _apps.setdefault(key, app)
+        credential = _apps.setdefault(key, credential)
         while len(_apps) > _MAX_APPS:
             _apps.popitem(last=False)
-    return app
+    return credential
 
 
 def _unreachable(url: str, exc: BaseException) -> MicrosoftError:
@@ -276,9 +304,15 @@ def acquire_app_token(*, directory: str, client_id: str, client_secret: str) -> 
     Succeeds without admin consent too (the token then has no roles): look at `roles`.
     """
     endpoints = _endpoints()
-    app = _app(endpoints, directory, client_id, client_secret)
+    credential = _credential(endpoints, directory, client_id, client_secret)
     scope = [f"{endpoints.graph_url}/.default"]
-    result = _msal_call(endpoints, lambda: app.acquire_token_for_client(scope))
+    if time.time() < credential.fresh_until:  # msal answers from its cache
+        result = _msal_call(endpoints, lambda: credential.app.acquire_token_for_client(scope))
+    else:
+        # One thread of this process, and one process of all, asks Microsoft; the others
+        # wait and then read the token it stored.
+        with credential.lock, token_store.fetch_lock(credential.store_key):
+            result = _shared_app_token(endpoints, credential, scope)
     token = str(result["access_token"])
     return AppToken(
         access_token=token,
@@ -286,6 +320,23 @@ def acquire_app_token(*, directory: str, client_id: str, client_secret: str) -> 
         roles=token_roles(token),
         from_cache=result.get("token_source") == "cache",
     )
+
+
+def _shared_app_token(
+    endpoints: _Endpoints, credential: _Credential, scope: list[str]
+) -> dict[str, Any]:
+    """acquire_token_for_client with the token cache shared by every process: read the
+    stored cache first, store it again when msal had to ask Microsoft."""
+    if time.time() >= credential.fresh_until:  # no other thread refreshed it meanwhile
+        stored = token_store.load(credential.store_key)
+        if stored:
+            credential.app.token_cache.deserialize(stored)
+    result = _msal_call(endpoints, lambda: credential.app.acquire_token_for_client(scope))
+    lifetime = int(result.get("expires_in", 0)) - _EXPIRY_MARGIN_SECONDS
+    if result.get("token_source") != "cache":
+        token_store.save(credential.store_key, credential.app.token_cache.serialize(), lifetime)
+    credential.fresh_until = time.time() + lifetime
+    return result
 
 
 def sign_in_with_password(

@@ -22,12 +22,14 @@ def invitation_accepted_notify(invitation_id: str) -> bool:
 @shared_task
 def run_mailbox_check(check_run_id: str) -> None:
     """One attempt of a check; a transient failure re-enqueues it after its delay."""
-    delay = checks.check_run(check_run_id)
-    if delay is not None:
-        run_mailbox_check.apply_async((check_run_id,), countdown=delay)
+    attempt = checks.check_run(check_run_id)
+    if attempt.retry_in is not None:
+        run_mailbox_check.apply_async((check_run_id,), countdown=attempt.retry_in)
         return
-    # A renewal's check decides whether its new secret replaces the old one.
-    renewal.renewal_conclude(check_run_id)
+    # A renewal's check decides whether its new secret replaces the old one. A run found
+    # finished already may be a redelivery after a worker died before concluding.
+    if attempt.finished is None or attempt.finished.secret_id is not None:
+        renewal.renewal_conclude(check_run_id)
 
 
 @shared_task

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from accounts.models import SUPPORT_GROUP, User
 from microsoft_emulator.server import RunningEmulator
@@ -24,6 +25,10 @@ pytest_plugins = ["tests.canary", "tests.emulator_fixture"]
 # work on a fresh clone. Tests that need other keys use the `settings` fixture.
 settings.ENCRYPTION_KEYRING = vault.parse_keyring(vault.generate_entry("test-1"), source="tests")
 
+# An in-memory cache of the run's own (not var/cache), emptied after every test
+# (_empty_cache), so no test sees another's token caches, locks or sent digests.
+settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery staple"
 
@@ -35,6 +40,12 @@ def require_service(name: str, available: bool) -> None:
     if IN_CI:
         pytest.fail(f"{name} is required in CI but is not reachable.")
     pytest.skip(f"{name} is not reachable")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

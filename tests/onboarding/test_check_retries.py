@@ -106,7 +106,7 @@ def test_it_waits_while_another_run_of_the_mailbox_is_running(
         mailbox=mailbox, trigger="support", status="running", started_at=timezone.now()
     )
     run = CheckRun.objects.create(mailbox=mailbox, trigger="wizard")
-    delay = checks.check_run(run.pk)
+    delay = checks.check_run(run.pk).retry_in
     assert delay is not None
     assert delay >= checks.BUSY_DELAY_SECONDS
     run.refresh_from_db()
@@ -119,15 +119,15 @@ def test_it_hands_back_a_run_whose_worker_died(mailbox, settings):
     dead = CheckRun.objects.create(
         mailbox=mailbox, trigger="wizard", status="running", started_at=long_ago, attempts=1
     )
-    assert checks.check_run(dead.pk) is None
+    assert checks.check_run(dead.pk).finished == dead
     dead.refresh_from_db()
     assert (dead.status, dead.attempts) == ("passed", 2)
 
 
 def test_it_ignores_a_finished_or_unknown_run(mailbox):
     done = CheckRun.objects.create(mailbox=mailbox, trigger="wizard", status="passed")
-    assert checks.check_run(done.pk) is None
-    assert checks.check_run("6b1f3f0e-0000-4000-8000-000000000009") is None
+    assert checks.check_run(done.pk) == checks.Attempt()
+    assert checks.check_run("6b1f3f0e-0000-4000-8000-000000000009") == checks.Attempt()
 
 
 def test_it_backs_off_exponentially_with_jitter():

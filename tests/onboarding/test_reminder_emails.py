@@ -187,18 +187,8 @@ def test_it_keeps_the_reminder_for_a_retry_when_smtp_is_down(acme, alice, settin
 # --- The digest for support ------------------------------------------------------------
 
 
-@pytest.fixture
-def fresh_cache(settings, tmp_path):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": str(tmp_path),
-        }
-    }
-
-
 def test_it_sends_support_the_days_reminders_and_what_expires_soon(
-    acme, alice, globex, run_scan, fresh_cache, settings
+    acme, alice, globex, run_scan, settings
 ):
     settings.SUPPORT_EMAIL = "support@vendor.example"
     make_secret(acme, date(2025, 6, 30), hint="Ac1")
@@ -223,7 +213,7 @@ def test_it_sends_support_the_days_reminders_and_what_expires_soon(
     assert "7-day reminder to 1 address" in html
 
 
-def test_it_sends_the_digest_once_a_day(acme, alice, run_scan, fresh_cache):
+def test_it_sends_the_digest_once_a_day(acme, alice, run_scan):
     make_secret(acme, date(2025, 6, 30))
     run_scan(at(2025, 6, 23))
     mail.outbox.clear()
@@ -233,14 +223,14 @@ def test_it_sends_the_digest_once_a_day(acme, alice, run_scan, fresh_cache):
     assert len(mail.outbox) == 1
 
 
-def test_it_sends_no_digest_when_nothing_happened(acme, alice, fresh_cache):
+def test_it_sends_no_digest_when_nothing_happened(acme, alice):
     make_secret(acme, date(2026, 6, 30))
     with time_machine.travel(at(2025, 6, 24), tick=False):
         assert reminders.send_digest() is False
     assert mail.outbox == []
 
 
-def test_it_lists_expired_secrets_still_in_use_in_the_digest(acme, alice, fresh_cache):
+def test_it_lists_expired_secrets_still_in_use_in_the_digest(acme, alice):
     make_secret(acme, date(2025, 6, 1), hint="Exp")
     with time_machine.travel(at(2025, 6, 24), tick=False):
         reminders.send_digest()

@@ -34,11 +34,29 @@ def worker_database_url() -> str:
     return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def start_worker(
+    queue: str, env: dict[str, str], log: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--queues", queue]
+    command += ["--without-gossip", "--without-mingle", "--loglevel", "INFO", *extra]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+
+
+def stop_worker(process: subprocess.Popen[bytes], log: Path) -> None:
+    process.send_signal(signal.SIGTERM)  # a warm shutdown: finish the task, then exit
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    print(log.read_text())  # shown by pytest when the test fails
+
+
 @pytest.fixture
-def worker(redis_url, transactional_db, tmp_path):
+def worker_env(redis_url, transactional_db, tmp_path) -> dict[str, str]:
     require_service("PostgreSQL", connection.vendor == "postgresql")
-    queue = "portal-worker-test"
-    redis.Redis.from_url(redis_url).delete(queue)  # leftovers of an interrupted run
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update(
         DATABASE_URL=worker_database_url(),
@@ -47,37 +65,17 @@ def worker(redis_url, transactional_db, tmp_path):
         PORTAL_EMAIL_BACKEND="file",
     )
     (tmp_path / "mail").mkdir()
+    return env
+
+
+@pytest.fixture
+def worker(worker_env, redis_url, tmp_path):
+    queue = "portal-worker-test"
+    redis.Redis.from_url(redis_url).delete(queue)  # leftovers of an interrupted run
     log = tmp_path / "worker.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--queues",
-            queue,
-            "--concurrency",
-            "1",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    process = start_worker(queue, worker_env, log, "--concurrency", "1")
     yield queue, tmp_path / "mail"
-    process.send_signal(signal.SIGTERM)  # a warm shutdown: finish the task, then exit
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    print(log.read_text())  # shown by pytest when the test fails
+    stop_worker(process, log)
 
 
 @pytest.fixture
@@ -159,3 +157,49 @@ def test_it_runs_a_mailbox_check_in_a_worker(
         "read_inbox",
         "send_test",
     ]
+
+
+def test_worker_processes_share_one_token_per_credential(
+    worker_sees_emulator, worker_env, not_eager, redis_url, acme, tmp_path
+):
+    """Two worker processes, each with a cold msal cache, check mailboxes of one app at
+    once: one of them asks for the token, the other reads it from the shared cache."""
+    from microsoft_emulator.scenarios import ready_directory
+    from onboarding.models import CheckRun, Mailbox
+    from onboarding.tasks import run_mailbox_check
+    from tests.onboarding.check_helpers import configure
+
+    queue = "portal-worker-token-test"
+    redis.Redis.from_url(redis_url).delete(queue)
+    ready = ready_directory(worker_sees_emulator)
+    first = configure(acme, ready)
+    others = [
+        Mailbox.objects.create(
+            tenant=acme,
+            address=worker_sees_emulator.add_user(
+                ready.directory, f"desk{n}@contoso.onmicrosoft.com", "pw"
+            ).upn,
+        )
+        for n in range(5)
+    ]
+    # A slow token endpoint: without the shared cache both processes would ask at once.
+    worker_sees_emulator.set_fault("token", latency_ms=500)
+    logs = [tmp_path / f"worker{n}.log" for n in range(2)]
+    processes = [start_worker(queue, worker_env, log, "-P", "threads", "-c", "3") for log in logs]
+    try:
+        assert wait_for(lambda: all("ready." in log.read_text() for log in logs))
+        runs = [CheckRun.objects.create(mailbox=m, trigger="schedule") for m in [first, *others]]
+        with app.connection_for_write(redis_url) as conn:
+            for run in runs:
+                app.send_task(
+                    run_mailbox_check.name, args=[str(run.pk)], queue=queue, connection=conn
+                )
+        pending = CheckRun.objects.exclude(status__in=("passed", "failed"))
+        assert wait_for(lambda: not pending.exists()), "the workers did not finish in 60 s"
+    finally:
+        for process, log in zip(processes, logs, strict=True):
+            stop_worker(process, log)
+    assert set(CheckRun.objects.values_list("status", flat=True)) == {"passed"}
+    # Both processes ran checks, and only one token request reached Microsoft.
+    assert all("succeeded" in log.read_text() for log in logs)
+    assert worker_sees_emulator.counters()["token_requests"] == {ready.app.client_id: 1}
