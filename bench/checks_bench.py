@@ -135,6 +135,7 @@ def one_run(
     counters = control.call("GET", "/counters")
     failed = CheckRun.objects.filter(pk__in=ids, status="failed").count()
     requests_total = sum(counters["requests"].values())
+    print(f"requests by endpoint: {dict(sorted(counters['requests'].items()))}")
     return {
         "checks": len(ids),
         "failed": failed,

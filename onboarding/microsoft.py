@@ -174,6 +174,7 @@ class _Credential:
 _lock = threading.Lock()
 _sessions: dict[_Endpoints, _Session] = {}
 _apps: OrderedDict[tuple[str, ...], _Credential] = OrderedDict()
+_building: dict[tuple[str, ...], threading.Lock] = {}
 
 
 def _session(endpoints: _Endpoints) -> _Session:
@@ -187,6 +188,7 @@ def forget_clients() -> None:
     """Drop the cached msal apps and sessions (after a settings change, and in tests)."""
     with _lock:
         _apps.clear()
+        _building.clear()
         for session in _sessions.values():
             session.close()
         _sessions.clear()
@@ -221,13 +223,33 @@ def _credential(
         if key in _apps:
             _apps.move_to_end(key)
             return _apps[key]
+        building = _building.setdefault(key, threading.Lock())
+    # One thread builds it (msal runs discovery over the network); the others wait for it.
+    with building:
+        with _lock:
+            if key in _apps:
+                return _apps[key]
+        try:
+            app = _new_app(endpoints, directory, client_id, secret)
+            credential = _Credential(app, token_store.credential_key(*key))
+            with _lock:
+                _apps[key] = credential
+                while len(_apps) > _MAX_APPS:
+                    _apps.popitem(last=False)
+        finally:
+            with _lock:
+                _building.pop(key, None)
+    return credential
+
+
+def _new_app(endpoints: _Endpoints, directory: str, client_id: str, secret: str | None) -> Any:
     options = {
         "authority": _authority(endpoints, directory),
         "http_client": _session(endpoints),
         "instance_discovery": False,
         "token_cache": msal.SerializableTokenCache(),
     }
-    try:  # outside the lock: msal runs OIDC discovery over the network here
+    try:  # msal runs OIDC discovery over the network here
         if secret is None:
             app: Any = msal.PublicClientApplication(client_id, **options)
         else:
@@ -241,12 +263,7 @@ def _credential(
         # which raises the precise MicrosoftError (AADSTS90002, 900023, unreachable).
         discover_directory(directory)
         raise MicrosoftError("invalid_authority", "Microsoft refused the directory.") from None
-    credential = _Credential(app, token_store.credential_key(*key))
-    with _lock:
-        credential = _apps.setdefault(key, credential)
-        while len(_apps) > _MAX_APPS:
-            _apps.popitem(last=False)
-    return credential
+    return app
 
 
 def _unreachable(url: str, exc: BaseException) -> MicrosoftError:

@@ -13,7 +13,7 @@ from django.db import connection
 from microsoft_emulator.scenarios import ready_directory
 from onboarding import checks
 from onboarding.checks import TEST_SUBJECT, check_request
-from onboarding.models import CheckRun
+from onboarding.models import CheckRun, Mailbox
 from tests.canary import assert_absent_from_database
 from tests.onboarding.check_helpers import configure, run_check, steps
 
@@ -59,6 +59,21 @@ def test_it_requests_one_token_per_credential_for_many_checks(
     for _ in range(5):
         assert run_check(mailbox, django_capture_on_commit_callbacks).status == "passed"
     assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id.lower(): 1}
+
+
+def test_a_passing_check_of_a_healthy_mailbox_costs_seven_statements(
+    acme, ready, emulated_microsoft, django_assert_num_queries
+):
+    # What a scheduled re-check costs the database: claim (in a savepoint, two more
+    # statements), load, secret, two progress saves (each before a wait on Microsoft),
+    # the result, the health. Worker throughput depends on it (bench/checks_bench.py).
+    mailbox = configure(acme, ready)
+    Mailbox.objects.filter(pk=mailbox.pk).update(health="healthy")
+    run = CheckRun.objects.create(mailbox=mailbox, trigger="schedule")
+    with django_assert_num_queries(7 + 2):
+        attempt = checks.check_run(run.pk)
+    assert attempt.finished is not None
+    assert attempt.finished.status == "passed"
 
 
 def test_it_returns_the_pending_run_instead_of_queueing_another(acme, ready, broker):

@@ -1,5 +1,7 @@
 """onboarding.microsoft against the emulator: real msal, real HTTPS, the portal's settings."""
 
+import threading
+
 import pytest
 
 from microsoft_emulator.scenarios import ready_directory
@@ -119,6 +121,30 @@ def test_it_reuses_one_msal_app_so_the_token_comes_from_its_cache(emulated_micro
     assert second.access_token == first.access_token
     assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id: 1}
     assert emulated_microsoft.counters()["requests"]["discovery"] == 1
+
+
+def test_threads_share_one_app_and_one_token_per_credential(emulated_microsoft, ready):
+    # A slow discovery and token endpoint: without the locks, every thread would build
+    # its own msal app (a discovery each) and ask for its own token.
+    emulated_microsoft.set_fault("discovery", latency_ms=200)
+    emulated_microsoft.set_fault("token", latency_ms=200)
+    barrier = threading.Barrier(8)
+    tokens: list[str] = []
+
+    def acquire() -> None:
+        barrier.wait()
+        tokens.append(app_token(ready).access_token)
+
+    threads = [threading.Thread(target=acquire) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(tokens) == 8
+    assert len(set(tokens)) == 1
+    counters = emulated_microsoft.counters()
+    assert counters["requests"]["discovery"] == 1
+    assert counters["token_requests"] == {ready.app.client_id: 1}
 
 
 def test_it_keeps_a_separate_app_per_secret(emulated_microsoft, ready):
