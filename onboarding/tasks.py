@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from onboarding import checks, invitations, reminders, renewal
+from onboarding import checks, invitations, reminders, renewal, wizard
 
 
 # Mail servers fail transiently; the workflow records nothing until the mail
@@ -28,6 +28,7 @@ def run_mailbox_check(check_run_id: str) -> None:
         return
     # A renewal's check decides whether its new secret replaces the old one.
     renewal.renewal_conclude(check_run_id)
+    wizard.record_progress_after_check(check_run_id)
 
 
 @shared_task
