@@ -8,6 +8,7 @@ depended on it, and the step list follows.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -123,7 +124,7 @@ def record_progress(tenant: Tenant) -> Progress:
     return progress
 
 
-def record_progress_after_check(check_run_id: object) -> None:
+def record_progress_after_check(check_run_id: str | uuid.UUID) -> None:
     """A passing check completes the verify step, in the worker, with no wizard page
     saved afterwards: move Tenant.onboarding_step on (start page, support lists). One
     query for a tenant already set up, which is nearly every scheduled check."""

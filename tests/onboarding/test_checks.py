@@ -128,7 +128,9 @@ def test_it_diagnoses_a_client_secret_deleted_in_entra(
         ready.app.secrets = []
     run = run_check(mailbox, django_capture_on_commit_callbacks)
     assert (run.diagnosis_key, run.error_code) == ("no_credential_in_entra", "AADSTS700025")
-    assert checks.step_diagnosis(run.steps[0]).wizard_step == 4
+    found = checks.step_diagnosis(run.steps[0])
+    assert found is not None
+    assert found.wizard_step == 4
 
 
 # --- permissions and the mailbox ----------------------------------------------------
@@ -236,7 +238,9 @@ def test_it_tells_a_blocked_account_from_a_wrong_password(
         configure(acme, delegated, password="Mailbox-pass-1"), django_capture_on_commit_callbacks
     )
     assert (steps(run)["password_sign_in"], run.error_code) == (("failed", key), code)
-    assert checks.step_diagnosis(run.steps[-1]).wizard_step == 5
+    found = checks.step_diagnosis(run.steps[-1])
+    assert found is not None
+    assert found.wizard_step == 5
 
 
 def test_it_diagnoses_mfa(acme, delegated, emulated_microsoft, django_capture_on_commit_callbacks):
