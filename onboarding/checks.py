@@ -37,7 +37,7 @@ from django.db.models import Case, F, When
 from django.utils import timezone
 
 from accounts.models import User
-from onboarding import audit, emails, microsoft, vault
+from onboarding import audit, emails, microsoft, vault, wizard
 from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, diagnose_roles
 from onboarding.microsoft import MicrosoftError
 from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox, Tenant
@@ -465,6 +465,10 @@ def record_health(run: CheckRun) -> None:
     if old != new:
         _record_tenant_health(mailbox.tenant_id)
         _announce(run, mailbox, old, new)
+        if new == Health.HEALTHY:
+            # A first pass completes the wizard's verify step with no wizard page saved
+            # afterwards: move the tenant's setup step on (start page, support lists).
+            wizard.record_progress(mailbox.tenant)
 
 
 def _announce(run: CheckRun, mailbox: Mailbox, old: str, new: str) -> None:

@@ -115,6 +115,20 @@ _ENTRIES = [
         SECRET,
     ),
     _entry(
+        "no_credential_in_entra",
+        "The application has no client secret in Entra",
+        "Microsoft found no client secret or certificate on the application: the secret "
+        "was deleted in Certificates & secrets, or none was ever created. With public "
+        "client flows on, Microsoft then treats the app as a public client and refuses "
+        "any secret.",
+        (
+            "In Certificates & secrets, create a new client secret.",
+            "Copy its Value right away, and its Secret ID.",
+            "Enter the new Value, Secret ID and expiry in step 4.",
+        ),
+        SECRET,
+    ),
+    _entry(
         "app_missing",
         "The application is not registered in the portal yet",
         "The portal does not know the Application (client) ID and Directory (tenant) ID yet.",
@@ -255,11 +269,45 @@ _ENTRIES = [
     _entry(
         "wrong_password",
         "The mailbox password was refused",
-        "Microsoft rejected the user name or password (wrong, expired, or the account is "
-        "locked or disabled).",
+        "Microsoft rejected the user name or password.",
         (
             "Check that the account can sign in at https://outlook.office.com.",
             "Enter the current password in step 5.",
+        ),
+        MAILBOX,
+    ),
+    _entry(
+        "account_disabled",
+        "The mailbox account is disabled",
+        "Microsoft refuses every sign-in to this account because it is disabled (sign-in "
+        "blocked). The password is not the problem.",
+        (
+            "In the Microsoft 365 admin center, open Users > Active users, select the "
+            "mailbox's user and choose Unblock sign-in (in Entra: Account enabled = Yes).",
+            "Run the check again; the password in step 5 can stay as it is.",
+        ),
+        MAILBOX,
+    ),
+    _entry(
+        "account_locked",
+        "The mailbox account is locked",
+        "Microsoft has locked this account after too many failed sign-ins. The lock lifts "
+        "on its own after a while.",
+        (
+            "Wait a few minutes, then run the check again.",
+            "If other software keeps signing in with an old password, update it there too.",
+            "If it stays locked, check the password in step 5.",
+        ),
+        MAILBOX,
+    ),
+    _entry(
+        "password_expired",
+        "The mailbox password has expired",
+        "The password is right but has expired, so Microsoft asks for a new one before it "
+        "allows a sign-in.",
+        (
+            "Sign in once as the mailbox at https://outlook.office.com and set a new password.",
+            "Enter the new password in step 5.",
         ),
         MAILBOX,
     ),
@@ -317,11 +365,12 @@ _BY_CODE = {
     "AADSTS700016": "app_not_found",
     "AADSTS7000215": "wrong_secret",
     "AADSTS7000222": "secret_expired",
+    "AADSTS700025": "no_credential_in_entra",
     "AADSTS50126": "wrong_password",
     "AADSTS50034": "wrong_password",
-    "AADSTS50053": "wrong_password",
-    "AADSTS50057": "wrong_password",
-    "AADSTS50055": "wrong_password",
+    "AADSTS50053": "account_locked",
+    "AADSTS50057": "account_disabled",
+    "AADSTS50055": "password_expired",
     "AADSTS50076": "mfa_required",
     "AADSTS50079": "mfa_required",
     "AADSTS53003": "mfa_required",

@@ -133,6 +133,21 @@ def test_it_diagnoses_an_expired_secret_and_marks_the_mailbox_expired(
     assert mailbox.health == acme.health == "expired"
 
 
+def test_it_diagnoses_a_client_secret_deleted_in_entra(
+    acme, ready, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    # With public client flows on (as the guide asks), Microsoft answers a secret for an
+    # app without any credential with AADSTS700025, not "wrong secret".
+    mailbox = configure(acme, ready)
+    with emulated_microsoft.store.lock:
+        ready.app.secrets = []
+    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    assert (run.diagnosis_key, run.error_code) == ("no_credential_in_entra", "AADSTS700025")
+    found = checks.step_diagnosis(run.steps[0])
+    assert found is not None
+    assert found.wizard_step == 4
+
+
 # --- permissions and the mailbox ----------------------------------------------------
 
 
@@ -220,6 +235,27 @@ def test_it_diagnoses_a_wrong_password_and_only_degrades_the_mailbox(
     assert run.error_code == "AADSTS50126"
     mailbox.refresh_from_db()
     assert mailbox.health == "degraded"
+
+
+@pytest.mark.parametrize(
+    ("blocked", "code", "key"),
+    [
+        ("disabled", "AADSTS50057", "account_disabled"),
+        ("locked", "AADSTS50053", "account_locked"),
+        ("password_expired", "AADSTS50055", "password_expired"),
+    ],
+)
+def test_it_tells_a_blocked_account_from_a_wrong_password(
+    acme, delegated, emulated_microsoft, django_capture_on_commit_callbacks, blocked, code, key
+):
+    emulated_microsoft.update_user(delegated.mailbox, blocked=blocked)
+    run = run_check(
+        configure(acme, delegated, password="Mailbox-pass-1"), django_capture_on_commit_callbacks
+    )
+    assert (steps(run)["password_sign_in"], run.error_code) == (("failed", key), code)
+    found = checks.step_diagnosis(run.steps[-1])
+    assert found is not None
+    assert found.wizard_step == 5
 
 
 def test_it_diagnoses_mfa(acme, delegated, emulated_microsoft, django_capture_on_commit_callbacks):

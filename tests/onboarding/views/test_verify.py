@@ -37,6 +37,37 @@ def test_it_checks_a_new_mailbox_and_opens_the_last_step(
     assert as_alice.get(url("done", acme)).status_code == 200
 
 
+def test_a_passing_check_moves_the_setup_on_and_offers_the_last_step(
+    as_alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    ready = ready_directory(emulated_microsoft)
+    configure(acme, ready)
+    through_the_wizard(acme, ready)
+    acme.onboarding_step = 6
+    acme.save(update_fields=["onboarding_step"])
+    with django_capture_on_commit_callbacks(execute=True):
+        as_alice.get(url("verify", acme))
+    acme.refresh_from_db()
+    # The start page and support's lists read the step: the worker's check moves it.
+    assert acme.onboarding_step == 7
+    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    assert f'href="{url("done", acme)}"' in status
+
+
+def test_a_failing_check_offers_no_way_to_the_last_step(
+    as_alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    ready = ready_directory(emulated_microsoft)
+    configure(acme, ready, secret_value=ready.secret.key_id)
+    through_the_wizard(acme, ready)
+    with django_capture_on_commit_callbacks(execute=True):
+        as_alice.get(url("verify", acme))
+    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    assert url("done", acme) not in status
+    acme.refresh_from_db()
+    assert acme.onboarding_step < 7
+
+
 def test_it_links_a_pasted_secret_id_to_the_secret_step(
     as_alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
 ):
