@@ -5,15 +5,18 @@ Starts the emulator in its own process, seeds D directories of M mailboxes (each
 an app, a consented secret, and a message), adds the latency to every endpoint, starts
 W worker processes (thread pool of C each), then per run requests a check of every
 mailbox and waits until all have finished. Prints each run and the medians: checks per
-second, the ratio to the bound (W*C / (requests per check * latency)), token requests
-per credential, and the highest concurrency per mailbox the emulator saw.
+second (over the workers' span, first claim to last result; the rate including the
+time this script takes to enqueue is printed too), the ratio to the bound
+(W*C / (requests per check * latency)), token requests per credential, and the highest
+concurrency per mailbox the emulator saw. A list of thread counts measures each in turn
+(the same seeded data, new worker processes) and ends with a table.
 
 Needs a scratch PostgreSQL database (it is flushed!) and a Redis database:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench \\
     REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/checks_bench.py \\
         [--directories 100] [--per-directory 10] [--latency-ms 50] [--workers 2] \\
-        [--concurrency 16] [--runs 3]
+        [--concurrency 16 | 2,4,8,16] [--runs 3]
 """
 
 from __future__ import annotations
@@ -116,6 +119,7 @@ def one_run(
     control: Control, workers: list[subprocess.Popen], emulator: subprocess.Popen
 ) -> dict[str, float]:
     from django.db import transaction
+    from django.db.models import Max, Min
 
     from onboarding.checks import check_request
     from onboarding.models import CheckRun, Mailbox
@@ -126,10 +130,18 @@ def one_run(
     started = time.perf_counter()
     with transaction.atomic():
         runs = [check_request(mailbox=m, trigger="schedule") for m in mailboxes]
+    enqueued = time.perf_counter() - started
     ids = [run.pk for run in runs]
-    while CheckRun.objects.filter(pk__in=ids).exclude(status__in=FINISHED).exists():
+    pending = CheckRun.objects.exclude(status__in=FINISHED)
+    while pending.exists():
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
+    # The workers' own span, first claim to last result: what they did, without the
+    # time this script took to create and enqueue the runs.
+    span = CheckRun.objects.filter(pk__in=ids).aggregate(
+        first=Min("started_at"), last=Max("finished_at")
+    )
+    worker_seconds = (span["last"] - span["first"]).total_seconds()
     worker_cpu = cpu_seconds(workers) - cpu_before[0]
     emulator_cpu = cpu_seconds([emulator]) - cpu_before[1]
     counters = control.call("GET", "/counters")
@@ -139,8 +151,11 @@ def one_run(
     return {
         "checks": len(ids),
         "failed": failed,
+        "enqueue_seconds": enqueued,
         "seconds": elapsed,
-        "checks_per_second": len(ids) / elapsed,
+        "worker_seconds": worker_seconds,
+        "checks_per_second": len(ids) / worker_seconds,
+        "checks_per_second_with_enqueue": len(ids) / elapsed,
         "requests_per_check": requests_total / len(ids),
         "token_requests": sum(counters["token_requests"].values()),
         "token_requests_per_credential_max": max(counters["token_requests"].values(), default=0),
@@ -156,15 +171,21 @@ def main() -> None:
     parser.add_argument("--per-directory", type=int, default=10)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency",
+        default="16",
+        help="threads per worker process; a comma-separated list measures each in turn",
+    )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    levels = [int(level) for level in args.concurrency.split(",")]
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         sys.exit("Set DATABASE_URL (a scratch database: it is flushed) and REDIS_URL.")
     with tempfile.TemporaryDirectory() as var:
         # Microsoft serves any number of requests at once: the emulator's pool must not be
         # what limits the workers (each request holds a thread for the added latency).
-        emulator, base, ca = start_emulator(Path(var), threads=2 * args.workers * args.concurrency)
+        threads = 2 * args.workers * max(levels)
+        emulator, base, ca = start_emulator(Path(var), threads=threads)
         env = os.environ | {
             "MICROSOFT_LOGIN_URL": base,
             "MICROSOFT_GRAPH_URL": f"{base}/graph",
@@ -176,61 +197,83 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "portal.settings",
         }
         os.environ.update(env)
-        workers: list[subprocess.Popen] = []
         try:
-            workers = measure(args, Control(base, ca), env, emulator)
+            control = Control(base, ca)
+            seed(args, control)
+            summary = [measure(args, level, control, env, emulator) for level in levels]
         finally:
-            for process in [*workers, emulator]:
-                process.terminate()
-            for process in [*workers, emulator]:
-                process.wait(timeout=30)
+            emulator.terminate()
+            emulator.wait(timeout=30)
+    print("\nworkers x threads | checks/s (median) | bound | ratio | worker CPU ms/check")
+    for line in summary:
+        print(line)
 
 
-def measure(
-    args: argparse.Namespace, control: Control, env: dict[str, str], emulator: subprocess.Popen
-) -> list[Any]:
+def seed(args: argparse.Namespace, control: Control) -> None:
     import django
 
     django.setup()
+    from django.core.cache import cache
     from django.core.management import call_command
 
     from portal.celery import app
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
+    cache.clear()  # token caches of an earlier run
     app.control.purge()
     for number in range(args.directories):
         save_tenant(seed_directory(control, number, args.per_directory), number)
     control.call("PUT", "/faults/*", {"latency_ms": args.latency_ms})
-    workers = start_workers(args.workers, args.concurrency, env)
-    deadline = time.monotonic() + 60
-    while len(app.control.ping(timeout=1) or []) < args.workers and time.monotonic() < deadline:
-        pass
-    results = [one_run(control, workers, emulator) for _ in range(args.runs)]
+
+
+def measure(
+    args: argparse.Namespace,
+    threads: int,
+    control: Control,
+    env: dict[str, str],
+    emulator: subprocess.Popen,
+) -> str:
+    from portal.celery import app
+
+    print(f"== {args.workers} worker processes x {threads} threads")
+    workers = start_workers(args.workers, threads, env)
+    try:
+        deadline = time.monotonic() + 60
+        while len(app.control.ping(timeout=1) or []) < args.workers:
+            if time.monotonic() > deadline:
+                sys.exit("The workers did not answer within 60 s.")
+        results = [one_run(control, workers, emulator) for _ in range(args.runs)]
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.wait(timeout=30)
     for index, result in enumerate(results, 1):
         print(f"run {index}: " + ", ".join(f"{k}={v:.2f}" for k, v in result.items()))
-    report(args, results)
-    return workers
+    return report(args, threads, results)
 
 
-def report(args: argparse.Namespace, results: list[dict[str, float]]) -> None:
+def report(args: argparse.Namespace, threads: int, results: list[dict[str, float]]) -> str:
     def median(key: str) -> float:
         return statistics.median(result[key] for result in results)
 
     rate, per_check = median("checks_per_second"), median("requests_per_check")
-    bound = args.workers * args.concurrency / (per_check * args.latency_ms / 1000)
+    concurrency = args.workers * threads
+    bound = concurrency / (per_check * args.latency_ms / 1000)
     print(
         f"median: {rate:.1f} checks/s; bound {bound:.1f} checks/s "
-        f"({args.workers}x{args.concurrency} / ({per_check:.2f} requests x {args.latency_ms} ms)); "
+        f"({concurrency} / ({per_check:.2f} requests x {args.latency_ms} ms)); "
         f"ratio {rate / bound:.2f}"
     )
     print(
-        f"token requests per credential, first run: "
-        f"{results[0]['token_requests'] / args.directories:.2f} (max "
-        f"{results[0]['token_requests_per_credential_max']:.0f}); later runs total: "
-        f"{[int(r['token_requests']) for r in results[1:]]}; highest concurrency per mailbox: "
-        f"{max(r['peak_per_mailbox'] for r in results):.0f}"
+        f"token requests per credential: "
+        f"{[round(r['token_requests'] / args.directories, 2) for r in results]} per run (max "
+        f"{max(r['token_requests_per_credential_max'] for r in results):.0f}); "
+        f"highest concurrency per mailbox: {max(r['peak_per_mailbox'] for r in results):.0f}"
     )
+    cpu = median("worker_cpu_ms_per_check")
+    return f"{args.workers} x {threads} | {rate:.1f} | {bound:.1f} | {rate / bound:.2f} | {cpu:.1f}"
 
 
 if __name__ == "__main__":

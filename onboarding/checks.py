@@ -56,6 +56,8 @@ BACKOFF_CAP_SECONDS = 300.0
 # When another run of the same mailbox holds the claim: try again soon.
 BUSY_DELAY_SECONDS = 5.0
 TEST_SUBJECT = "Mailbox portal: connection check {id}"
+# Half the live page's polling interval (1 s).
+PROGRESS_SAVE_SECONDS = 0.5
 
 
 class _SecretIdPasted(MicrosoftError):
@@ -195,22 +197,17 @@ def _requeue(run: CheckRun, steps: list[dict[str, Any]], error: MicrosoftError) 
 
 def _finish(run: CheckRun, steps: list[dict[str, Any]]) -> None:
     failed = next((step for step in steps if step["outcome"] == "failed"), None)
-    run.steps = steps
-    run.status = CheckRun.Status.FAILED if failed else CheckRun.Status.PASSED
-    run.finished_at = timezone.now()
-    run.diagnosis_key = failed["diagnosis_key"] if failed else ""
-    run.error_code = failed["code"] if failed else ""
-    run.correlation_id = failed["correlation_id"] if failed else ""
-    run.save(
-        update_fields=[
-            "steps",
-            "status",
-            "finished_at",
-            "diagnosis_key",
-            "error_code",
-            "correlation_id",
-        ]
-    )
+    result = {
+        "steps": steps,
+        "status": CheckRun.Status.FAILED if failed else CheckRun.Status.PASSED,
+        "finished_at": timezone.now(),
+        "diagnosis_key": failed["diagnosis_key"] if failed else "",
+        "error_code": failed["code"] if failed else "",
+        "correlation_id": failed["correlation_id"] if failed else "",
+    }
+    CheckRun.objects.filter(pk=run.pk).update(**result)
+    for field, value in result.items():
+        setattr(run, field, value)
     # A renewal check proves a pending secret, not the mailbox as it runs today.
     if run.secret_id is None:
         record_health(run)
@@ -220,14 +217,16 @@ def _finish(run: CheckRun, steps: list[dict[str, Any]]) -> None:
 
 
 class _Steps:
-    """The steps of one run as they end. The live page polls the run, so what is done
-    is saved before each wait on Microsoft (and all of it when the run finishes): one
-    write per network step rather than one per step."""
+    """The steps of one run as they end. The live page polls the run every second, so
+    what is done is saved before a wait on Microsoft once the run has gone unsaved for
+    PROGRESS_SAVE_SECONDS: a slow run shows each step as it ends, and a quick one (nearly
+    all) writes its steps once, with its result."""
 
     def __init__(self, run: CheckRun) -> None:
         self.run = run
         self.done: list[dict[str, Any]] = []
         self._saved = 0
+        self._saved_at = time.monotonic()
         # The wizard's first secret, still pending, when the check uses it.
         self.first_secret: ClientSecret | None = None
 
@@ -253,9 +252,12 @@ class _Steps:
         return result
 
     def _save(self) -> None:
-        if len(self.done) > self._saved:
-            CheckRun.objects.filter(pk=self.run.pk).update(steps=self.done)
-            self._saved = len(self.done)
+        if len(self.done) == self._saved:
+            return
+        if time.monotonic() - self._saved_at < PROGRESS_SAVE_SECONDS:
+            return
+        CheckRun.objects.filter(pk=self.run.pk).update(steps=self.done)
+        self._saved, self._saved_at = len(self.done), time.monotonic()
 
 
 def _perform(steps: _Steps) -> None:

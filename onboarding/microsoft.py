@@ -137,6 +137,7 @@ class _Session(requests.Session):
         login = urlsplit(endpoints.login_url)
         self.login_host, self.login_port = login.hostname, login.port
         self.observed = threading.local()
+        self.proxies_by_host: dict[str, dict[str, str]] = {}
         # A pool at least as large as a worker's threads: a dropped connection costs a
         # new TLS handshake on the next call (requests keeps only 10 by default).
         self.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE))
@@ -144,11 +145,20 @@ class _Session(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         url = self.with_login_port(str(url))
         kwargs.setdefault("timeout", self.timeout)
-        kwargs.setdefault("proxies", get_environ_proxies(url))
+        kwargs.setdefault("proxies", self.proxies_for(url))
         self.observed.response = None
         response = super().request(method, url, *args, **kwargs)
         self.observed.response = response
         return response
+
+    def proxies_for(self, url: str) -> dict[str, str]:
+        """The environment's proxies for this host, read once per host: reading them
+        walks the whole environment, on every request otherwise."""
+        parts = urlsplit(url)
+        host = f"{parts.scheme}://{parts.netloc}"
+        if host not in self.proxies_by_host:
+            self.proxies_by_host[host] = get_environ_proxies(host)
+        return self.proxies_by_host[host]
 
     def with_login_port(self, url: str) -> str:
         """msal drops the port from the ROPC user-realm URL; put the login port back."""
