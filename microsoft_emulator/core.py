@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Response, jsonify, request
 
-from microsoft_emulator.errors import AadError, GraphError
+from microsoft_emulator.errors import AadError, GraphError, token_rejected
 from microsoft_emulator.faults import Faults
 from microsoft_emulator.state import State
 from microsoft_emulator.store import Store
@@ -98,13 +98,15 @@ def injected(endpoint: str, emulator: Emulator, *, graph: bool = False) -> Respo
 
 
 def fault_response(status: int, retry_after: int, emulator: Emulator, *, graph: bool) -> Response:
-    """An injected 429 or 5xx in the shape of the service that "failed"."""
+    """An injected 429, 5xx or (Graph) 401 in the shape of the service that "failed"."""
     if not graph:
         return _identity_fault(status, retry_after, emulator)
     if status == 429:
         return graph_response(
             GraphError(429, "TooManyRequests", "Too many requests.", retry_after), emulator
         )
+    if status == 401:  # Graph's answer to a token it does not accept
+        return graph_response(token_rejected("Access token validation failure."), emulator)
     code, message = _GRAPH_5XX.get(status, _GRAPH_5XX[500])
     return graph_response(GraphError(status, code, message), emulator)
 

@@ -44,8 +44,8 @@ class Fault:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.latency_ms < 0 or self.retry_after < 0:
             raise ValueError("latency_ms and retry_after must not be negative")
-        if not 500 <= self.error_status <= 599:
-            raise ValueError("error_status must be a 5xx status")
+        if self.error_status != 401 and not 500 <= self.error_status <= 599:
+            raise ValueError("error_status must be 401 (Graph only) or a 5xx status")
 
 
 @dataclass
@@ -80,6 +80,8 @@ class Faults:
     def set(self, endpoint: str, fault: Fault) -> None:
         if endpoint != "*" and endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; one of *, {', '.join(ENDPOINTS)}")
+        if fault.error_status == 401 and not endpoint.startswith("graph."):
+            raise ValueError("a 401 (token rejected) is a Graph answer: set it on a graph endpoint")
         with self.lock:
             self.faults[endpoint] = fault
 

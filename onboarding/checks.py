@@ -276,7 +276,7 @@ def _perform(steps: _Steps) -> None:
             steps.first_secret = secret
         token = steps.call("token", lambda: _app_token(app, secret))
         if token is not None:
-            _mail_steps(steps, mailbox, token)
+            _mail_steps(steps, mailbox, _Token(token, lambda: _app_token(app, secret, True)))
     if mailbox.has_password:
         steps.call("password_sign_in", lambda: _password_sign_in(app, mailbox))
 
@@ -298,9 +298,30 @@ def _secret_for(run: CheckRun) -> ClientSecret | None:
     )
 
 
-def _mail_steps(steps: _Steps, mailbox: Mailbox, token: microsoft.AppToken) -> None:
-    missing = diagnose_roles(token.roles)
-    roles = ", ".join(sorted(token.roles)) or "none"
+class _Token:
+    """The app token the Graph steps use. A cached token Graph rejects (401) is replaced
+    by a fresh one and the request sent once more: it may predate a change in Entra."""
+
+    def __init__(self, token: microsoft.AppToken, fresh: Callable[[], microsoft.AppToken]):
+        self.token, self._fresh = token, fresh
+
+    def call(self, request: Callable[[str], T]) -> Callable[[], T]:
+        def attempt() -> T:
+            try:
+                return request(self.token.access_token)
+            except MicrosoftError as exc:
+                if exc.status != 401 or not self.token.from_cache:
+                    raise
+            self.token = self._fresh()  # its own failure (AADSTS...) is this step's
+            return request(self.token.access_token)
+
+        return attempt
+
+
+def _mail_steps(steps: _Steps, mailbox: Mailbox, token: _Token) -> None:
+    roles_in_token = token.token.roles
+    missing = diagnose_roles(roles_in_token)
+    roles = ", ".join(sorted(roles_in_token)) or "none"
     if missing is None:
         steps.add(_passed("permissions", 0, f"Roles in the token: {roles}."))
     else:
@@ -308,31 +329,45 @@ def _mail_steps(steps: _Steps, mailbox: Mailbox, token: microsoft.AppToken) -> N
     can_read = missing is None or missing.key == "missing_mail_send"
     can_send = missing is None or missing.key == "missing_mail_read"
     if can_read:
-        steps.call(
-            "read_inbox",
-            lambda: microsoft.read_inbox(access_token=token.access_token, mailbox=mailbox.address),
+        read = token.call(
+            lambda access_token: microsoft.read_inbox(
+                access_token=access_token, mailbox=mailbox.address
+            )
         )
+        steps.call("read_inbox", read)
     else:
         steps.add(_skipped("read_inbox"))
     if can_send:
-        steps.call("send_test", lambda: _send_test(steps.run, mailbox, token))
+        steps.call("send_test", token.call(lambda access: _send_test(steps.run, mailbox, access)))
     else:
         steps.add(_skipped("send_test"))
 
 
-def _app_token(app: AppRegistration, secret: ClientSecret) -> microsoft.AppToken:
+def _app_token(
+    app: AppRegistration, secret: ClientSecret, fresh: bool = False
+) -> microsoft.AppToken:
+    """The app-only token. A cached one without Mail.Read or Mail.Send is replaced by a
+    fresh one: it was issued before the admin granted consent, perhaps a minute ago."""
     try:
         value = secret.reveal()
     except vault.DecryptionError:
         raise MicrosoftError("secret_missing", "The saved client secret cannot be read.") from None
     try:
-        return microsoft.acquire_app_token(
-            directory=app.directory, client_id=str(app.client_id), client_secret=value
+        token = microsoft.acquire_app_token(
+            directory=app.directory, client_id=str(app.client_id), client_secret=value, fresh=fresh
         )
+        if token.from_cache and diagnose_roles(token.roles) is not None:
+            token = microsoft.acquire_app_token(
+                directory=app.directory,
+                client_id=str(app.client_id),
+                client_secret=value,
+                fresh=True,
+            )
     except MicrosoftError as exc:
         if exc.code == "AADSTS7000215" and _is_guid(value):
             raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
         raise
+    return token
 
 
 def _activate_first_secret(run: CheckRun, secret: ClientSecret) -> None:
@@ -349,9 +384,9 @@ def _activate_first_secret(run: CheckRun, secret: ClientSecret) -> None:
     )
 
 
-def _send_test(run: CheckRun, mailbox: Mailbox, token: microsoft.AppToken) -> None:
+def _send_test(run: CheckRun, mailbox: Mailbox, access_token: str) -> None:
     microsoft.send_test_message(
-        access_token=token.access_token,
+        access_token=access_token,
         mailbox=mailbox.address,
         to=mailbox.address,
         subject=TEST_SUBJECT.format(id=run.pk),

@@ -325,21 +325,25 @@ def admin_consent_url(*, directory: str, client_id: str, redirect_uri: str, stat
 # --- tokens ----------------------------------------------------------------------
 
 
-def acquire_app_token(*, directory: str, client_id: str, client_secret: str) -> AppToken:
+def acquire_app_token(
+    *, directory: str, client_id: str, client_secret: str, fresh: bool = False
+) -> AppToken:
     """An app-only Graph token (client credentials), from msal's cache while it is fresh.
 
     Succeeds without admin consent too (the token then has no roles): look at `roles`.
+    `fresh`: drop the cached token and ask Microsoft, whose new token carries the
+    permissions as they are now (a cached one keeps those of when it was issued).
     """
     endpoints = _endpoints()
     credential = _credential(endpoints, directory, client_id, client_secret)
     scope = [f"{endpoints.graph_url}/.default"]
-    if time.time() < credential.fresh_until:  # msal answers from its cache
+    if not fresh and time.time() < credential.fresh_until:  # msal answers from its cache
         result = _msal_call(endpoints, lambda: credential.app.acquire_token_for_client(scope))
     else:
         # One thread of this process, and one process of all, asks Microsoft; the others
         # wait and then read the token it stored.
         with credential.lock, token_store.fetch_lock(credential.store_key):
-            result = _shared_app_token(endpoints, credential, scope)
+            result = _shared_app_token(endpoints, credential, scope, fresh=fresh)
     token = str(result["access_token"])
     return AppToken(
         access_token=token,
@@ -350,11 +354,15 @@ def acquire_app_token(*, directory: str, client_id: str, client_secret: str) -> 
 
 
 def _shared_app_token(
-    endpoints: _Endpoints, credential: _Credential, scope: list[str]
+    endpoints: _Endpoints, credential: _Credential, scope: list[str], *, fresh: bool
 ) -> dict[str, Any]:
     """acquire_token_for_client with the token cache shared by every process: read the
     stored cache first, store it again when msal had to ask Microsoft."""
-    if time.time() >= credential.fresh_until:  # no other thread refreshed it meanwhile
+    if fresh:
+        # msal refuses force_refresh for client credentials: empty its cache instead.
+        credential.app.token_cache.deserialize(None)
+        credential.fresh_until = 0.0
+    elif time.time() >= credential.fresh_until:  # no other thread refreshed it meanwhile
         stored = token_store.load(credential.store_key)
         if stored:
             credential.app.token_cache.deserialize(stored)

@@ -42,6 +42,18 @@ def test_it_fails_the_configured_share_with_a_5xx(emulator, http, ready, access_
     assert response.json()["error"]["code"] == "ServiceUnavailable"
 
 
+def test_it_rejects_the_token_on_a_graph_endpoint_with_a_401(emulator, http, ready, access_token):
+    emulator.set_fault("graph.messages", error_share=1.0, error_status=401)
+    response = read(emulator, http, ready, access_token)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+def test_it_injects_a_401_on_graph_endpoints_only(emulator):
+    with pytest.raises(ValueError, match="graph endpoint"):
+        emulator.set_fault("token", error_share=1.0, error_status=401)
+
+
 def test_it_applies_a_wildcard_fault_to_every_endpoint(emulator, http, ready):
     emulator.set_fault("*", error_share=1.0, error_status=500)
     response = http.get(

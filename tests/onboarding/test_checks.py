@@ -223,11 +223,52 @@ def test_it_diagnoses_a_user_without_a_mailbox(
 def test_it_diagnoses_a_token_graph_rejects(
     acme, ready, emulated_microsoft, django_capture_on_commit_callbacks
 ):
+    emulated_microsoft.set_fault("graph.messages", error_share=1.0, error_status=401)
+    mailbox = configure(acme, ready)
+    run_check(mailbox, django_capture_on_commit_callbacks)
+    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    # The second check's cached token was rejected, and so was the fresh one it asked for.
+    assert steps(run)["read_inbox"] == ("failed", "token_rejected")
+    assert steps(run)["send_test"] == ("passed", "")
+    assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id.lower(): 2}
+
+
+def test_a_cached_token_graph_rejects_is_replaced_and_the_request_sent_again(
+    acme, ready, emulated_microsoft, django_capture_on_commit_callbacks
+):
     mailbox = configure(acme, ready)
     run_check(mailbox, django_capture_on_commit_callbacks)
     emulated_microsoft.advance_clock(2 * 3600)  # msal still trusts its cached token
     run = run_check(mailbox, django_capture_on_commit_callbacks)
-    assert steps(run)["read_inbox"] == ("failed", "token_rejected")
+    assert run.status == "passed", run.steps
+    assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id.lower(): 2}
+
+
+def test_consent_granted_after_a_failed_check_shows_at_the_next_check(
+    acme, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    # The first check's token has no roles and stays in the cache for an hour; the
+    # admin grants consent and presses "Run check again" a minute later.
+    ready = ready_directory(emulated_microsoft, consent=False)
+    mailbox = configure(acme, ready)
+    first = run_check(mailbox, django_capture_on_commit_callbacks)
+    assert steps(first)["permissions"] == ("failed", "no_consent")
+    emulated_microsoft.grant_admin_consent(ready.app, ready.directory)
+    second = run_check(mailbox, django_capture_on_commit_callbacks)
+    assert second.status == "passed", second.steps
+    assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id.lower(): 2}
+
+
+def test_a_directory_deleted_since_the_token_was_cached_gets_its_own_diagnosis(
+    acme, ready, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    mailbox = configure(acme, ready)
+    run_check(mailbox, django_capture_on_commit_callbacks)
+    emulated_microsoft.state.directories.remove(ready.directory)
+    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    # Graph rejects the cached token (its directory is gone); the fresh token request
+    # then names the cause.
+    assert steps(run)["read_inbox"] == ("failed", "directory_not_found")
 
 
 # --- the password sign-in ---------------------------------------------------------
