@@ -269,8 +269,10 @@ def add_months(day: date, months: int) -> date:
 
 PASSWORD_HELP = (
     "Only needed if the operations app signs in as this mailbox with its password (the "
-    "older sign-in method); that sign-in fails when the account requires multi-factor "
-    "authentication, and personal Outlook.com accounts cannot use it at all."
+    "older sign-in method). That sign-in also needs the delegated Microsoft Graph "
+    "permission Mail.Read with admin consent (step 3: Add a permission, Delegated "
+    "permissions); it fails when the account requires multi-factor authentication, and "
+    "personal Outlook.com accounts cannot use it at all."
 )
 
 

@@ -196,3 +196,11 @@ def test_it_keeps_spaces_in_a_password(acme):
     form = mailbox_form(acme, address="a@acme.example", password=" pass word ")
     assert form.is_valid()
     assert form.cleaned_data["password"] == " pass word "
+
+
+def test_the_password_field_says_what_the_password_sign_in_needs_in_entra(acme):
+    # A setup that follows the guide has only application permissions: the password
+    # sign-in then fails with "consent missing" unless the admin is told this up front.
+    help_text = str(MailboxForm(tenant=acme, mailbox=None)["password"].help_text)
+    assert "delegated Microsoft Graph permission Mail.Read" in help_text
+    assert "step 3" in help_text
