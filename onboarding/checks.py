@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, When
+from django.db.models import Case, Exists, F, OuterRef, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -555,23 +555,43 @@ def _record_tenant_health(tenant_id: uuid.UUID) -> None:
 
 # --- the schedule -------------------------------------------------------------------
 
-# Beat runs the re-check hourly; its checks are spread over this many seconds.
-RECHECK_SPREAD_SECONDS = 3000
+# Beat runs the sweep hourly; each sweep enqueues the checks due in the next hour.
+RECHECK_SWEEP_SECONDS = 3600
 
 
 def recheck_due() -> int:
-    """Enqueue a check of every verified mailbox not checked for PORTAL_RECHECK_HOURS,
-    spread over the next 50 minutes. Returns how many were enqueued."""
-    cutoff = timezone.now() - timedelta(hours=settings.PORTAL_RECHECK_HOURS)
-    due = list(
-        Mailbox.objects.filter(last_success_at__isnull=False, last_checked_at__lt=cutoff)
-        .exclude(
-            check_runs__status__in=(CheckRun.Status.QUEUED, CheckRun.Status.RUNNING),
-        )
-        .order_by("last_checked_at")
-        .values_list("pk", flat=True)
+    """Enqueue the scheduled checks of the coming hour. Returns how many were enqueued.
+
+    Every verified mailbox (one that has passed once) has a fixed slot in the
+    PORTAL_RECHECK_HOURS period, taken from its id, and is checked at that slot each
+    period: the load spreads evenly over the period, however many mailboxes were set up
+    at once. A mailbox checked within the last half period (someone pressed "Run check
+    again") skips its slot; one not checked for two periods (beat was down) is checked
+    in this hour, spread over it.
+    """
+    now = timezone.now()
+    period = settings.PORTAL_RECHECK_HOURS * 3600
+    pending = CheckRun.objects.filter(
+        mailbox=OuterRef("pk"), status__in=(CheckRun.Status.QUEUED, CheckRun.Status.RUNNING)
     )
-    for index, mailbox_id in enumerate(due):
+    verified = (
+        Mailbox.objects.filter(last_success_at__isnull=False)
+        .exclude(Exists(pending))
+        .values_list("pk", "last_checked_at")
+    )
+    due: dict[uuid.UUID, float] = {}
+    overdue: list[uuid.UUID] = []
+    for mailbox_id, last_checked_at in verified:
+        age = (now - last_checked_at).total_seconds() if last_checked_at else 2 * period
+        if age >= 2 * period:
+            overdue.append(mailbox_id)
+            continue
+        wait = (mailbox_id.int % period - now.timestamp()) % period  # until its slot
+        if wait < RECHECK_SWEEP_SECONDS and age >= period / 2:
+            due[mailbox_id] = wait
+    for index, mailbox_id in enumerate(overdue):
+        due[mailbox_id] = index * RECHECK_SWEEP_SECONDS / len(overdue)
+    for mailbox_id, countdown in due.items():
         run = CheckRun.objects.create(mailbox_id=mailbox_id, trigger=CheckRun.Trigger.SCHEDULE)
-        _enqueue(run.pk, countdown=index * RECHECK_SPREAD_SECONDS / len(due))
+        _enqueue(run.pk, countdown=countdown)
     return len(due)

@@ -246,8 +246,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"expires": 3600},
     },
-    # Hourly: each run enqueues the mailboxes whose last check is older than
-    # PORTAL_RECHECK_HOURS, spread over the hour, so the load never comes all at once.
+    # Hourly: each run enqueues the checks due in the coming hour; every verified mailbox
+    # has its own slot in the PORTAL_RECHECK_HOURS period, so the load is even over it.
     "recheck-mailboxes": {
         "task": "onboarding.tasks.recheck_mailboxes",
         "schedule": crontab(minute=7),

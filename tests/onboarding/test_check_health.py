@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -82,41 +83,84 @@ def test_it_rates_the_tenant_by_its_least_healthy_mailbox(acme, ready):
     assert acme.health == "degraded"
 
 
-def test_it_rechecks_verified_mailboxes_not_checked_recently(acme, ready, broker, settings):
+PERIOD = 6 * 3600
+
+
+def mailbox_with_slot(tenant, now, in_seconds: float, *, checked_hours_ago: float | None):
+    """A verified mailbox whose re-check slot comes `in_seconds` after `now`."""
+    slot = int(now.timestamp() + in_seconds) % PERIOD
+    base = uuid.uuid4().int
+    last = now - timedelta(hours=checked_hours_ago) if checked_hours_ago is not None else None
+    return Mailbox.objects.create(
+        id=uuid.UUID(int=base - base % PERIOD + slot),
+        tenant=tenant,
+        address=f"m{base % 10**9}@acme.example",
+        last_success_at=last,
+        last_checked_at=last,
+    )
+
+
+def test_it_rechecks_each_verified_mailbox_at_its_slot(acme, broker, settings):
     settings.PORTAL_RECHECK_HOURS = 6
-    now = timezone.now()
-    stale = configure(acme, ready)
-    Mailbox.objects.filter(pk=stale.pk).update(
-        last_success_at=now - timedelta(hours=7), last_checked_at=now - timedelta(hours=7)
-    )
-    Mailbox.objects.create(
-        tenant=acme,
-        address="fresh@acme.example",
-        last_success_at=now - timedelta(hours=1),
-        last_checked_at=now - timedelta(hours=1),
-    )
-    Mailbox.objects.create(
-        tenant=acme, address="never@acme.example", last_checked_at=now - timedelta(hours=9)
-    )
+    now = timezone.now().replace(microsecond=0)
+    due = mailbox_with_slot(acme, now, 600, checked_hours_ago=5)
+    mailbox_with_slot(acme, now, 2 * 3600, checked_hours_ago=5)  # slot in the next sweep
+    mailbox_with_slot(acme, now, 600, checked_hours_ago=1)  # checked by hand: skips it
+    mailbox_with_slot(acme, now, 600, checked_hours_ago=None)  # never verified
     with time_machine.travel(now, tick=False):
         assert checks.recheck_due() == 1
-    [run] = CheckRun.objects.all()
-    assert (run.mailbox_id, run.trigger) == (stale.pk, "schedule")
-    assert checks.recheck_due() == 0  # its run is still queued
+        [run] = CheckRun.objects.all()
+        assert (run.mailbox_id, run.trigger) == (due.pk, "schedule")
+        assert checks.recheck_due() == 0  # its run is still queued
 
 
-def test_it_spreads_the_rechecks_over_the_hour(
-    acme, ready, broker, django_capture_on_commit_callbacks
+def test_it_enqueues_a_check_for_its_slot_not_at_once(
+    acme, broker, settings, django_capture_on_commit_callbacks
 ):
-    old = timezone.now() - timedelta(days=1)
-    for number in range(4):
-        Mailbox.objects.create(
-            tenant=acme, address=f"m{number}@acme.example", last_success_at=old, last_checked_at=old
-        )
-    with django_capture_on_commit_callbacks(execute=True):
+    settings.PORTAL_RECHECK_HOURS = 6
+    now = timezone.now().replace(microsecond=0)
+    mailbox_with_slot(acme, now, 1500, checked_hours_ago=6)
+    with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
         checks.recheck_due()
-    countdowns = sorted(countdown for _, countdown in broker.queued)
-    assert countdowns == [0, 750, 1500, 2250]
+    assert [countdown for _, countdown in broker.queued] == [1500]
+
+
+def test_it_catches_up_on_mailboxes_missed_for_two_periods_over_the_hour(
+    acme, broker, settings, django_capture_on_commit_callbacks
+):
+    settings.PORTAL_RECHECK_HOURS = 6
+    now = timezone.now().replace(microsecond=0)
+    for _ in range(4):  # slots far away, but not checked for 13 hours (beat was down)
+        mailbox_with_slot(acme, now, 4 * 3600, checked_hours_ago=13)
+    with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert checks.recheck_due() == 4
+    assert sorted(countdown for _, countdown in broker.queued) == [0, 900, 1800, 2700]
+
+
+def test_it_spreads_mailboxes_set_up_at_once_over_the_whole_period(acme, broker, settings):
+    settings.PORTAL_RECHECK_HOURS = 6
+    now = timezone.now().replace(microsecond=0)
+    checked = now - timedelta(hours=3)
+    Mailbox.objects.bulk_create(
+        Mailbox(
+            tenant=acme,
+            address=f"m{n}@acme.example",
+            last_success_at=checked,
+            last_checked_at=checked,
+        )
+        for n in range(600)
+    )
+    per_sweep = []
+    for hour in range(6):
+        sweep = now + timedelta(hours=hour)
+        with time_machine.travel(sweep, tick=False):
+            per_sweep.append(checks.recheck_due())
+        # The sweep's checks ran: done, and checked at their slot.
+        CheckRun.objects.update(status="passed")
+        Mailbox.objects.filter(check_runs__isnull=False).update(last_checked_at=sweep)
+    assert sum(per_sweep) == 600
+    assert CheckRun.objects.values("mailbox").distinct().count() == 600  # each once
+    assert all(50 <= count <= 150 for count in per_sweep), per_sweep
 
 
 def test_it_promotes_a_pending_secret_that_passes_and_then_records_health(
