@@ -61,10 +61,15 @@ def test_it_verifies_the_mailbox_live_in_the_wizard(
     sign_in(page, live_server, alice)
     page.goto(f"{live_server.url}{reverse('onboarding:verify', args=[acme.pk])}")
     assert page.locator(".check-status [data-status]").inner_text() == "Queued"
+    verify_step = page.locator("#wizard-steps .wizard-step.is-current")
+    assert "is-done" not in (verify_step.get_attribute("class") or "")
     screenshot(page, "verify-queued")
     broker.deliver()
     page.locator('.check-status [data-status="passed"]').wait_for()
     assert page.locator(".check-step-passed").count() == 4
+    # The step list beside it ticks the step off too, without a reload.
+    page.locator("#wizard-steps .wizard-step.is-current.is-done").wait_for()
+    page.get_by_role("link", name="Continue").wait_for()
     screenshot(page, "verify-passed")
 
 

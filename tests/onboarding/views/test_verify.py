@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from microsoft_emulator.scenarios import ready_directory
+from onboarding.checks import check_request
 from onboarding.models import CheckRun
 from tests.onboarding.check_helpers import configure, through_the_wizard
 
@@ -96,3 +97,28 @@ def test_it_runs_the_check_again_on_request_but_not_moments_later(
     CheckRun.objects.update(created_at="2020-01-01T00:00Z")
     assert as_alice.post(url("verify", acme)).status_code == 302
     assert CheckRun.objects.count() == 2
+
+
+def test_the_polled_status_brings_the_step_list_up_to_date(
+    as_alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    ready = ready_directory(emulated_microsoft)
+    configure(acme, ready)
+    through_the_wizard(acme, ready)
+    with django_capture_on_commit_callbacks(execute=True):
+        as_alice.get(url("verify", acme))
+    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="wizard-steps" class="wizard-nav" aria-label="Setup steps" hx-swap-oob="true"' in (
+        status
+    )
+    assert "wizard-step is-done is-current" in status  # the verify step, passed
+    # The secret stops working; the next polled status shows the step as not done.
+    emulated_microsoft.set_fault("graph.messages", error_share=1.0, error_status=401)
+    with django_capture_on_commit_callbacks(execute=True):
+        check_request(mailbox=acme.mailboxes.get(), trigger="wizard")
+    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    assert "wizard-step is-todo is-current" in status
+    # The full page has one step list, without the out-of-band marker.
+    page = as_alice.get(url("verify", acme)).content.decode()
+    assert page.count('id="wizard-steps"') == 1
+    assert "hx-swap-oob" not in page
