@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, F, OuterRef, When
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
@@ -287,15 +287,15 @@ def _secret_for(run: CheckRun) -> ClientSecret | None:
     secrets = ClientSecret.objects.select_related("app")
     if run.secret_id is not None:
         return secrets.filter(pk=run.secret_id).first()
-    active_first = Case(When(status=ClientSecret.Status.ACTIVE, then=0), default=1)
-    return (
+    # An app has one active secret and at most a pending renewal or two: pick in Python.
+    candidates = list(
         secrets.filter(
             app__tenant_id=run.mailbox.tenant_id,
             status__in=(ClientSecret.Status.ACTIVE, ClientSecret.Status.PENDING),
-        )
-        .order_by(active_first, "-created_at")
-        .first()
+        ).order_by("-created_at")
     )
+    active = (s for s in candidates if s.status == ClientSecret.Status.ACTIVE)
+    return next(active, candidates[0] if candidates else None)
 
 
 class _Token:

@@ -179,6 +179,8 @@ class _Credential:
     store_key: str
     lock: threading.Lock = field(default_factory=threading.Lock)
     fresh_until: float = 0.0
+    # The last token and its roles, replaced as one tuple (threads read it unlocked).
+    roles: tuple[str, frozenset[str]] = ("", frozenset())
 
 
 _lock = threading.Lock()
@@ -345,10 +347,12 @@ def acquire_app_token(
         with credential.lock, token_store.fetch_lock(credential.store_key):
             result = _shared_app_token(endpoints, credential, scope, fresh=fresh)
     token = str(result["access_token"])
+    if credential.roles[0] != token:  # read each token's roles once, not on every check
+        credential.roles = (token, token_roles(token))
     return AppToken(
         access_token=token,
         expires_in=int(result.get("expires_in", 0)),
-        roles=token_roles(token),
+        roles=credential.roles[1],
         from_cache=result.get("token_source") == "cache",
     )
 
