@@ -23,15 +23,25 @@ def as_alice(client, alice):
     return client
 
 
+def open_verify_step(client, tenant, capture) -> None:
+    """Open step 6, which starts the check, and run it (on commit, eager Celery)."""
+    with capture(execute=True):
+        client.get(url("verify", tenant))
+
+
+def polled_status(client, tenant) -> str:
+    """The live part of step 6, as htmx polls it."""
+    return client.get(url("verify-status", tenant), HTTP_HX_REQUEST="true").content.decode()
+
+
 def test_it_checks_a_new_mailbox_and_opens_the_last_step(
     as_alice, acme, emulated_microsoft, django_capture_on_commit_callbacks
 ):
     ready = ready_directory(emulated_microsoft)
     configure(acme, ready)
     through_the_wizard(acme, ready)
-    with django_capture_on_commit_callbacks(execute=True):
-        as_alice.get(url("verify", acme))
-    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    open_verify_step(as_alice, acme, django_capture_on_commit_callbacks)
+    status = polled_status(as_alice, acme)
     assert CheckRun.objects.get().status == "passed"
     assert status.count("passed</strong>") == 4
     assert 'hx-trigger="every 30s"' in status
@@ -46,12 +56,11 @@ def test_a_passing_check_moves_the_setup_on_and_offers_the_last_step(
     through_the_wizard(acme, ready)
     acme.onboarding_step = 6
     acme.save(update_fields=["onboarding_step"])
-    with django_capture_on_commit_callbacks(execute=True):
-        as_alice.get(url("verify", acme))
+    open_verify_step(as_alice, acme, django_capture_on_commit_callbacks)
     acme.refresh_from_db()
     # The start page and support's lists read the step: the worker's check moves it.
     assert acme.onboarding_step == 7
-    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    status = polled_status(as_alice, acme)
     assert f'href="{url("done", acme)}"' in status
 
 
@@ -61,9 +70,8 @@ def test_a_failing_check_offers_no_way_to_the_last_step(
     ready = ready_directory(emulated_microsoft)
     configure(acme, ready, secret_value=ready.secret.key_id)
     through_the_wizard(acme, ready)
-    with django_capture_on_commit_callbacks(execute=True):
-        as_alice.get(url("verify", acme))
-    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    open_verify_step(as_alice, acme, django_capture_on_commit_callbacks)
+    status = polled_status(as_alice, acme)
     assert url("done", acme) not in status
     acme.refresh_from_db()
     assert acme.onboarding_step < 7
@@ -75,8 +83,7 @@ def test_it_links_a_pasted_secret_id_to_the_secret_step(
     ready = ready_directory(emulated_microsoft)
     configure(acme, ready, secret_value=ready.secret.key_id)
     through_the_wizard(acme, ready)
-    with django_capture_on_commit_callbacks(execute=True):
-        as_alice.get(url("verify", acme))
+    open_verify_step(as_alice, acme, django_capture_on_commit_callbacks)
     page = as_alice.get(url("verify", acme)).content.decode()
     assert "The Secret ID was entered instead of the secret&#x27;s Value" in page
     assert f'href="{url("secret", acme)}"' in page
@@ -89,8 +96,7 @@ def test_it_runs_the_check_again_on_request_but_not_moments_later(
     ready = ready_directory(emulated_microsoft)
     configure(acme, ready, secret_value=ready.secret.key_id)
     through_the_wizard(acme, ready)
-    with django_capture_on_commit_callbacks(execute=True):
-        as_alice.get(url("verify", acme))
+    open_verify_step(as_alice, acme, django_capture_on_commit_callbacks)
     response = as_alice.post(url("verify", acme), follow=True)
     assert CheckRun.objects.count() == 1
     assert "try again in" in response.content.decode()
@@ -105,9 +111,8 @@ def test_the_polled_status_brings_the_step_list_up_to_date(
     ready = ready_directory(emulated_microsoft)
     configure(acme, ready)
     through_the_wizard(acme, ready)
-    with django_capture_on_commit_callbacks(execute=True):
-        as_alice.get(url("verify", acme))
-    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    open_verify_step(as_alice, acme, django_capture_on_commit_callbacks)
+    status = polled_status(as_alice, acme)
     assert 'id="wizard-steps" class="wizard-nav" aria-label="Setup steps" hx-swap-oob="true"' in (
         status
     )
@@ -116,7 +121,7 @@ def test_the_polled_status_brings_the_step_list_up_to_date(
     emulated_microsoft.set_fault("graph.messages", error_share=1.0, error_status=401)
     with django_capture_on_commit_callbacks(execute=True):
         check_request(mailbox=acme.mailboxes.get(), trigger="wizard")
-    status = as_alice.get(url("verify-status", acme), HTTP_HX_REQUEST="true").content.decode()
+    status = polled_status(as_alice, acme)
     assert "wizard-step is-todo is-current" in status
     # The full page has one step list, without the out-of-band marker.
     page = as_alice.get(url("verify", acme)).content.decode()
