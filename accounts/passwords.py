@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts import emails
 from accounts.models import User
-from onboarding import emails
 
 
 def password_reset_link(user: User) -> str:

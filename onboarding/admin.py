@@ -1,11 +1,14 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts.actors import Actor
+from onboarding.client_secrets import secret_activate, secret_reject, secret_retire
 from onboarding.models import AuditEvent, ClientSecret, Mailbox, Membership, Tenant
 
 
@@ -33,7 +36,9 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 class ClientSecretAdminForm(forms.ModelForm):
-    """The value is write-only: typed once, encrypted on save, never rendered back."""
+    """The value is write-only: typed once, encrypted on save, never rendered back.
+    The status is not a field: it changes only through the actions of the list, the
+    audited transitions of onboarding.client_secrets."""
 
     new_value = forms.CharField(
         label="Secret value",
@@ -45,7 +50,7 @@ class ClientSecretAdminForm(forms.ModelForm):
 
     class Meta:
         model = ClientSecret
-        fields = ["app", "secret_id", "expires_on", "status"]
+        fields = ["app", "secret_id", "expires_on"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -67,8 +72,30 @@ class ClientSecretAdmin(admin.ModelAdmin):
     form = ClientSecretAdminForm
     list_display = ["secret_id", "hint", "app", "status", "expires_on", "value_key_id"]
     list_filter = ["status", "value_key_id"]
-    readonly_fields = ["hint", "value_key_id"]
+    readonly_fields = ["hint", "value_key_id", "status"]
     fields = ["app", "secret_id", "new_value", "hint", "value_key_id", "expires_on", "status"]
+    actions = ["activate", "retire", "reject"]
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet, move: Any, done: str) -> None:
+        actor = Actor.of(request)
+        moved = [
+            s for s in queryset.select_related("app__tenant") if move(s, actor=actor, via="admin")
+        ]
+        self.message_user(
+            request, f"{len(moved)} of {queryset.count()} secret(s) {done}.", messages.INFO
+        )
+
+    @admin.action(description="Activate the selected pending secrets")
+    def activate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._transition(request, queryset, secret_activate, "activated")
+
+    @admin.action(description="Retire the selected live secrets")
+    def retire(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._transition(request, queryset, secret_retire, "retired")
+
+    @admin.action(description="Reject the selected pending secrets")
+    def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._transition(request, queryset, secret_reject, "rejected")
 
     @method_decorator(sensitive_post_parameters("new_value"))
     def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

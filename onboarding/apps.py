@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class OnboardingConfig(AppConfig):
     name = "onboarding"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The audit log is onboarding's; it listens to sign-ins, so accounts needs no
+        # import of it.
+        from onboarding import sign_in_audit  # noqa: F401  (connects the receivers)

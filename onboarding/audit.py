@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.actors import SYSTEM, Actor
 from onboarding.models import AuditEvent, Tenant
 
 # The names under which a secret could arrive. Refusing them here turns a
@@ -27,32 +26,26 @@ def _is_secret_key(key: str) -> bool:
     return lowered in SECRET_KEYS or "password" in lowered or "token" in lowered
 
 
-def _client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def audit_record(
     *,
     action: str,
-    actor: User | None = None,
+    actor: Actor = SYSTEM,
     tenant: Tenant | None = None,
     obj: models.Model | None = None,
-    request: HttpRequest | None = None,
     **details: Any,
 ) -> AuditEvent:
     """Write one audit event. `details` must be JSON-serialisable and never a secret."""
     refused = sorted(key for key in details if _is_secret_key(key))
     if refused:
         raise ValueError(f"Audit details must not hold secrets: {', '.join(refused)}")
+    user = actor.user
     return AuditEvent.objects.create(
         action=action,
-        actor=actor,
-        actor_label=actor.email if actor is not None else "",
+        actor=user,
+        actor_label=user.email if user is not None else "",
         tenant=tenant,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        ip_address=_client_ip(request),
+        ip_address=actor.ip_address,
         details=details,
     )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Wizard steps, as numbered in onboarding.wizard and the guide.
-REGISTER, AUTHENTICATION, PERMISSIONS, SECRET, MAILBOX, VERIFY = 1, 2, 3, 4, 5, 6
+from onboarding.steps import AUTHENTICATION, MAILBOX, PERMISSIONS, REGISTER, SECRET
+from onboarding.steps import fix_path as step_fix_path
 
 
 @dataclass(frozen=True)
@@ -446,3 +446,12 @@ def _with_context(entry: Diagnosis, code: str, message: str, correlation_id: str
         microsoft_message=message,
         correlation_id=correlation_id,
     )
+
+
+def fix_path(*, tenant_id: object, diagnosis: Diagnosis | None) -> str:
+    """The path of the page that fixes a diagnosis ("" if none): the renewal page for an
+    expired secret, else the wizard step the catalogue names."""
+    if diagnosis is None:
+        return ""
+    renew = diagnosis.key == "secret_expired"
+    return step_fix_path(tenant_id, number=diagnosis.wizard_step, renew=renew)

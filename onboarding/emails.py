@@ -1,164 +1,122 @@
-"""Every e-mail the portal sends: one function per e-mail.
+"""Every e-mail of onboarding: one function per e-mail, facts in.
 
-Each e-mail has three templates under templates/emails/: `<name>_subject.txt`,
-`<name>_body.txt` and `<name>_body.html`. Links are absolute, built on
-PORTAL_BASE_URL, never on the Host header of whichever request triggered them.
+Each function takes its recipients and the facts it shows, already loaded by the
+workflow that sends it: none queries the database, builds a wizard link or imports a
+workflow. Links are absolute, built on PORTAL_BASE_URL, never on the Host header of
+whichever request triggered them. Templates: templates/emails/<name>_{subject,body}.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
-
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
 
 from accounts.models import User
 from onboarding.diagnosis import Diagnosis
-from onboarding.models import CheckRun, ClientSecret, Invitation, Tenant
-
-if TYPE_CHECKING:
-    from onboarding.reminders import Digest
-
-
-def _send(name: str, *, to: str | list[str], context: dict[str, Any]) -> None:
-    context = {"support_email": settings.SUPPORT_EMAIL, **context}
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-    text = render_to_string(f"emails/{name}_body.txt", context)
-    html = render_to_string(f"emails/{name}_body.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[to] if isinstance(to, str) else to)
-    message.attach_alternative(html, "text/html")
-    message.send()
+from onboarding.models import (
+    AppRegistration,
+    CheckRun,
+    ClientSecret,
+    Invitation,
+    Mailbox,
+    ReminderDispatch,
+    Tenant,
+)
+from portal.mail import send_templated
 
 
-def _absolute_url(name: str, *args: object) -> str:
-    return settings.PORTAL_BASE_URL + reverse(name, args=args)
-
-
-def invitation(*, invitation: Invitation, link: str) -> None:
+def invitation(*, invitation: Invitation, tenant: Tenant, link: str) -> None:
     """The single-use link that lets a tenant admin set up their account."""
-    _send(
+    send_templated(
         "invitation",
         to=invitation.email,
-        context={"invitation": invitation, "tenant": invitation.tenant, "link": link},
+        context={"invitation": invitation, "tenant": tenant, "link": link},
     )
 
 
-def invitation_accepted(*, invitation: Invitation, notify: User) -> None:
+def invitation_accepted(*, invitation: Invitation, tenant: Tenant, notify: User) -> None:
     """Tells the person who sent an invitation that it was accepted."""
-    _send(
+    send_templated(
         "invitation_accepted",
         to=notify.email,
-        context={"invitation": invitation, "tenant": invitation.tenant, "notify": notify},
+        context={"invitation": invitation, "tenant": tenant, "notify": notify},
     )
 
 
-def password_reset(*, user: User, link: str) -> None:
-    """The link that lets a user choose a new password."""
-    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
-    _send("password_reset", to=user.email, context={"user": user, "link": link, "hours": hours})
-
-
-# The wizard's URL names per step (onboarding.diagnosis numbers the steps).
-WIZARD_URL_NAMES = {1: "register", 2: "authentication", 3: "permissions", 4: "secret"}
-WIZARD_URL_NAMES |= {5: "mailbox", 6: "verify"}
-
-
-# Diagnoses fixed outside the wizard's steps.
-FIX_URL_NAMES_BY_KEY = {"secret_expired": "renew-secret"}
-
-
-def fix_path(*, tenant_id: object, diagnosis: Diagnosis | None) -> str:
-    """The path of the page that fixes a diagnosis ("" if none)."""
-    if diagnosis is None:
-        return ""
-    name = FIX_URL_NAMES_BY_KEY.get(diagnosis.key) or WIZARD_URL_NAMES.get(
-        diagnosis.wizard_step or 0
-    )
-    if name is None:
-        return ""
-    try:
-        return reverse(f"onboarding:{name}", kwargs={"tenant_id": tenant_id})
-    except NoReverseMatch:  # the wizard's URLs are not installed
-        return ""
-
-
-def fix_link(*, tenant: Tenant, diagnosis: Diagnosis | None) -> str:
-    """The absolute link to the page that fixes a diagnosis ("" if none)."""
-    path = fix_path(tenant_id=tenant.pk, diagnosis=diagnosis)
-    return f"{settings.PORTAL_BASE_URL}{path}" if path else ""
-
-
-def _alert_recipients(tenant: Tenant) -> list[str]:
-    admins = [m.user.email for m in tenant.memberships.select_related("user")]
-    extra = [address.email for address in tenant.notification_addresses.all()]
-    return sorted(set(admins + extra))
-
-
-def check_failing(*, run: CheckRun) -> None:
-    """Tells the tenant's admins that a mailbox stopped working: what broke, the fix."""
-    from onboarding.checks import STEP_LABELS, step_diagnosis
-
-    tenant = run.mailbox.tenant
-    failed: dict[str, Any] = next((s for s in run.steps if s["outcome"] == "failed"), {})
-    found = step_diagnosis(failed) if failed else None
+def check_failing(
+    *,
+    to: Sequence[str],
+    run: CheckRun,
+    mailbox: Mailbox,
+    tenant: Tenant,
+    step_label: str,
+    diagnosis: Diagnosis | None,
+    link: str,
+) -> None:
+    """Tells each recipient, in a message of their own, that a mailbox stopped working:
+    what broke and the page that fixes it."""
     context = {
         "run": run,
-        "mailbox": run.mailbox,
+        "mailbox": mailbox,
         "tenant": tenant,
-        "step_label": STEP_LABELS.get(failed.get("name", ""), ""),
-        "diagnosis": found,
-        "link": fix_link(tenant=tenant, diagnosis=found),
+        "step_label": step_label,
+        "diagnosis": diagnosis,
+        "link": link,
     }
-    # Support hears of every failing mailbox too, with the same diagnosis.
-    for address in [*_alert_recipients(tenant), settings.SUPPORT_EMAIL]:
-        _send("check_failing", to=address, context=context)
+    for address in to:
+        send_templated("check_failing", to=address, context=context)
 
 
-def check_recovered(*, run: CheckRun) -> None:
+def check_recovered(*, to: Sequence[str], run: CheckRun, mailbox: Mailbox) -> None:
     """The all-clear after a failing mailbox passes its check again."""
-    tenant = run.mailbox.tenant
-    for address in _alert_recipients(tenant):
-        _send("check_recovered", to=address, context={"run": run, "mailbox": run.mailbox})
+    for address in to:
+        send_templated("check_recovered", to=address, context={"run": run, "mailbox": mailbox})
 
 
-def secret_expiry_reminder(*, to: list[str], secret: ClientSecret, days_left: int) -> None:
+def secret_expiry_reminder(
+    *,
+    to: list[str],
+    tenant: Tenant,
+    app: AppRegistration,
+    secret: ClientSecret,
+    days_left: int,
+    renew_url: str,
+) -> None:
     """Tells a tenant's admins, in one message, that a client secret expires soon or has."""
-    tenant = secret.app.tenant
-    _send(
+    send_templated(
         "secret_expiry",
         to=to,
         context={
             "tenant": tenant,
-            "app": secret.app,
+            "app": app,
             "secret": secret,
             "days_left": days_left,
             "days_ago": -days_left,
             "expired": days_left < 0,
-            "renew_url": _absolute_url("onboarding:renew-secret", tenant.pk),
+            "renew_url": renew_url,
         },
     )
 
 
-def reminder_digest(*, to: list[str], content: Digest, today: date) -> None:
+def reminder_digest(
+    *,
+    to: list[str],
+    sent: Sequence[ReminderDispatch],
+    failed: Sequence[ReminderDispatch],
+    expiring: Sequence[ClientSecret],
+    today: date,
+) -> None:
     """Support's daily list of reminders sent, failed, and secrets about to expire."""
-    _send("reminder_digest", to=to, context={"digest": content, "today": today})
+    digest = {"sent": sent, "failed": failed, "expiring": expiring}
+    send_templated("reminder_digest", to=to, context={"digest": digest, "today": today})
 
 
-def secret_renewed(*, secret: ClientSecret, retired_ids: Sequence[object]) -> None:
+def secret_renewed(
+    *, to: list[str], tenant: Tenant, secret: ClientSecret, retired: Sequence[ClientSecret]
+) -> None:
     """Tells the tenant's admins the new secret is in use and which Secret ID to delete."""
-    tenant = secret.app.tenant
-    retired = list(ClientSecret.objects.filter(pk__in=retired_ids))
-    to = [
-        user.email
-        for user in User.objects.filter(memberships__tenant=tenant, is_active=True).distinct()
-    ]
-    if to:
-        _send(
-            "secret_renewed",
-            to=to,
-            context={"tenant": tenant, "secret": secret, "retired": retired},
-        )
+    send_templated(
+        "secret_renewed",
+        to=to,
+        context={"tenant": tenant, "secret": secret, "retired": list(retired)},
+    )

@@ -3,13 +3,35 @@ the checks that prove it works and the reminders that keep it working."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from onboarding import vault
+from onboarding.steps import STEP_BY_NUMBER, STEP_COUNT, Step
+
+logger = logging.getLogger(__name__)
+UTC = ZoneInfo("UTC")
+
+
+def tenant_zone(name: str) -> ZoneInfo:
+    """A tenant's time zone; a name the system does not know means UTC."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("Unknown time zone %r; using UTC", name)
+        return UTC
+
+
+def local_today(time_zone: str, now: datetime | None = None) -> date:
+    """Today in a time zone: Entra counts a secret's days, and reminders their
+    thresholds, from the customer's day, not the server's."""
+    return (now or timezone.now()).astimezone(tenant_zone(time_zone)).date()
 
 
 class Tenant(models.Model):
@@ -36,6 +58,34 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def setup_step(self) -> Step:
+        return STEP_BY_NUMBER[self.onboarding_step]
+
+    @property
+    def setup_progress(self) -> str:
+        """ "5 of 7": where the setup stands, as pages and exports show it."""
+        return f"{self.onboarding_step} of {STEP_COUNT}"
+
+    def local_today(self, now: datetime | None = None) -> date:
+        return local_today(self.time_zone, now)
+
+    def recipients(self, *also: str) -> list[str]:
+        """Who hears about this tenant (alerts, reminders, renewals): its active admins
+        and its extra notification addresses, then `also`, each address once."""
+        admins = self.memberships.filter(role=Membership.Role.ADMIN, user__is_active=True)
+        addresses = [*admins.order_by("created_at", "pk").values_list("user__email", flat=True)]
+        extra = self.notification_addresses.order_by("created_at", "pk")
+        addresses += extra.values_list("email", flat=True)
+        addresses += also
+        seen: set[str] = set()
+        unique = []
+        for address in addresses:
+            if address.lower() not in seen:
+                seen.add(address.lower())
+                unique.append(address)
+        return unique
 
 
 class Membership(models.Model):

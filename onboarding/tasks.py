@@ -1,46 +1,62 @@
-"""Thin Celery tasks: they take ids (never secrets, never model instances) and
-call the module that owns the work."""
+"""Thin Celery tasks: they take ids (never secrets, never model instances), call the
+package that owns the work, and enqueue what it returns once its transaction commits.
+
+Task names are fixed (`name=`): queued messages and the beat schedule name them, so
+moving a function between modules must never rename its task.
+
+The enqueue helpers at the end are how views start work: workflows only say what to
+run; the caller enqueues it, on commit, so a rolled-back request enqueues nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from onboarding import checks, invitations, reminders, renewal
+from onboarding.checks import run as check_runs
+from onboarding.checks import schedule
+from onboarding.checks.claim import Requested
+from onboarding.invitations import services as invitations
+from onboarding.models import Invitation
+from onboarding.reminders import digest, dispatch, scan
 
 
 # Mail servers fail transiently; the workflow records nothing until the mail
 # is sent, so a retry never sends twice.
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(
+    name="onboarding.tasks.invitation_accepted_notify",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
 def invitation_accepted_notify(invitation_id: str) -> bool:
     return invitations.invitation_accepted_notify(invitation_id=invitation_id)
 
 
-@shared_task
+@shared_task(name="onboarding.tasks.run_mailbox_check")
 def run_mailbox_check(check_run_id: str) -> None:
     """One attempt of a check; a transient failure re-enqueues it after its delay."""
-    attempt = checks.check_run(check_run_id)
+    attempt = check_runs.check_run(check_run_id)
     if attempt.retry_in is not None:
         run_mailbox_check.apply_async((check_run_id,), countdown=attempt.retry_in)
-        return
-    # A renewal's check decides whether its new secret replaces the old one. A run found
-    # finished already may be a redelivery after a worker died before concluding.
-    if attempt.finished is None or attempt.finished.secret_id is not None:
-        renewal.renewal_conclude(check_run_id)
 
 
-@shared_task
+@shared_task(name="onboarding.tasks.recheck_mailboxes")
 def recheck_mailboxes() -> int:
-    return checks.recheck_due()
+    due = schedule.recheck_due()
+    for check_run_id, countdown in due.items():
+        enqueue_check(check_run_id, countdown=countdown)
+    return len(due)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="onboarding.tasks.scan_expiring_secrets", ignore_result=True)
 def scan_expiring_secrets() -> int:
     """Claim the reminders due now and queue one send per claimed dispatch."""
-    result = reminders.scan()
+    result = scan.scan()
     for dispatch_id in result.to_send:
         # Only once the claim is committed can a sender take it.
         transaction.on_commit(partial(send_expiry_reminder.delay, dispatch_id))
@@ -48,6 +64,7 @@ def scan_expiring_secrets() -> int:
 
 
 @shared_task(
+    name="onboarding.tasks.send_expiry_reminder",
     ignore_result=True,
     # SMTP errors are OSErrors; the dispatch row is given back before the retry.
     autoretry_for=(OSError,),
@@ -56,9 +73,30 @@ def scan_expiring_secrets() -> int:
     max_retries=settings.REMINDER_MAX_ATTEMPTS - 1,
 )
 def send_expiry_reminder(dispatch_id: int) -> str:
-    return reminders.send(dispatch_id)
+    return dispatch.send(dispatch_id)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="onboarding.tasks.send_reminder_digest", ignore_result=True)
 def send_reminder_digest() -> bool:
-    return reminders.send_digest()
+    return digest.send_digest()
+
+
+# --- enqueueing, on commit ----------------------------------------------------------
+
+
+def enqueue_check(check_run_id: object, countdown: float = 0.0) -> None:
+    transaction.on_commit(
+        lambda: run_mailbox_check.apply_async((str(check_run_id),), countdown=countdown)
+    )
+
+
+def enqueue_requested(requested: Requested | Iterable[Requested]) -> None:
+    """Enqueue the checks a workflow asked for that are not queued already."""
+    for one in [requested] if isinstance(requested, Requested) else requested:
+        if one.is_new:
+            enqueue_check(one.run.pk, countdown=one.countdown)
+
+
+def enqueue_accepted_notice(invitation: Invitation) -> None:
+    """The inviter hears that their invitation was accepted (a task: no secret in it)."""
+    transaction.on_commit(partial(invitation_accepted_notify.delay, str(invitation.pk)))

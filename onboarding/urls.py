@@ -1,31 +1,10 @@
-from django.urls import path
+"""The customer-facing pages, one URL namespace ("onboarding") for the wizard, its
+consent round trip and secret renewal; each package keeps its own list."""
 
-from onboarding.views import consent, mailboxes, renewal, steps
+from onboarding.consent import urls as consent_urls
+from onboarding.renewal import urls as renewal_urls
+from onboarding.wizard import urls as wizard_urls
 
 app_name = "onboarding"
 
-step = "<uuid:tenant_id>/step"
-urlpatterns = [
-    path("<uuid:tenant_id>/", steps.resume, name="resume"),
-    path(f"{step}/1/", steps.register, name="register"),
-    path(f"{step}/2/", steps.authentication, name="authentication"),
-    path(f"{step}/3/", steps.permissions, name="permissions"),
-    path(f"{step}/3/consent/", consent.consent_start, name="consent-start"),
-    path(f"{step}/4/", steps.secret, name="secret"),
-    path(f"{step}/5/", mailboxes.mailbox, name="mailbox"),
-    path(f"{step}/5/<uuid:mailbox_id>/", mailboxes.mailbox_edit, name="mailbox-edit"),
-    path(f"{step}/5/<uuid:mailbox_id>/remove/", mailboxes.mailbox_remove, name="mailbox-remove"),
-    path(f"{step}/6/", steps.verify, name="verify"),
-    path(f"{step}/6/status/", steps.verify_status, name="verify-status"),
-    path(f"{step}/7/", steps.done, name="done"),
-    path("<uuid:tenant_id>/renew/", renewal.renew_secret, name="renew-secret"),
-    path(
-        "<uuid:tenant_id>/renew/<uuid:check_run_id>/",
-        renewal.renew_status,
-        name="renew-status",
-    ),
-    # Fixed addresses: the admin registers the callback in Entra, so it cannot carry
-    # the tenant; the state does.
-    path("consent/callback/", consent.consent_callback, name="consent-callback"),
-    path("consent/forwarded/<str:token>/", consent.consent_forwarded, name="consent-forwarded"),
-]
+urlpatterns = [*wizard_urls.urlpatterns, *renewal_urls.urlpatterns, *consent_urls.urlpatterns]

@@ -14,7 +14,6 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from onboarding.vault import KEYS_VARIABLE, Keyring, parse_keyring, read_keyring_file
 from portal.env import (
     env_bool,
     env_choice,
@@ -24,6 +23,7 @@ from portal.env import (
     env_secret,
     env_str,
 )
+from portal.keyring import KEYS_VARIABLE, Keyring, parse_keyring, read_keyring_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))

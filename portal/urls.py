@@ -7,9 +7,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
-    path("invitations/", include("onboarding.invitation_urls")),
+    path("invitations/", include("onboarding.invitations.urls")),
     path("onboarding/", include("onboarding.urls")),
-    path("checks/", include("onboarding.check_urls")),
+    path("checks/", include("onboarding.checks.urls")),
     path("support/", include("support.urls")),
     path("admin/", admin.site.urls),
 ]

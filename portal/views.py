@@ -4,8 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-# The wizard's steps, as counted by Tenant.onboarding_step.
-ONBOARDING_STEPS = 7
+from onboarding.steps import STEP_COUNT
 
 
 @login_required
@@ -14,7 +13,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "is_support", False):
         return redirect("support:tenant-list")
     memberships = request.user.memberships.select_related("tenant")  # type: ignore[union-attr]
-    return render(request, "home.html", {"memberships": memberships, "steps": ONBOARDING_STEPS})
+    return render(request, "home.html", {"memberships": memberships, "steps": STEP_COUNT})
 
 
 @never_cache

@@ -35,7 +35,7 @@ def ensure_encryption_keys() -> None:
         return
     step(f"Creating the local encryption key file {key_file} (keep it; never commit it)")
     sys.path.insert(0, str(ROOT))
-    from onboarding.vault import ensure_key_file
+    from portal.keyring import ensure_key_file
 
     ensure_key_file(key_file)
 

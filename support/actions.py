@@ -4,9 +4,8 @@ the staff member's name."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.actors import Actor
 from onboarding.audit import audit_record
 from onboarding.models import AuditEvent, NotificationAddress, Tenant
 
@@ -15,18 +14,15 @@ class ActionError(Exception):
     pass
 
 
-def notification_address_add(
-    *, tenant: Tenant, email: str, added_by: User, request: HttpRequest | None = None
-) -> NotificationAddress:
+def notification_address_add(*, tenant: Tenant, email: str, actor: Actor) -> NotificationAddress:
     try:
         with transaction.atomic():
             address = NotificationAddress.objects.create(tenant=tenant, email=email.lower())
             audit_record(
                 action="notification_address.added",
-                actor=added_by,
+                actor=actor,
                 tenant=tenant,
                 obj=address,
-                request=request,
                 email=address.email,
             )
     except IntegrityError as error:
@@ -34,11 +30,7 @@ def notification_address_add(
     return address
 
 
-def note_add(
-    *, tenant: Tenant, text: str, written_by: User, request: HttpRequest | None = None
-) -> AuditEvent:
+def note_add(*, tenant: Tenant, text: str, actor: Actor) -> AuditEvent:
     """An internal note is an audit event: append-only like the rest of the record,
     it carries its author and time and lands in the timeline without a table of its own."""
-    return audit_record(
-        action="support.note", actor=written_by, tenant=tenant, request=request, text=text
-    )
+    return audit_record(action="support.note", actor=actor, tenant=tenant, text=text)

@@ -39,7 +39,7 @@ def _row(tenant: Tenant, today: date) -> list[object]:
     consent = app.consent_granted_at if app is not None else None
     return [
         tenant.name,
-        f"{tenant.onboarding_step} of 7",
+        tenant.setup_progress,
         consent.isoformat() if consent else "",
         tenant.get_health_display(),
         tenant.mailbox_address,  # type: ignore[attr-defined]

@@ -8,10 +8,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from onboarding.models import ClientSecret, Tenant
+from onboarding.steps import STEP_COUNT
 from support.charts import Bar
 
 WEEKS = 26
-STEPS = 7
 
 
 def expiries_per_week(today: date | None = None) -> list[Bar]:
@@ -50,5 +50,5 @@ def onboarding_funnel() -> list[Bar]:
             label=f"Step {step}",
             value=sum(n for reached, n in at_step.items() if reached >= step),
         )
-        for step in range(1, STEPS + 1)
+        for step in range(1, STEP_COUNT + 1)
     ]

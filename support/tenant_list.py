@@ -15,6 +15,7 @@ from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
+from onboarding.steps import DONE
 
 EXPIRY_WINDOWS = (7, 30, 90)
 SORTS = {
@@ -122,7 +123,7 @@ def _filtered(tenants: QuerySet[Tenant], filters: Filters, today: date) -> Query
         )
     if filters.stuck is not None:
         tenants = tenants.filter(
-            onboarding_step__lt=7, created_at__lt=timezone.now() - timedelta(days=filters.stuck)
+            onboarding_step__lt=DONE, created_at__lt=timezone.now() - timedelta(days=filters.stuck)
         )
     if filters.never_verified:
         verified = Mailbox.objects.filter(last_success_at__isnull=False).values("tenant")

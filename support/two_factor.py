@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.actors import Actor
 from accounts.models import User
 from onboarding.audit import audit_record
 
@@ -54,7 +55,7 @@ def enrolment_confirm(*, request: HttpRequest, user: User, token: str) -> bool:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     otp_login(request, device)
-    audit_record(action="support.2fa_enrolled", actor=user, obj=device, request=request)
+    audit_record(action="support.2fa_enrolled", actor=Actor.of(request, user), obj=device)
     return True
 
 

@@ -13,8 +13,9 @@ from django.core.cache import cache
 
 from accounts.models import SUPPORT_GROUP, User
 from microsoft_emulator.server import RunningEmulator
-from onboarding import microsoft, vault
+from onboarding import microsoft
 from onboarding.models import Membership, Tenant
+from portal import keyring
 from portal.celery import app as celery_app
 
 # Canary secrets watched in logs, pages, task messages and the database (tests/canary.py);
@@ -23,7 +24,9 @@ pytest_plugins = ["tests.canary", "tests.emulator_fixture"]
 
 # A fresh keyring of the run's own: tests never read or create var/encryption.keys and
 # work on a fresh clone. Tests that need other keys use the `settings` fixture.
-settings.ENCRYPTION_KEYRING = vault.parse_keyring(vault.generate_entry("test-1"), source="tests")
+settings.ENCRYPTION_KEYRING = keyring.parse_keyring(
+    keyring.generate_entry("test-1"), source="tests"
+)
 
 # An in-memory cache of the run's own (not var/cache), emptied after every test
 # (_empty_cache), so no test sees another's token caches, locks or sent digests.

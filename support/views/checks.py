@@ -7,9 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.actors import Actor
 from accounts.models import User
+from onboarding import tasks
 from onboarding.audit import audit_record
-from onboarding.checks import check_request
+from onboarding.checks.claim import check_request
 from onboarding.diagnosis import CATALOGUE
 from onboarding.models import CheckRun, Mailbox
 from support.decorators import support_required
@@ -23,13 +25,14 @@ def check_run(request: HttpRequest, tenant_id: str, mailbox_id: str) -> HttpResp
     )
     user = request.user
     assert isinstance(user, User)
-    run = check_request(mailbox=mailbox, trigger="support", requested_by=user)
+    requested = check_request(mailbox=mailbox, trigger=CheckRun.Trigger.SUPPORT, requested_by=user)
+    tasks.enqueue_requested(requested)
+    run = requested.run
     audit_record(
         action="check.requested",
-        actor=user,
+        actor=Actor.of(request, user),
         tenant=mailbox.tenant,
         obj=run,
-        request=request,
         mailbox=mailbox.address,
     )
     if request.htmx:  # type: ignore[attr-defined]

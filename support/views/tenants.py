@@ -10,21 +10,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
-from onboarding import invitations
+from accounts.actors import Actor
 from onboarding.diagnosis import CATALOGUE
-from onboarding.invitations import InvitationError
+from onboarding.invitations import services as invitations
+from onboarding.invitations.services import InvitationError
 from onboarding.models import AppRegistration, ClientSecret, Invitation, Tenant
 from support import actions
 from support.decorators import support_required
 from support.forms import InvitationForm, NoteForm, NotificationAddressForm, TenantCreateForm
 from support.tenants import tenant_create as tenant_create_workflow
 from support.timeline import tenant_timeline
-
-
-def _support_user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _report_sent(request: HttpRequest, invitation: Invitation) -> None:
@@ -45,8 +40,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
         tenant, invitation = tenant_create_workflow(
             name=form.cleaned_data["name"],
             admin_email=form.cleaned_data["admin_email"],
-            created_by=_support_user(request),
-            request=request,
+            actor=Actor.of(request),
         )
         _report_sent(request, invitation)
         return redirect("support:tenant-detail", tenant_id=tenant.pk)
@@ -104,8 +98,7 @@ def notification_address_add(request: HttpRequest, tenant_id: str) -> HttpRespon
             actions.notification_address_add(
                 tenant=tenant,
                 email=form.cleaned_data["email"],
-                added_by=_support_user(request),
-                request=request,
+                actor=Actor.of(request),
             )
         except actions.ActionError as error:
             form.add_error("email", str(error))
@@ -125,8 +118,7 @@ def note_add(request: HttpRequest, tenant_id: str) -> HttpResponse:
     actions.note_add(
         tenant=tenant,
         text=form.cleaned_data["text"],
-        written_by=_support_user(request),
-        request=request,
+        actor=Actor.of(request),
     )
     messages.success(request, "Note added to the timeline.")
     return redirect("support:tenant-detail", tenant_id=tenant.pk)
@@ -143,8 +135,7 @@ def tenant_invite(request: HttpRequest, tenant_id: str) -> HttpResponse:
         invitation, _token = invitations.invitation_create(
             tenant=tenant,
             email=form.cleaned_data["email"],
-            invited_by=_support_user(request),
-            request=request,
+            actor=Actor.of(request),
         )
     except InvitationError as error:
         form.add_error("email", str(error))
@@ -158,9 +149,7 @@ def tenant_invite(request: HttpRequest, tenant_id: str) -> HttpResponse:
 def invitation_resend(request: HttpRequest, invitation_id: str) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.select_related("tenant"), pk=invitation_id)
     try:
-        new, _token = invitations.invitation_resend(
-            invitation=invitation, resent_by=_support_user(request), request=request
-        )
+        new, _token = invitations.invitation_resend(invitation=invitation, actor=Actor.of(request))
     except InvitationError as error:
         messages.error(request, str(error))
     else:

@@ -2,13 +2,14 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from onboarding import invitations
+from accounts.actors import Actor
+from onboarding.invitations import services as invitations
 from onboarding.models import Invitation
 
 
 def test_it_lets_a_new_admin_set_up_their_account(page, live_server, acme, charlie, screenshot):
     _, token = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", invited_by=charlie
+        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
     )
     page.goto(f"{live_server.url}/invitations/{token}/")
     page.get_by_role("heading", name="Set up Acme Logistics").wait_for()
@@ -31,7 +32,7 @@ def test_it_lets_a_new_admin_set_up_their_account(page, live_server, acme, charl
 
 def test_it_explains_an_expired_link(page, live_server, acme, charlie, screenshot):
     invitation, token = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", invited_by=charlie
+        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
     )
     Invitation.objects.filter(pk=invitation.pk).update(
         expires_at=timezone.now() - timedelta(minutes=1)
@@ -46,7 +47,7 @@ def test_it_explains_an_expired_link(page, live_server, acme, charlie, screensho
 
 def test_it_explains_a_truncated_link(page, live_server, acme, charlie, screenshot):
     _, token = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", invited_by=charlie
+        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
     )
     response = page.goto(f"{live_server.url}/invitations/{token[:20]}/")
     assert response is not None

@@ -3,7 +3,8 @@ sideways scrolling."""
 
 import re
 
-from onboarding import invitations
+from accounts.actors import Actor
+from onboarding.invitations import services as invitations
 from tests.browser.conftest import PHONE
 from tests.conftest import PASSWORD
 from tests.two_factor import confirmed_device, enter_code
@@ -28,7 +29,7 @@ def test_it_fits_anonymous_pages_on_a_phone(page, live_server, acme, charlie):
     _, token = invitations.invitation_create(
         tenant=acme,
         email="a-very-long-address-for-testing@subsidiary.acme.example",
-        invited_by=charlie,
+        actor=Actor(user=charlie),
     )
     page.set_viewport_size(PHONE)
     for path in [
@@ -43,7 +44,7 @@ def test_it_fits_anonymous_pages_on_a_phone(page, live_server, acme, charlie):
 
 
 def test_it_fits_support_pages_on_a_phone(page, live_server, acme, alice, charlie):
-    invitations.invitation_create(tenant=acme, email="eve@acme.example", invited_by=charlie)
+    invitations.invitation_create(tenant=acme, email="eve@acme.example", actor=Actor(user=charlie))
     page.set_viewport_size(PHONE)
     device = confirmed_device(charlie)
     sign_in(page, live_server, charlie)

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 from django.utils import timezone
 
-from onboarding import invitations, wizard
+from accounts.actors import Actor
+from onboarding import progress
+from onboarding.invitations import services as invitations
 from onboarding.models import AppRegistration, ClientSecret, Mailbox
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.onboarding.conftest import make_secret
@@ -77,7 +79,7 @@ def step(page, screenshot, name: str, heading: str) -> None:
 
 def accept_invitation(page, portal, tenant, charlie) -> None:
     _, token = invitations.invitation_create(
-        tenant=tenant, email="dora@acme.example", invited_by=charlie
+        tenant=tenant, email="dora@acme.example", actor=Actor(user=charlie)
     )
     page.goto(f"{portal.url}/invitations/{token}/")
     page.get_by_label("Your full name").fill("Dora Admin")
@@ -335,7 +337,7 @@ def test_it_shows_the_done_page_once_the_check_has_passed(
     Mailbox.objects.create(
         tenant=acme, address="dispatch@contoso.onmicrosoft.com", health="healthy"
     )
-    wizard.record_progress(acme)
+    progress.record_progress(acme)
     page = admin_page
     sign_in_to_portal(page, portal, alice)
     page.get_by_role("link", name="Continue the setup").click()

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from microsoft_emulator.scenarios import Ready
-from onboarding.checks import check_request
+from onboarding.checks.claim import check_request
 from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox, Tenant
-from onboarding.tasks import run_mailbox_check
+from onboarding.tasks import enqueue_requested, run_mailbox_check
 
 
 def configure(
@@ -58,10 +58,17 @@ class Broker:
         return countdown
 
 
+def request_check(**kwargs: Any) -> CheckRun:
+    """Request a check and enqueue it on commit, as a view does."""
+    requested = check_request(**kwargs)
+    enqueue_requested(requested)
+    return requested.run
+
+
 def run_check(mailbox: Mailbox, capture: Any, trigger: str = "wizard") -> CheckRun:
     """Request a check and run it through the task on commit (eager Celery)."""
     with capture(execute=True):
-        run = check_request(mailbox=mailbox, trigger=trigger)
+        run = request_check(mailbox=mailbox, trigger=trigger)
     run.refresh_from_db()
     return run
 

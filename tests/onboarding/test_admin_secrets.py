@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.debug import SafeExceptionReporterFilter
 
 from accounts.models import User
-from onboarding.models import AppRegistration, ClientSecret, Mailbox
+from onboarding.models import AppRegistration, AuditEvent, ClientSecret, Mailbox
 from tests.canary import assert_absent_from_database
 from tests.conftest import PASSWORD
 
@@ -99,7 +99,24 @@ def test_it_keeps_the_value_when_a_change_leaves_it_blank(admin_client, app, can
     response = admin_client.post(url, {**data, "expires_on": "2031-01-31", "status": "active"})
     assert response.status_code == 302
     secret.refresh_from_db()
+    # The status is read-only on the form: a posted status is ignored.
+    assert (secret.reveal(), secret.expires_on.isoformat(), secret.status) == (
+        value,
+        "2031-01-31",
+        "pending",
+    )
+    # It changes through the list's audited action instead.
+    changelist = reverse("admin:onboarding_clientsecret_changelist")
+    response = admin_client.post(
+        changelist, {"action": "activate", "_selected_action": [str(secret.pk)]}
+    )
+    assert response.status_code == 302
+    secret.refresh_from_db()
     assert (secret.reveal(), secret.status) == (value, "active")
+    event = AuditEvent.objects.get(action="client_secret.active")
+    assert (event.object_id, event.actor_label) == (str(secret.pk), "root@vendor.example")
+    assert event.details["previous"] == "pending"
+    assert event.details["via"] == "admin"
 
 
 def test_it_takes_a_mailbox_password_write_only_and_can_forget_it(admin_client, acme, canary):

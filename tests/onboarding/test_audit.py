@@ -3,6 +3,7 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
+from accounts.actors import Actor
 from onboarding.audit import audit_record
 from onboarding.models import AuditEvent
 
@@ -10,7 +11,7 @@ from onboarding.models import AuditEvent
 def test_it_records_who_what_where(alice, acme):
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.5")
     event = audit_record(
-        action="tenant.renamed", actor=alice, tenant=acme, obj=acme, request=request, old="Acme"
+        action="tenant.renamed", actor=Actor.of(request, alice), tenant=acme, obj=acme, old="Acme"
     )
     event.refresh_from_db()
     assert event.actor_label == "alice@acme.example"

@@ -15,17 +15,18 @@ from django.db import connection, transaction
 
 from onboarding import vault
 from onboarding.models import AppRegistration, ClientSecret, Mailbox
+from portal import keyring
 from tests.conftest import require_service
 
-OLD = vault.generate_entry("old")
-NEW = vault.generate_entry("new")
+OLD = keyring.generate_entry("old")
+NEW = keyring.generate_entry("new")
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def old_rows(acme, settings):
     """Seven client secrets and three mailbox passwords, all under the old key."""
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(OLD)
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(OLD)
     app = AppRegistration.objects.create(tenant=acme, client_id=uuid.uuid4(), directory="acme")
     values = {}
     for number in range(7):
@@ -39,7 +40,7 @@ def old_rows(acme, settings):
         mailbox.save()
         values[mailbox.pk] = f"password-{number}"
     Mailbox.objects.create(tenant=acme, address="nopassword@acme.example")
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(f"{NEW},{OLD}")
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(f"{NEW},{OLD}")
     return values
 
 
@@ -58,7 +59,7 @@ def key_ids() -> dict[str, int]:
 
 
 def assert_all_readable(values, keys: str) -> None:
-    ring = vault.parse_keyring(keys)
+    ring = keyring.parse_keyring(keys)
     for secret in ClientSecret.objects.all():
         assert vault.decrypt_blob(vault.SECRET_COLUMNS[0], secret.pk, secret.value_ciphertext, ring)
         assert values[secret.pk] == secret.reveal()
@@ -71,7 +72,7 @@ def test_it_rotates_every_secret_column_to_the_active_key(old_rows, settings):
     assert "onboarding.ClientSecret.value: 7 rows re-encrypted under key new in 3 batches" in output
     assert "onboarding.Mailbox.password: 3 rows re-encrypted under key new in 1 batch." in output
     assert key_ids() == {"new": 10}
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(NEW)
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(NEW)
     assert_all_readable(old_rows, NEW)
 
 
@@ -97,7 +98,7 @@ def test_it_shows_rows_per_key_id_and_which_key_can_be_retired(old_rows):
 
 
 def test_it_flags_rows_under_a_key_missing_from_the_keyring(old_rows, settings):
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(NEW)
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(NEW)
     output = rotate("--status")
     assert "Key old: 10 rows under a key that is NOT in the keyring" in output
 
@@ -195,7 +196,7 @@ def test_it_skips_a_row_a_writer_holds_and_never_clobbers_its_write(old_rows, se
 def test_it_survives_being_killed_mid_run(acme, settings):
     """SIGKILL a real rotation process while it works; every row stays readable."""
     require_postgres()
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(OLD)
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(OLD)
     app = AppRegistration.objects.create(tenant=acme, client_id=uuid.uuid4(), directory="acme")
     values = {}
     for number in range(3000):
@@ -218,9 +219,9 @@ def test_it_survives_being_killed_mid_run(acme, settings):
     # Whole batches only: the one being written when killed was rolled back.
     assert counts["new"] % 10 == 0
     assert 0 < counts["new"] < 3000
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(f"{NEW},{OLD}")
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(f"{NEW},{OLD}")
     rotate()
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(NEW)
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(NEW)
     assert {secret.pk: secret.reveal() for secret in ClientSecret.objects.all()} == values
     assert key_ids() == {"new": 3000}
 

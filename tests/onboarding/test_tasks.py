@@ -1,7 +1,8 @@
 import pytest
 from django.core import mail
 
-from onboarding import invitations
+from accounts.actors import SYSTEM, Actor
+from onboarding.invitations import services as invitations
 from onboarding.models import AuditEvent
 from onboarding.tasks import invitation_accepted_notify
 
@@ -9,10 +10,10 @@ from onboarding.tasks import invitation_accepted_notify
 @pytest.fixture
 def accepted(acme, charlie):
     invitation, _ = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", invited_by=charlie
+        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
     )
     invitations.invitation_accept_as_new_user(
-        invitation=invitation, full_name="Dora", password="a long enough passphrase"
+        invitation=invitation, full_name="Dora", password="a long enough passphrase", actor=SYSTEM
     )
     mail.outbox.clear()
     return invitation
@@ -27,7 +28,7 @@ def test_it_notifies_the_inviter_once(accepted, charlie):
 
 def test_it_does_nothing_for_a_pending_invitation(acme, charlie):
     invitation, _ = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", invited_by=charlie
+        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
     )
     assert invitation_accepted_notify.delay(str(invitation.pk)).get() is False
     assert mail.outbox == []

@@ -8,10 +8,11 @@ from django.db import models
 
 from onboarding import vault
 from onboarding.models import AppRegistration, ClientSecret, Mailbox
+from portal import keyring
 from tests.canary import new_canary
 
-OLD = vault.generate_entry("old")
-NEW = vault.generate_entry("new")
+OLD = keyring.generate_entry("old")
+NEW = keyring.generate_entry("new")
 
 
 @pytest.fixture
@@ -68,23 +69,23 @@ def test_it_refuses_an_empty_client_secret(app):
 
 
 def test_it_uses_a_fresh_nonce_for_each_encryption():
-    ring = vault.parse_keyring(NEW)
-    binding = vault.Binding("onboarding.clientsecret", "1", "value")
+    ring = keyring.parse_keyring(NEW)
+    binding = keyring.Binding("onboarding.clientsecret", "1", "value")
     first, second = ring.encrypt("same", binding), ring.encrypt("same", binding)
     assert first != second
     assert ring.decrypt(first, binding) == ring.decrypt(second, binding) == "same"
 
 
 def test_it_lays_out_the_blob_as_version_key_id_nonce_and_sealed_text():
-    ring = vault.parse_keyring(NEW)
-    blob = ring.encrypt("abc", vault.Binding("m", "1", "f"))
-    assert blob[0] == vault.FORMAT_VERSION
+    ring = keyring.parse_keyring(NEW)
+    blob = ring.encrypt("abc", keyring.Binding("m", "1", "f"))
+    assert blob[0] == keyring.FORMAT_VERSION
     assert blob[2 : 2 + blob[1]] == b"new"
-    assert len(blob) == 2 + 3 + vault.NONCE_BYTES + 3 + vault.TAG_BYTES
+    assert len(blob) == 2 + 3 + keyring.NONCE_BYTES + 3 + keyring.TAG_BYTES
 
 
 def test_it_rejects_every_single_bit_flip_of_a_blob(app, settings):
-    settings.ENCRYPTION_KEYRING = ring = vault.parse_keyring(f"{NEW},{OLD}")
+    settings.ENCRYPTION_KEYRING = ring = keyring.parse_keyring(f"{NEW},{OLD}")
     secret = make_secret(app, new_canary())
     blob = bytes(secret.value_ciphertext)
     binding = vault.secret_column(secret, "value").binding(secret.pk)
@@ -137,9 +138,9 @@ def test_it_rejects_a_ciphertext_moved_to_another_tenant(acme, globex):
 
 
 def test_it_fails_loudly_when_the_key_was_retired(app, settings, caplog):
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(OLD)
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(OLD)
     secret = make_secret(app, new_canary())
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(NEW)
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(NEW)
     with pytest.raises(vault.DecryptionError, match="key id 'old' is not in the keyring"):
         ClientSecret.objects.get(pk=secret.pk).reveal()
     assert f"ALERT vault: Cannot decrypt onboarding.clientsecret {secret.pk}" in caplog.text
@@ -178,14 +179,14 @@ def test_it_registers_every_ciphertext_field_as_a_secret_column():
 
 
 def test_it_shows_only_key_ids_in_a_keyring_repr():
-    ring = vault.parse_keyring(f"{NEW},{OLD}")
+    ring = keyring.parse_keyring(f"{NEW},{OLD}")
     assert repr(ring) == "<Keyring active='new' keys=['new', 'old']>"
     assert NEW.split(":")[1] not in repr(ring)
 
 
 def test_it_reads_comments_new_lines_and_url_safe_base64():
     urlsafe = OLD.replace("+", "-").replace("/", "_")
-    ring = vault.parse_keyring(f"# keys, newest first\n{NEW}\n\n{urlsafe},\n")
+    ring = keyring.parse_keyring(f"# keys, newest first\n{NEW}\n\n{urlsafe},\n")
     assert ring.key_ids == ["new", "old"]
 
 
@@ -202,8 +203,8 @@ def test_it_reads_comments_new_lines_and_url_safe_base64():
     ],
 )
 def test_it_names_the_position_of_a_malformed_entry_without_its_content(entry, problem):
-    with pytest.raises(vault.KeyringError, match=problem) as failure:
-        vault.parse_keyring(f"{OLD},{entry},{NEW}", source="PORTAL_ENCRYPTION_KEYS")
+    with pytest.raises(keyring.KeyringError, match=problem) as failure:
+        keyring.parse_keyring(f"{OLD},{entry},{NEW}", source="PORTAL_ENCRYPTION_KEYS")
     message = str(failure.value)
     assert message.startswith("PORTAL_ENCRYPTION_KEYS: entry 2")
     assert (entry.partition(":")[2] or entry)[:8] not in message
@@ -211,28 +212,28 @@ def test_it_names_the_position_of_a_malformed_entry_without_its_content(entry, p
 
 
 def test_it_refuses_an_empty_key_list():
-    with pytest.raises(vault.KeyringError, match="holds no key"):
-        vault.parse_keyring(" , \n# nothing\n")
+    with pytest.raises(keyring.KeyringError, match="holds no key"):
+        keyring.parse_keyring(" , \n# nothing\n")
 
 
 def test_it_creates_a_private_development_key_file_once(tmp_path):
     key_file = tmp_path / "var" / "encryption.keys"
-    assert vault.ensure_key_file(key_file) is True
+    assert keyring.ensure_key_file(key_file) is True
     first = key_file.read_text()
-    assert vault.ensure_key_file(key_file) is False
+    assert keyring.ensure_key_file(key_file) is False
     assert key_file.read_text() == first
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert vault.read_keyring_file(key_file).key_ids == ["dev-1"]
+    assert keyring.read_keyring_file(key_file).key_ids == ["dev-1"]
     assert [path.name for path in key_file.parent.iterdir()] == ["encryption.keys"]
 
 
 def test_it_falls_back_to_the_development_key_file_on_first_use(settings, tmp_path):
     settings.ENCRYPTION_KEYRING = None
     settings.ENCRYPTION_KEYS_DEV_FILE = tmp_path / "encryption.keys"
-    binding = vault.Binding("m", "1", "f")
+    binding = keyring.Binding("m", "1", "f")
     blob = vault.current_keyring().encrypt("hello", binding)
     assert settings.ENCRYPTION_KEYS_DEV_FILE.exists()
-    assert vault.read_keyring_file(settings.ENCRYPTION_KEYS_DEV_FILE).decrypt(blob, binding) == (
+    assert keyring.read_keyring_file(settings.ENCRYPTION_KEYS_DEV_FILE).decrypt(blob, binding) == (
         "hello"
     )
 
@@ -240,7 +241,7 @@ def test_it_falls_back_to_the_development_key_file_on_first_use(settings, tmp_pa
 def test_it_refuses_the_development_file_in_production(settings):
     settings.ENCRYPTION_KEYRING = None
     settings.PRODUCTION = True
-    with pytest.raises(vault.KeyringError, match="PORTAL_ENCRYPTION_KEYS must be set"):
+    with pytest.raises(keyring.KeyringError, match="PORTAL_ENCRYPTION_KEYS must be set"):
         vault.current_keyring()
 
 

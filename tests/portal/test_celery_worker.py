@@ -18,10 +18,12 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
+from accounts.actors import Actor
 from accounts.models import User
-from onboarding import invitations
+from onboarding.invitations import services as invitations
 from onboarding.models import AuditEvent, Invitation
 from onboarding.tasks import invitation_accepted_notify
+from portal import keyring
 from portal.celery import app
 from tests.conftest import require_service
 
@@ -98,7 +100,7 @@ def wait_for(condition, timeout=60.0):
 def test_it_runs_a_portal_task_end_to_end(worker, not_eager, redis_url, acme, charlie):
     queue, mail_dir = worker
     invitation, _ = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", invited_by=charlie
+        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
     )
     # Accepted by hand: the service would already run the task here, eagerly.
     dora = User.objects.create_user("dora@acme.example", "a long enough passphrase")
@@ -123,11 +125,10 @@ def test_it_runs_a_portal_task_end_to_end(worker, not_eager, redis_url, acme, ch
 def worker_sees_emulator(emulated_microsoft, monkeypatch, settings, tmp_path):
     """The worker process reads the emulator's URLs from its environment, and the
     keyring from its var directory (the same tmp_path), shared with this test."""
-    from onboarding import vault
 
-    entry = vault.generate_entry("worker-test")
+    entry = keyring.generate_entry("worker-test")
     (tmp_path / "encryption.keys").write_text(entry + "\n")
-    settings.ENCRYPTION_KEYRING = vault.parse_keyring(entry, source="tests")
+    settings.ENCRYPTION_KEYRING = keyring.parse_keyring(entry, source="tests")
     monkeypatch.setenv("MICROSOFT_LOGIN_URL", emulated_microsoft.login_url)
     monkeypatch.setenv("MICROSOFT_GRAPH_URL", emulated_microsoft.graph_url)
     monkeypatch.setenv("MICROSOFT_CA_BUNDLE", str(emulated_microsoft.ca_path))

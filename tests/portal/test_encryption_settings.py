@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from onboarding import vault
+from portal import keyring
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -35,12 +35,14 @@ def test_it_refuses_to_start_in_production_without_keys(tmp_path):
 
 
 def test_it_starts_in_production_with_keys(tmp_path):
-    result = manage_check(tmp_path, **PRODUCTION, PORTAL_ENCRYPTION_KEYS=vault.generate_entry("k1"))
+    result = manage_check(
+        tmp_path, **PRODUCTION, PORTAL_ENCRYPTION_KEYS=keyring.generate_entry("k1")
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_it_stops_on_a_malformed_key_list_naming_the_position_only(tmp_path):
-    good, bad = vault.generate_entry("k1"), "k2:" + vault.generate_entry("x").split(":")[1][:20]
+    good, bad = keyring.generate_entry("k1"), "k2:" + keyring.generate_entry("x").split(":")[1][:20]
     result = manage_check(tmp_path, PORTAL_ENCRYPTION_KEYS=f"{good},{bad}")
     assert result.returncode != 0
     assert "PORTAL_ENCRYPTION_KEYS: entry 2 has a 15-byte key" in result.stderr

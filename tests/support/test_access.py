@@ -5,7 +5,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from onboarding import invitations
+from accounts.actors import Actor
+from onboarding.invitations import services as invitations
 from onboarding.models import CheckRun, Mailbox
 from tests.two_factor import confirmed_device, sign_in_verified
 
@@ -29,7 +30,7 @@ TWO_FACTOR_ROUTES = ["support:two-factor", "support:two-factor-setup"]
 @pytest.fixture
 def url_for(acme, charlie):
     invitation, _ = invitations.invitation_create(
-        tenant=acme, email="eve@acme.example", invited_by=charlie
+        tenant=acme, email="eve@acme.example", actor=Actor(user=charlie)
     )
     mailbox = Mailbox.objects.create(tenant=acme, address="ops@acme.example")
     run = CheckRun.objects.create(mailbox=mailbox, trigger="support", status="passed")

@@ -7,12 +7,12 @@ from tests.support.conftest import make_tenant
 def test_it_requests_a_support_check_and_audits_it(staff_client, charlie, db):
     tenant = make_tenant("Alpha Air", mailbox="ops@alpha.example")
     mailbox = tenant.mailboxes.get()
-    with mock.patch("onboarding.checks._enqueue") as enqueue:
+    with mock.patch("onboarding.tasks.enqueue_check") as enqueue:
         response = staff_client.post(
             f"/support/tenants/{tenant.pk}/mailboxes/{mailbox.pk}/check/", HTTP_HX_REQUEST="true"
         )
     run = CheckRun.objects.get()
-    enqueue.assert_called_once_with(run.pk)
+    enqueue.assert_called_once_with(run.pk, countdown=0.0)
     assert (run.trigger, run.requested_by, run.status) == ("support", charlie, "queued")
     body = response.content.decode()
     assert f"/support/tenants/{tenant.pk}/checks/{run.pk}/" in body  # polls while queued

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from accounts.actors import Actor
 from onboarding.audit import audit_record
 from onboarding.models import AppRegistration, AuditEvent, NotificationAddress
 from tests.canary import assert_absent_from_database
@@ -39,7 +40,7 @@ def test_it_merges_audit_events_notes_and_consent_newest_first(staff_client, cha
     AppRegistration.objects.filter(tenant=tenant).update(
         consent_granted_at=timezone.now() - timedelta(days=2)
     )
-    audit_record(action="tenant.created", actor=charlie, tenant=tenant)
+    audit_record(action="tenant.created", actor=Actor(user=charlie), tenant=tenant)
     staff_client.post(f"/support/tenants/{tenant.pk}/notes/", {"text": "Called Ian, will retry"})
     timeline = staff_client.get(f"/support/tenants/{tenant.pk}/").context["timeline"]
     assert [entry.kind for entry in timeline] == ["note", "audit", "consent"]
@@ -50,7 +51,7 @@ def test_it_merges_audit_events_notes_and_consent_newest_first(staff_client, cha
 def test_it_keeps_other_tenants_events_out_of_the_timeline(staff_client, charlie, db):
     alpha = make_tenant("Alpha Air")
     bravo = make_tenant("Bravo Bus")
-    audit_record(action="tenant.created", actor=charlie, tenant=bravo)
+    audit_record(action="tenant.created", actor=Actor(user=charlie), tenant=bravo)
     assert staff_client.get(f"/support/tenants/{alpha.pk}/").context["timeline"] == []
 
 

@@ -1,7 +1,8 @@
 import pytest
 from django.core import mail
 
-from onboarding import invitations
+from accounts.actors import Actor
+from onboarding.invitations import services as invitations
 from onboarding.models import AuditEvent, Invitation, Tenant
 from tests.two_factor import sign_in_verified
 
@@ -105,7 +106,7 @@ def test_it_answers_404_for_an_unknown_tenant(client, charlie):
 
 def test_it_resends_an_invitation(client, charlie, acme, django_capture_on_commit_callbacks):
     old, _ = invitations.invitation_create(
-        tenant=acme, email="eve@acme.example", invited_by=charlie
+        tenant=acme, email="eve@acme.example", actor=Actor(user=charlie)
     )
     sign_in_verified(client, charlie)
     with django_capture_on_commit_callbacks(execute=True):
@@ -118,7 +119,7 @@ def test_it_resends_an_invitation(client, charlie, acme, django_capture_on_commi
 
 def test_it_resends_only_by_post(client, charlie, acme):
     old, _ = invitations.invitation_create(
-        tenant=acme, email="eve@acme.example", invited_by=charlie
+        tenant=acme, email="eve@acme.example", actor=Actor(user=charlie)
     )
     sign_in_verified(client, charlie)
     assert client.get(f"/support/invitations/{old.pk}/resend/").status_code == 405

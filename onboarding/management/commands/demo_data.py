@@ -15,8 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import Actor
 from accounts.models import SUPPORT_GROUP, User
-from onboarding.invitations import invitation_create, invitation_link
+from onboarding.invitations.services import invitation_create, invitation_link
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, Membership, Tenant
 
 SUPPORT_EMAIL = "support@demo.example"
@@ -67,6 +68,9 @@ def _other_tenants() -> None:
 
 
 def _configure(tenant: Tenant, expires_in: int, address: str, health: str, diagnosis: str) -> None:
+    """A configured tenant as months of use would leave it. Its directory is made up, so
+    no check can ever run against it: the results of past checks (health, diagnosis) are
+    seeded directly, the one place outside onboarding.checks.health that writes them."""
     now = timezone.now()
     app = AppRegistration.objects.create(
         tenant=tenant,
@@ -115,7 +119,7 @@ class Command(BaseCommand):
             )
             return
         _invitation, token = invitation_create(
-            tenant=contoso, email=CONTOSO_ADMIN, invited_by=support
+            tenant=contoso, email=CONTOSO_ADMIN, actor=Actor(user=support)
         )
         self.stdout.write(f"    Invitation for {CONTOSO_ADMIN} ({CONTOSO}), valid once:")
         self.stdout.write(f"      {invitation_link(token)}")

@@ -1,0 +1,259 @@
+"""Mailbox and tenant health: the ONE module that writes them, and the one place that
+decides what a finished check means.
+
+- A normal check moves its mailbox's health, and so its tenant's; a change into or out
+  of failing is announced (audit, e-mail); a first pass moves the setup on, and a
+  first secret it proved becomes the active one.
+- A renewal's check promotes its new secret (the old one is retired) or rejects it.
+- An answer changed in the wizard makes earlier results meaningless
+  (`verification_reset`); a mailbox removed changes the tenant's worst
+  (`tenant_recompute`); the reminder scan finds a secret in use expired
+  (`tenants_expired`).
+
+A tenant is as healthy as its least healthy mailbox, and "Secret expired" while the
+secret it uses has expired in its own time zone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.actors import Actor
+from onboarding import emails
+from onboarding.audit import audit_record
+from onboarding.checks.results import STEP_LABELS, first_failure, step_diagnosis
+from onboarding.client_secrets import (
+    secret_activate,
+    secret_reject,
+    secrets_in_use,
+    secrets_retire_live,
+)
+from onboarding.diagnosis import fix_path
+from onboarding.models import CheckRun, ClientSecret, Mailbox, Tenant
+from onboarding.progress import record_progress
+
+Health = Tenant.Health
+_ALARMING = (Health.FAILING, Health.EXPIRED)
+# Worst first. An unverified mailbox keeps its tenant from counting as healthy.
+_SEVERITY = [Health.EXPIRED, Health.FAILING, Health.DEGRADED, Health.UNKNOWN, Health.HEALTHY]
+
+
+# --- a finished check ---------------------------------------------------------------
+
+
+def check_finished(run: CheckRun, *, first_secret: ClientSecret | None = None) -> None:
+    """Record what a check that just finished means. `first_secret`: the wizard's first
+    secret, still pending, that the check used."""
+    if run.secret_id is not None:
+        renewal_conclude(run.pk)
+        return
+    record_health(run)
+    if run.status == CheckRun.Status.PASSED and first_secret is not None:
+        _activate_first_secret(run, first_secret)
+
+
+def record_health(run: CheckRun) -> None:
+    """Move the mailbox's and tenant's health; alert on a change into or out of failing.
+
+    The change is a compare-and-set UPDATE from the health last read, so only the one
+    check that really changes it announces it, however many workers finish at once.
+    """
+    mailbox = run.mailbox
+    new = _health_after(run)
+    passed = run.status == CheckRun.Status.PASSED
+    fields = {
+        "diagnosis_code": run.diagnosis_key,
+        "last_checked_at": run.finished_at,
+        **({"last_success_at": run.finished_at} if passed else {}),
+    }
+    old = mailbox.health
+    # Usually one UPDATE: the health read when the run was claimed is still current.
+    while not Mailbox.objects.filter(pk=mailbox.pk, health=old).update(health=new, **fields):
+        old = Mailbox.objects.values_list("health", flat=True).get(pk=mailbox.pk)
+    mailbox.health = new
+    if old != new:
+        tenant_recompute(mailbox.tenant_id)
+        _announce(run, mailbox, old, new)
+        if new == Health.HEALTHY:
+            # A first pass completes the wizard's verify step with no wizard page saved
+            # afterwards: move the tenant's setup step on (start page, support lists).
+            record_progress(mailbox.tenant)
+
+
+def _health_after(run: CheckRun) -> str:
+    if run.status == CheckRun.Status.PASSED:
+        return Health.HEALTHY
+    if run.diagnosis_key == "secret_expired":
+        return Health.EXPIRED
+    failed = {step["name"] for step in run.steps if step["outcome"] == "failed"}
+    if failed == {"password_sign_in"}:
+        return Health.DEGRADED
+    needed = settings.PORTAL_CHECK_FAILING_AFTER
+    recent = CheckRun.objects.filter(
+        mailbox_id=run.mailbox_id,
+        secret__isnull=True,
+        status__in=(CheckRun.Status.PASSED, CheckRun.Status.FAILED),
+    ).values_list("status", flat=True)[:needed]
+    if len(recent) >= needed and all(status == CheckRun.Status.FAILED for status in recent):
+        return Health.FAILING
+    return Health.DEGRADED
+
+
+def _announce(run: CheckRun, mailbox: Mailbox, old: str, new: str) -> None:
+    audit_record(
+        action="mailbox.health_changed",
+        tenant=mailbox.tenant,
+        obj=mailbox,
+        old=old,
+        new=new,
+        check_run=str(run.pk),
+        diagnosis=run.diagnosis_key,
+    )
+    if new in _ALARMING and old not in _ALARMING:
+        transaction.on_commit(lambda: _alert_failing(run, mailbox))
+    elif new == Health.HEALTHY and old in _ALARMING:
+        to = mailbox.tenant.recipients()
+        transaction.on_commit(lambda: emails.check_recovered(to=to, run=run, mailbox=mailbox))
+
+
+def _alert_failing(run: CheckRun, mailbox: Mailbox) -> None:
+    """The tenant's recipients and support hear of it, with the diagnosis and its fix."""
+    tenant = mailbox.tenant
+    failure = first_failure(run)
+    found = step_diagnosis(failure) if failure else None
+    path = fix_path(tenant_id=tenant.pk, diagnosis=found)
+    emails.check_failing(
+        to=tenant.recipients(settings.SUPPORT_EMAIL),
+        run=run,
+        mailbox=mailbox,
+        tenant=tenant,
+        step_label=STEP_LABELS.get(failure.get("name", ""), ""),
+        diagnosis=found,
+        link=f"{settings.PORTAL_BASE_URL}{path}" if path else "",
+    )
+
+
+def _activate_first_secret(run: CheckRun, secret: ClientSecret) -> None:
+    """A passing check proves the wizard's first secret: it becomes the active one,
+    unless the app has an active secret already."""
+    if ClientSecret.objects.filter(
+        app_id=secret.app_id, status=ClientSecret.Status.ACTIVE
+    ).exists():
+        return
+    secret_activate(secret, check_run=str(run.pk))
+
+
+# --- a renewal's check --------------------------------------------------------------
+
+
+def renewal_conclude(check_run_id: str | uuid.UUID) -> str | None:
+    """After a renewal's check: promote its new secret, or reject it. Idempotent (the
+    secret's transitions are conditional), so a redelivered task may call it again."""
+    run = (
+        CheckRun.objects.select_related("secret__app__tenant", "mailbox__tenant")
+        .filter(pk=check_run_id)
+        .first()
+    )
+    if run is None or run.secret is None or not run.is_finished:
+        return None
+    if run.status == CheckRun.Status.PASSED:
+        return _promote(run, run.secret)
+    return _reject(run, run.secret)
+
+
+def _promote(run: CheckRun, secret: ClientSecret) -> str | None:
+    actor = Actor(user=run.requested_by)
+    with transaction.atomic():
+        if not secret_activate(secret, actor=actor, check_run=str(run.pk)):
+            return None
+        retired = secrets_retire_live(
+            secret.app, actor=actor, keep=secret, replaced_by=str(secret.pk)
+        )
+        tenant = secret.app.tenant
+        audit_record(
+            action="client_secret.renewed",
+            actor=actor,
+            tenant=tenant,
+            obj=secret,
+            secret_id=str(secret.secret_id),
+            retired_secret_ids=[str(s.secret_id) for s in retired],
+        )
+        record_health(run)
+        to = tenant.recipients()
+        if to:
+            transaction.on_commit(
+                lambda: emails.secret_renewed(to=to, tenant=tenant, secret=secret, retired=retired)
+            )
+    return "renewed"
+
+
+def _reject(run: CheckRun, secret: ClientSecret) -> str | None:
+    actor = Actor(user=run.requested_by)
+    with transaction.atomic():
+        if not secret_reject(secret, actor=actor, check_run=str(run.pk)):
+            return None
+        audit_record(
+            action="client_secret.renewal_failed",
+            actor=actor,
+            tenant=secret.app.tenant,
+            obj=secret,
+            secret_id=str(secret.secret_id),
+            diagnosis=run.diagnosis_key,
+            error_code=run.error_code,
+        )
+    return "rejected"
+
+
+# --- changes outside a check --------------------------------------------------------
+
+
+def verification_reset(tenant: Tenant, mailbox_ids: Iterable[object] | None = None) -> None:
+    """Forget check results that a changed answer made meaningless (all the tenant's
+    mailboxes, or those named), and recompute the tenant's health."""
+    mailboxes = Mailbox.objects.filter(tenant=tenant)
+    if mailbox_ids is not None:
+        mailboxes = mailboxes.filter(pk__in=list(mailbox_ids))
+    mailboxes.filter(~Q(health=Health.UNKNOWN) | ~Q(diagnosis_code="")).update(
+        health=Health.UNKNOWN, diagnosis_code=""
+    )
+    tenant_recompute(tenant.pk)
+
+
+def tenant_recompute(tenant_id: uuid.UUID) -> str:
+    """Set the tenant's health from its mailboxes and its secret in use; returns it."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    states = set(Mailbox.objects.filter(tenant_id=tenant_id).values_list("health", flat=True))
+    if _secret_expired(tenant):
+        states.add(Health.EXPIRED)
+    worst = next((state for state in _SEVERITY if state in states), Health.UNKNOWN)
+    Tenant.objects.filter(pk=tenant_id).exclude(health=worst).update(health=worst)
+    return worst
+
+
+def _secret_expired(tenant: Tenant) -> bool:
+    in_use = secrets_in_use().filter(app__tenant=tenant)
+    return in_use.filter(expires_on__lt=tenant.local_today()).exists()
+
+
+def tenants_expired(tenant_ids: Iterable[uuid.UUID]) -> int:
+    """The reminder scan found these tenants' secret in use past its expiry: their mail
+    has stopped. Returns how many tenants this call moved to "Secret expired"."""
+    with transaction.atomic():
+        # Locked in one order (no deadlock), and re-checked after any wait for a lock,
+        # so that of two scans only one records each change.
+        tenants = list(
+            Tenant.objects.select_for_update()
+            .filter(pk__in=list(tenant_ids))
+            .exclude(health=Health.EXPIRED)
+            .order_by("pk")
+        )
+        if tenants:
+            Tenant.objects.filter(pk__in=[t.pk for t in tenants]).update(health=Health.EXPIRED)
+        for tenant in tenants:
+            audit_record(action="tenant.expired", tenant=tenant, obj=tenant, previous=tenant.health)
+    return len(tenants)

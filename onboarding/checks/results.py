@@ -1,0 +1,99 @@
+"""What a check records of each of its steps, and how a recorded step is shown.
+
+A step is a dict {name, outcome, code, message, correlation_id, duration_ms,
+diagnosis_key} kept in CheckRun.steps; it never holds a secret (Microsoft's
+messages never echo one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, fix_path
+from onboarding.models import CheckRun
+
+STEP_LABELS = {
+    "token": "Sign in as the application",
+    "permissions": "Mail.Read and Mail.Send consented",
+    "read_inbox": "Read the inbox",
+    "send_test": "Send a test message",
+    "password_sign_in": "Sign in with the mailbox password",
+}
+
+
+def passed(name: str, duration_ms: int, message: str = "") -> dict[str, Any]:
+    return _entry(name, "passed", "", message, "", duration_ms, "")
+
+
+def skipped(name: str) -> dict[str, Any]:
+    return _entry(name, "skipped", "", "Skipped: the permission it needs is missing.", "", 0, "")
+
+
+def failed(
+    name: str, found: Diagnosis, code: str, message: str = "", correlation_id: str = ""
+) -> dict[str, Any]:
+    return _entry(name, "failed", code, message, correlation_id, 0, found.key)
+
+
+def _entry(
+    name: str,
+    outcome: str,
+    code: str,
+    message: str,
+    correlation_id: str,
+    duration_ms: int,
+    diagnosis_key: str,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "outcome": outcome,
+        "code": code,
+        "message": message[:500],
+        "correlation_id": correlation_id,
+        "duration_ms": duration_ms,
+        "diagnosis_key": diagnosis_key,
+    }
+
+
+def step_diagnosis(step: dict[str, Any]) -> Diagnosis | None:
+    """The diagnosis to show for a recorded step (Microsoft's words for unknown codes)."""
+    if step.get("outcome") != "failed":
+        return None
+    key = step.get("diagnosis_key", "")
+    if key in CATALOGUE:
+        return CATALOGUE[key]
+    return diagnose(
+        step.get("code", ""), step.get("message", ""), correlation_id=step.get("correlation_id", "")
+    )
+
+
+def first_failure(run: CheckRun) -> dict[str, Any]:
+    """The run's first failed step ({} if none): the one its diagnosis comes from."""
+    return next((step for step in run.steps if step["outcome"] == "failed"), {})
+
+
+def status_context(run: CheckRun) -> dict[str, Any]:
+    """What the status fragment shows: every step in order, with its diagnosis."""
+    recorded = {step["name"]: step for step in run.steps}
+    names = ["token", "permissions", "read_inbox", "send_test"]
+    if run.mailbox.has_password or "password_sign_in" in recorded:
+        names.append("password_sign_in")
+    rows = []
+    for name in names:
+        step = recorded.get(name, {"outcome": _unrecorded(run)})
+        found = step_diagnosis(step)
+        rows.append(
+            {
+                "label": STEP_LABELS[name],
+                "step": step,
+                "diagnosis": found,
+                "fix_url": fix_path(tenant_id=run.mailbox.tenant_id, diagnosis=found),
+            }
+        )
+    return {"run": run, "rows": rows, "poll": True}
+
+
+def _unrecorded(run: CheckRun) -> str:
+    if run.is_finished:
+        return "not_run"
+    return "running" if run.status == CheckRun.Status.RUNNING else "waiting"

@@ -1,0 +1,300 @@
+"""One attempt of a mailbox check: prove that the operations app can read and send
+mail, step by step. The task (onboarding.tasks.run_mailbox_check) calls `check_run`:
+
+1. token: an app-only token through onboarding.microsoft (one msal app per credential,
+   kept per worker process, so its token cache answers every later check);
+2. permissions: the token's roles against Mail.Read and Mail.Send;
+3. read_inbox: the newest inbox message (top 1);
+4. send_test: a message from the mailbox to itself, not saved to Sent Items;
+5. password_sign_in: only when a mailbox password is stored, as its own line.
+
+A check makes its requests one after another, so at most one request per mailbox is
+in flight (Microsoft allows four). A transient failure is retried as a whole (see
+onboarding.checks.claim) until PORTAL_CHECK_MAX_ATTEMPTS; anything else fails at once
+with its diagnosis. What the finished run means is onboarding.checks.health's to say.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.utils import timezone
+
+from onboarding import microsoft, vault
+from onboarding.checks import health, results
+from onboarding.checks.claim import claim, requeue
+from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, diagnose_roles
+from onboarding.microsoft import MicrosoftError
+from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox
+
+T = TypeVar("T")
+
+TEST_SUBJECT = "Mailbox portal: connection check {id}"
+# Half the live page's polling interval (1 s).
+PROGRESS_SAVE_SECONDS = 0.5
+
+
+class _SecretIdPasted(MicrosoftError):
+    """AADSTS7000215 for a stored value that is a GUID: the Secret ID, not the Value."""
+
+
+class _Transient(Exception):
+    """A step failed in a way worth retrying; the run is retried as a whole."""
+
+    def __init__(self, error: MicrosoftError) -> None:
+        self.error = error
+
+
+# --- running ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt of a check came to."""
+
+    # Seconds after which the task must run it again (a transient failure, or another
+    # run of the mailbox busy); None when there is nothing more to do.
+    retry_in: float | None = None
+    # The run this attempt finished; None when it found nothing to do (finished already,
+    # unknown, or claimed by another worker).
+    finished: CheckRun | None = None
+
+
+def check_run(check_run_id: str | uuid.UUID) -> Attempt:
+    """Run one attempt of a check."""
+    claimed = claim(check_run_id)
+    if claimed is None:
+        # Finished already: perhaps a redelivery after a worker died before its renewal
+        # was concluded (a no-op otherwise).
+        health.renewal_conclude(check_run_id)
+        return Attempt()
+    if not isinstance(claimed, CheckRun):
+        return Attempt(retry_in=claimed)
+    steps = _Steps(claimed)
+    try:
+        _perform(steps)
+    except _Transient as transient:
+        if claimed.attempts < settings.PORTAL_CHECK_MAX_ATTEMPTS:
+            return Attempt(retry_in=requeue(claimed, steps.done, transient.error))
+    _finish(claimed, steps.done)
+    health.check_finished(claimed, first_secret=steps.first_secret)
+    return Attempt(finished=claimed)
+
+
+def _finish(run: CheckRun, steps: list[dict[str, Any]]) -> None:
+    """Write the run's result, with one UPDATE."""
+    failed = next((step for step in steps if step["outcome"] == "failed"), None)
+    result = {
+        "steps": steps,
+        "status": CheckRun.Status.FAILED if failed else CheckRun.Status.PASSED,
+        "finished_at": timezone.now(),
+        "diagnosis_key": failed["diagnosis_key"] if failed else "",
+        "error_code": failed["code"] if failed else "",
+        "correlation_id": failed["correlation_id"] if failed else "",
+    }
+    CheckRun.objects.filter(pk=run.pk).update(**result)
+    for field, value in result.items():
+        setattr(run, field, value)
+
+
+# --- the steps ----------------------------------------------------------------------
+
+
+class _Steps:
+    """The steps of one run as they end. The live page polls the run every second, so
+    what is done is saved before a wait on Microsoft once the run has gone unsaved for
+    PROGRESS_SAVE_SECONDS: a slow run shows each step as it ends, and a quick one (nearly
+    all) writes its steps once, with its result."""
+
+    def __init__(self, run: CheckRun) -> None:
+        self.run = run
+        self.done: list[dict[str, Any]] = []
+        self._saved = 0
+        self._saved_at = time.monotonic()
+        # The wizard's first secret, still pending, when the check uses it.
+        self.first_secret: ClientSecret | None = None
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.done.append(entry)
+
+    def call(self, name: str, call: Callable[[], T]) -> T | None:
+        """Run one step that talks to Microsoft and record it; raise _Transient for a
+        failure worth retrying."""
+        self._save()
+        started = time.monotonic()
+        try:
+            result = call()
+        except MicrosoftError as exc:
+            found = _diagnosis(exc)
+            entry = results.failed(name, found, exc.code, exc.message, exc.correlation_id)
+            entry["duration_ms"] = _ms(started)
+            self.add(entry)
+            if exc.transient:
+                raise _Transient(exc) from None
+            return None
+        self.add(results.passed(name, _ms(started)))
+        return result
+
+    def _save(self) -> None:
+        if len(self.done) == self._saved:
+            return
+        if time.monotonic() - self._saved_at < PROGRESS_SAVE_SECONDS:
+            return
+        CheckRun.objects.filter(pk=self.run.pk).update(steps=self.done)
+        self._saved, self._saved_at = len(self.done), time.monotonic()
+
+
+def _perform(steps: _Steps) -> None:
+    run, mailbox = steps.run, steps.run.mailbox
+    secret = _secret_for(run)
+    if secret is None:
+        app = AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).first()
+        if app is None:
+            steps.add(results.failed("token", CATALOGUE["app_missing"], "app_missing"))
+            return
+        message = "No active client secret is saved."
+        steps.add(results.failed("token", CATALOGUE["secret_missing"], "secret_missing", message))
+    else:
+        app = secret.app
+        if run.secret_id is None and secret.status == ClientSecret.Status.PENDING:
+            steps.first_secret = secret
+        token = steps.call("token", lambda: _app_token(app, secret))
+        if token is not None:
+            _mail_steps(steps, mailbox, _Token(token, lambda: _app_token(app, secret, True)))
+    if mailbox.has_password:
+        steps.call("password_sign_in", lambda: _password_sign_in(app, mailbox))
+
+
+def _secret_for(run: CheckRun) -> ClientSecret | None:
+    """The secret to check: the run's own (renewal), else the active one, else during
+    the first setup the newest one saved (still pending). One query, with its app."""
+    secrets = ClientSecret.objects.select_related("app")
+    if run.secret_id is not None:
+        return secrets.filter(pk=run.secret_id).first()
+    # An app has one active secret and at most a pending renewal or two: pick in Python.
+    candidates = list(
+        secrets.filter(
+            app__tenant_id=run.mailbox.tenant_id,
+            status__in=(ClientSecret.Status.ACTIVE, ClientSecret.Status.PENDING),
+        ).order_by("-created_at")
+    )
+    active = (s for s in candidates if s.status == ClientSecret.Status.ACTIVE)
+    return next(active, candidates[0] if candidates else None)
+
+
+class _Token:
+    """The app token the Graph steps use. A cached token Graph rejects (401) is replaced
+    by a fresh one and the request sent once more: it may predate a change in Entra."""
+
+    def __init__(self, token: microsoft.AppToken, fresh: Callable[[], microsoft.AppToken]):
+        self.token, self._fresh = token, fresh
+
+    def call(self, request: Callable[[str], T]) -> Callable[[], T]:
+        def attempt() -> T:
+            try:
+                return request(self.token.access_token)
+            except MicrosoftError as exc:
+                if exc.status != 401 or not self.token.from_cache:
+                    raise
+            self.token = self._fresh()  # its own failure (AADSTS...) is this step's
+            return request(self.token.access_token)
+
+        return attempt
+
+
+def _mail_steps(steps: _Steps, mailbox: Mailbox, token: _Token) -> None:
+    roles_in_token = token.token.roles
+    missing = diagnose_roles(roles_in_token)
+    roles = ", ".join(sorted(roles_in_token)) or "none"
+    if missing is None:
+        steps.add(results.passed("permissions", 0, f"Roles in the token: {roles}."))
+    else:
+        steps.add(results.failed("permissions", missing, "", f"Roles in the token: {roles}."))
+    can_read = missing is None or missing.key == "missing_mail_send"
+    can_send = missing is None or missing.key == "missing_mail_read"
+    if can_read:
+        read = token.call(
+            lambda access_token: microsoft.read_inbox(
+                access_token=access_token, mailbox=mailbox.address
+            )
+        )
+        steps.call("read_inbox", read)
+    else:
+        steps.add(results.skipped("read_inbox"))
+    if can_send:
+        steps.call("send_test", token.call(lambda access: _send_test(steps.run, mailbox, access)))
+    else:
+        steps.add(results.skipped("send_test"))
+
+
+def _app_token(
+    app: AppRegistration, secret: ClientSecret, fresh: bool = False
+) -> microsoft.AppToken:
+    """The app-only token. A cached one without Mail.Read or Mail.Send is replaced by a
+    fresh one: it was issued before the admin granted consent, perhaps a minute ago."""
+    try:
+        value = secret.reveal()
+    except vault.DecryptionError:
+        raise MicrosoftError("secret_missing", "The saved client secret cannot be read.") from None
+    try:
+        token = microsoft.acquire_app_token(
+            directory=app.directory, client_id=str(app.client_id), client_secret=value, fresh=fresh
+        )
+        if token.from_cache and diagnose_roles(token.roles) is not None:
+            token = microsoft.acquire_app_token(
+                directory=app.directory,
+                client_id=str(app.client_id),
+                client_secret=value,
+                fresh=True,
+            )
+    except MicrosoftError as exc:
+        if exc.code == "AADSTS7000215" and _is_guid(value):
+            raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
+        raise
+    return token
+
+
+def _send_test(run: CheckRun, mailbox: Mailbox, access_token: str) -> None:
+    microsoft.send_test_message(
+        access_token=access_token,
+        mailbox=mailbox.address,
+        to=mailbox.address,
+        subject=TEST_SUBJECT.format(id=run.pk),
+        body="The mailbox portal sent this message to check that the operations app can "
+        "send mail from this mailbox. It needs no answer and can be deleted.",
+    )
+
+
+def _password_sign_in(app: AppRegistration, mailbox: Mailbox) -> microsoft.DelegatedToken:
+    password = mailbox.reveal_password() or ""
+    return microsoft.sign_in_with_password(
+        directory=app.directory,
+        client_id=str(app.client_id),
+        username=mailbox.address,
+        password=password,
+    )
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _diagnosis(exc: MicrosoftError) -> Diagnosis:
+    if isinstance(exc, _SecretIdPasted):
+        return CATALOGUE["secret_id_pasted"]
+    if exc.code in CATALOGUE:  # the portal's own codes (secret_missing, ...)
+        return CATALOGUE[exc.code]
+    return diagnose(exc.code, exc.message, status=exc.status, correlation_id=exc.correlation_id)
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

@@ -1,0 +1,100 @@
+"""Client secrets: storing a new one, the secrets in use, and the named transitions of
+a secret's status.
+
+A secret's status changes only here, through `secret_activate`, `secret_retire` and
+`secret_reject`: each is a conditional UPDATE from the states it may leave, so of two
+workers (or a worker and an admin) only one moves a secret, and each move is audited.
+The Django admin goes through the same doors.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from accounts.actors import SYSTEM, Actor
+from accounts.models import User
+from onboarding.audit import audit_record
+from onboarding.models import AppRegistration, ClientSecret
+
+Status = ClientSecret.Status
+# A secret that is being verified or in use: the wizard's step 4 counts as done.
+LIVE_STATUSES = (Status.PENDING, Status.ACTIVE)
+
+
+def secret_store(
+    app: AppRegistration, *, value: str, secret_id: str, expires_on: date, by: User | None
+) -> ClientSecret:
+    """A new, pending client secret of the app, its value encrypted by the vault."""
+    secret = ClientSecret(app=app, secret_id=secret_id, expires_on=expires_on, created_by=by)
+    secret.set_value(value)
+    secret.save()
+    return secret
+
+
+def secrets_in_use() -> QuerySet[ClientSecret]:
+    """Active secrets that no active secret of the same app outlasts."""
+    newer = ClientSecret.objects.filter(
+        app=OuterRef("app"),
+        status=Status.ACTIVE,
+        expires_on__gt=OuterRef("expires_on"),
+    )
+    return ClientSecret.objects.filter(status=Status.ACTIVE).exclude(Exists(newer))
+
+
+def _move(
+    secret: ClientSecret,
+    *,
+    to: str,
+    sources: tuple[str, ...],
+    actor: Actor,
+    **details: Any,
+) -> bool:
+    """Move one secret from one of `sources` to `to`, once; audit it. True if moved."""
+    changes: dict[str, Any] = {"status": to}
+    if to in (Status.RETIRED, Status.REJECTED):
+        changes["retired_at"] = timezone.now()
+    moved = ClientSecret.objects.filter(pk=secret.pk, status__in=sources).update(**changes)
+    if not moved:
+        return False
+    previous = secret.status
+    for field, value in changes.items():
+        setattr(secret, field, value)
+    audit_record(
+        action=f"client_secret.{to}",
+        actor=actor,
+        tenant=secret.app.tenant,
+        obj=secret,
+        secret_id=str(secret.secret_id),
+        previous=previous,
+        **details,
+    )
+    return True
+
+
+def secret_activate(secret: ClientSecret, *, actor: Actor = SYSTEM, **details: Any) -> bool:
+    """A pending secret proved by a check (or chosen by an admin) is now the one in use."""
+    return _move(secret, to=Status.ACTIVE, sources=(Status.PENDING,), actor=actor, **details)
+
+
+def secret_retire(secret: ClientSecret, *, actor: Actor = SYSTEM, **details: Any) -> bool:
+    """A live secret is replaced: it is kept (never deleted) but no longer used."""
+    return _move(secret, to=Status.RETIRED, sources=LIVE_STATUSES, actor=actor, **details)
+
+
+def secret_reject(secret: ClientSecret, *, actor: Actor = SYSTEM, **details: Any) -> bool:
+    """A pending secret failed its check or was superseded: it is never used."""
+    return _move(secret, to=Status.REJECTED, sources=(Status.PENDING,), actor=actor, **details)
+
+
+def secrets_retire_live(
+    app: AppRegistration, *, actor: Actor, keep: ClientSecret | None = None, **details: Any
+) -> list[ClientSecret]:
+    """Retire every live secret of the app but `keep`; the ones this call retired."""
+    live = app.secrets.select_related("app__tenant").filter(status__in=LIVE_STATUSES)
+    if keep is not None:
+        live = live.exclude(pk=keep.pk)
+    return [secret for secret in live if secret_retire(secret, actor=actor, **details)]

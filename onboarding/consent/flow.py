@@ -1,0 +1,234 @@
+"""Admin consent through the Microsoft identity platform (the step the guide leaves out).
+
+The portal sends the admin to `{login}/{directory}/v2.0/adminconsent` with a
+`state` it keeps in the admin's session. Microsoft sends the admin back to one
+fixed callback URL. A callback is believed only when its state was made in this
+session, by this user, less than ten minutes ago, is used for the first time,
+and names the directory the app was registered in. Anything else is refused
+before it can change anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.core import signing
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from onboarding import microsoft
+from onboarding.models import AppRegistration
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(minutes=10)
+SESSION_KEY = "onboarding_consent_states"
+MAX_PENDING = 5
+FORWARD_SALT = "onboarding.consent.forward"
+FORWARD_MAX_AGE = timedelta(days=7)
+STATE_RE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+AADSTS_RE = re.compile(r"\bAADSTS(\d{4,9})\b")
+MAX_PARAM = 4096
+# Parameters Microsoft sends back; anything else is ignored, but never twice.
+KNOWN_PARAMS = ("state", "admin_consent", "tenant", "scope", "error", "error_description")
+
+# Who may grant tenant-wide admin consent for application permissions to Graph.
+CONSENT_ROLES = (
+    "Global Administrator",
+    "Privileged Role Administrator",
+    "Cloud Application Administrator",
+    "Application Administrator",
+)
+
+
+class ConsentRejected(Exception):
+    """The callback cannot be trusted. Answer 400 and change nothing. Never holds input."""
+
+
+@dataclass(frozen=True)
+class ConsentFailure:
+    """Microsoft reported that consent was not granted."""
+
+    kind: str  # "declined", "not_admin", "redirect_uri" or "other"
+    code: str
+    message: str
+    correlation_id: str = ""
+
+
+@dataclass(frozen=True)
+class ConsentOutcome:
+    app: AppRegistration
+    forwarded: bool
+    failure: ConsentFailure | None = None
+
+
+def login_origin() -> str:
+    """The identity platform's origin: forms that start consent are redirected there."""
+    parts = urlsplit(settings.MICROSOFT_LOGIN_URL)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def callback_url() -> str:
+    """The fixed address registered in Entra as a Web redirect URI."""
+    return settings.PORTAL_BASE_URL + reverse("onboarding:consent-callback")
+
+
+def consent_start(
+    session: SessionBase, app: AppRegistration, *, user_id: str | None, forwarded: bool = False
+) -> str:
+    """Remember a fresh state in this session; return Microsoft's admin consent URL."""
+    state = secrets.token_urlsafe(32)
+    pending = _live_states(session)
+    while len(pending) >= MAX_PENDING:
+        pending.pop(min(pending, key=lambda key: pending[key]["at"]))
+    pending[state] = {
+        "app": str(app.pk),
+        "client_id": str(app.client_id),
+        "directory_id": str(app.directory_id),
+        "user": user_id,
+        "forwarded": forwarded,
+        "at": timezone.now().timestamp(),
+    }
+    session[SESSION_KEY] = pending
+    return microsoft.admin_consent_url(
+        directory=str(app.directory_id),
+        client_id=str(app.client_id),
+        redirect_uri=callback_url(),
+        state=state,
+    )
+
+
+def consent_callback(session: SessionBase, query: Any, *, user_id: str | None) -> ConsentOutcome:
+    """Check a callback and say what it means. Raises ConsentRejected if untrusted.
+
+    `query` is request.GET. Recording a granted consent is left to the caller.
+    """
+    params = _single_params(query)
+    entry = _pop_state(session, params.get("state", ""))
+    if entry["user"] != user_id:
+        raise ConsentRejected("state made for another user")
+    app = _app_for(entry)
+    if "error" in params:
+        return ConsentOutcome(app, entry["forwarded"], failure_from(params))
+    if params.get("admin_consent", "").lower() != "true":
+        raise ConsentRejected("neither consent nor an error")
+    if params.get("tenant", "").lower() != str(app.directory_id):
+        raise ConsentRejected("consent for another directory")
+    return ConsentOutcome(app, entry["forwarded"])
+
+
+def _single_params(query: Any) -> dict[str, str]:
+    params = {}
+    for name in KNOWN_PARAMS:
+        values = query.getlist(name)
+        if len(values) > 1:
+            raise ConsentRejected(f"{name} given more than once")
+        if values:
+            if len(values[0]) > MAX_PARAM or "\x00" in values[0]:
+                raise ConsentRejected(f"{name} is not a plausible value")
+            params[name] = values[0]
+    return params
+
+
+def _live_states(session: SessionBase) -> dict[str, dict[str, Any]]:
+    pending = session.get(SESSION_KEY)
+    if not isinstance(pending, dict):
+        return {}
+    oldest = (timezone.now() - STATE_TTL).timestamp()
+    return {state: entry for state, entry in pending.items() if entry.get("at", 0) > oldest}
+
+
+def _pop_state(session: SessionBase, state: str) -> dict[str, Any]:
+    if not STATE_RE.match(state):
+        raise ConsentRejected("state missing or malformed")
+    pending = session.get(SESSION_KEY)
+    if not isinstance(pending, dict) or state not in pending:
+        raise ConsentRejected("state unknown in this session (forged, foreign or used)")
+    entry = pending.pop(state)
+    session[SESSION_KEY] = pending
+    age = timezone.now().timestamp() - float(entry.get("at", 0))
+    if not 0 <= age <= STATE_TTL.total_seconds():
+        raise ConsentRejected("state expired")
+    return entry
+
+
+def _app_for(entry: Mapping[str, Any]) -> AppRegistration:
+    """The app the state was made for, if it still has the client and directory it had."""
+    app = (
+        AppRegistration.objects.select_related("tenant")
+        .filter(pk=entry["app"], client_id=entry["client_id"], directory_id=entry["directory_id"])
+        .first()
+    )
+    if app is None:
+        raise ConsentRejected("the app registration changed since consent was started")
+    return app
+
+
+def failure_from(params: Mapping[str, str]) -> ConsentFailure:
+    """Classify Microsoft's error callback. The AADSTS code sits in error_description."""
+    description = params.get("error_description", "")
+    match = AADSTS_RE.search(description)
+    code = f"AADSTS{match.group(1)}" if match else params["error"][:64]
+    kind = {
+        "AADSTS65004": "declined",
+        "AADSTS90094": "not_admin",
+        "AADSTS50011": "redirect_uri",
+    }.get(code, "other")
+    first_line = description.replace("\r", "\n").split("\n", 1)[0]
+    message = AADSTS_RE.sub("", first_line).lstrip(": ").strip()[:500]
+    correlation = re.search(r"Correlation ID:\s*([0-9a-fA-F-]{36})", description)
+    return ConsentFailure(kind, code, message, correlation.group(1) if correlation else "")
+
+
+def forward_token(app: AppRegistration) -> str:
+    """A link a colleague with an admin role can open to grant consent for this app.
+
+    Signed and dated; it names the app and a fingerprint of its client and directory,
+    so a change to either voids it.
+    """
+    return _forward_signer().sign(f"{app.pk.hex}.{_fingerprint(app)}")
+
+
+def _forward_signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=FORWARD_SALT)
+
+
+def _fingerprint(app: AppRegistration) -> str:
+    ids = f"{app.client_id}/{app.directory_id}".encode()
+    return hashlib.sha256(ids).hexdigest()[:16]
+
+
+def forward_url(app: AppRegistration) -> str:
+    path = reverse("onboarding:consent-forwarded", args=[forward_token(app)])
+    return settings.PORTAL_BASE_URL + path
+
+
+def app_for_forward_token(token: str) -> AppRegistration:
+    try:
+        value = _forward_signer().unsign(token, max_age=FORWARD_MAX_AGE)
+    except signing.BadSignature:
+        raise ConsentRejected("forward link altered or expired") from None
+    app_hex, _, fingerprint = value.partition(".")
+    app = AppRegistration.objects.select_related("tenant").filter(pk=app_hex).first()
+    if app is None or not constant_time_compare(_fingerprint(app), fingerprint):
+        raise ConsentRejected("the app registration changed since the link was made")
+    return app
+
+
+def allow_form_to_microsoft(response: HttpResponse) -> HttpResponse:
+    """A page whose consent form is answered with a redirect to Microsoft, which the
+    browser checks against the page's CSP form-action."""
+    response._csp_update = {"form-action": [login_origin()]}  # type: ignore[attr-defined]
+    return response

@@ -1,0 +1,76 @@
+"""Step 3's round trip to Microsoft: the callback, and the forwarded consent link.
+(The button that starts consent is step 3's own: onboarding.wizard.views.)"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.actors import Actor
+from onboarding import tasks
+from onboarding.access import admin_tenant_or_404
+from onboarding.consent import flow, services
+from onboarding.steps import SECRET, step_path
+
+log = logging.getLogger(__name__)
+
+
+@require_GET
+def consent_callback(request: HttpRequest) -> HttpResponse:
+    """Microsoft sends the admin back here; the state says which tenant it is about."""
+    user_id = str(request.user.pk) if request.user.is_authenticated else None
+    try:
+        outcome = flow.consent_callback(request.session, request.GET, user_id=user_id)
+    except flow.ConsentRejected as exc:
+        # The reason names a rule, never a received value.
+        log.warning("Admin consent callback refused: %s", exc)
+        return render(request, "onboarding/consent_rejected.html", status=400)
+    app = outcome.app
+    if not outcome.forwarded:
+        admin_tenant_or_404(request.user, app.tenant_id)
+    actor = Actor.of(request)
+    if outcome.failure is not None:
+        services.record_consent_failure(
+            app, code=outcome.failure.code, actor=actor, forwarded=outcome.forwarded
+        )
+        return failure_page(request, outcome)
+    tasks.enqueue_requested(services.record_consent(app, actor=actor, forwarded=outcome.forwarded))
+    if outcome.forwarded:
+        return render(request, "onboarding/consent_forwarded_granted.html", {"app": app})
+    messages.success(request, "Admin consent granted. Microsoft Graph may now read and send mail.")
+    return redirect(step_path(app.tenant_id, SECRET))
+
+
+def failure_page(request: HttpRequest, outcome: flow.ConsentOutcome) -> HttpResponse:
+    """One page per kind of failure; the template picks the words."""
+    context = {
+        "app": outcome.app,
+        "tenant": outcome.app.tenant,
+        "failure": outcome.failure,
+        "forwarded": outcome.forwarded,
+        "callback_url": flow.callback_url(),
+        "forward_url": flow.forward_url(outcome.app),
+        "consent_roles": flow.CONSENT_ROLES,
+    }
+    return render(request, "onboarding/consent_callback_failed.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def consent_forwarded(request: HttpRequest, token: str) -> HttpResponse:
+    """A page for the colleague with an admin role: what is asked, and one button."""
+    try:
+        app = flow.app_for_forward_token(token)
+    except flow.ConsentRejected as exc:
+        log.warning("Forwarded consent link refused: %s", exc)
+        return render(request, "onboarding/consent_rejected.html", status=400)
+    if request.method == "POST":
+        user_id = str(request.user.pk) if request.user.is_authenticated else None
+        return redirect(flow.consent_start(request.session, app, user_id=user_id, forwarded=True))
+    context = {"app": app, "tenant": app.tenant, "consent_roles": flow.CONSENT_ROLES}
+    return flow.allow_form_to_microsoft(
+        render(request, "onboarding/consent_forwarded.html", context)
+    )

@@ -1,0 +1,1 @@
+"""Invitations: support invites a tenant admin, who accepts with a single-use link."""

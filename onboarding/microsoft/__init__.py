@@ -1,0 +1,38 @@
+"""The ONLY way out to Microsoft: the identity platform through msal, and Graph.
+
+Every failure leaves this package as a MicrosoftError, which never carries a secret.
+Callers use the names below (`microsoft.acquire_app_token(...)`), and tests patch
+them here or run the emulator, nothing deeper.
+
+- identity.py: directory discovery, the admin consent URL, tokens (msal)
+- graph.py: the mail calls of a check
+- http.py: the one HTTP session, and Microsoft's error shapes
+- token_store.py: msal's token caches shared across worker processes
+- admin_center.py: links into the Entra admin center, for the wizard's pages
+"""
+
+from onboarding.microsoft.errors import AppToken, DelegatedToken, InboxMessage, MicrosoftError
+from onboarding.microsoft.graph import read_inbox, send_test_message
+from onboarding.microsoft.identity import (
+    acquire_app_token,
+    admin_consent_url,
+    discover_directory,
+    forget_clients,
+    sign_in_with_password,
+    token_roles,
+)
+
+__all__ = [
+    "AppToken",
+    "DelegatedToken",
+    "InboxMessage",
+    "MicrosoftError",
+    "acquire_app_token",
+    "admin_consent_url",
+    "discover_directory",
+    "forget_clients",
+    "read_inbox",
+    "send_test_message",
+    "sign_in_with_password",
+    "token_roles",
+]

@@ -1,0 +1,96 @@
+"""Microsoft Graph: the mail calls a check makes (read the inbox, send a test message)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from onboarding.microsoft import http
+from onboarding.microsoft.errors import InboxMessage, MicrosoftError
+
+
+def read_inbox(*, access_token: str, mailbox: str) -> InboxMessage | None:
+    """The newest inbox message (top 1), or None for an empty inbox.
+
+    `mailbox` is a UPN or user ID, or "me" with a delegated token. Needs Mail.Read.
+    """
+    response = _graph(
+        "GET",
+        f"{_user_path(mailbox)}/mailFolders/inbox/messages",
+        access_token,
+        params={"$top": "1", "$select": "id,subject,receivedDateTime"},
+    )
+    messages = http.json_body(response).get("value") or []
+    if not messages:
+        return None
+    first = messages[0]
+    return InboxMessage(
+        id=str(first.get("id", "")),
+        subject=str(first.get("subject", "")),
+        received_at=_parse_time(first.get("receivedDateTime")),
+    )
+
+
+def send_test_message(*, access_token: str, mailbox: str, to: str, subject: str, body: str) -> None:
+    """Send a plain-text message from `mailbox` (not kept in Sent Items). Needs Mail.Send.
+
+    Graph answers 202: accepted for delivery, not delivered yet.
+    """
+    message = {
+        "message": {
+            "subject": subject,
+            "body": {"contentType": "Text", "content": body},
+            "toRecipients": [{"emailAddress": {"address": to}}],
+        },
+        "saveToSentItems": False,
+    }
+    _graph("POST", f"{_user_path(mailbox)}/sendMail", access_token, json=message)
+
+
+def _user_path(mailbox: str) -> str:
+    return "/me" if mailbox == "me" else f"/users/{quote(mailbox, safe='@')}"
+
+
+def _graph(method: str, path: str, access_token: str, **kwargs: Any) -> requests.Response:
+    endpoints = http.endpoints()
+    url = f"{endpoints.graph_url}/v1.0{path}"
+    headers = {
+        "Authorization": f"Bearer {access_token}",
+        "Accept": "application/json",
+        "client-request-id": str(uuid.uuid4()),
+    }
+    try:
+        response = http.session(endpoints).request(method, url, headers=headers, **kwargs)
+    except (requests.RequestException, OSError) as exc:
+        raise http.unreachable(url, exc) from None
+    if response.status_code >= 400:
+        raise _graph_error(response)
+    return response
+
+
+def _graph_error(response: requests.Response) -> MicrosoftError:
+    error = http.json_body(response).get("error")
+    error = error if isinstance(error, dict) else {}
+    status = response.status_code
+    inner = error.get("innerError") or {}
+    return MicrosoftError(
+        str(error.get("code") or f"http_{status}"),
+        str(error.get("message") or f"Microsoft Graph answered HTTP {status}."),
+        status=status,
+        correlation_id=str(inner.get("request-id") or response.headers.get("request-id", "")),
+        transient=status == 429 or status >= 500,
+        retry_after=http.retry_after(response),
+    )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None

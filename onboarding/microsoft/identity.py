@@ -1,0 +1,283 @@
+"""Signing in to the Microsoft identity platform through msal: directory discovery,
+the admin consent URL, app-only tokens and the legacy password sign-in.
+
+Each credential keeps one msal application per process (its token cache and throttling
+state are reused), and its token cache is shared by every worker process through
+onboarding.microsoft.token_store: one token request per credential per token lifetime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import jwt
+import msal
+import requests
+
+from onboarding.microsoft import http, token_store
+from onboarding.microsoft.errors import AppToken, DelegatedToken, MicrosoftError
+
+# Directory IDs are GUIDs or DNS names; anything else never reaches a URL path.
+_DIRECTORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
+_MAX_APPS = 512
+# msal treats a token with less than 5 minutes left as expired; a little more here, so a
+# token counted fresh is always one msal still serves from its cache.
+_EXPIRY_MARGIN_SECONDS = 330
+
+
+@dataclass
+class _Credential:
+    """One msal application and what this process knows about its app-only token."""
+
+    app: Any
+    store_key: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    fresh_until: float = 0.0
+    # The last token and its roles, replaced as one tuple (threads read it unlocked).
+    roles: tuple[str, frozenset[str]] = ("", frozenset())
+
+
+_lock = threading.Lock()
+_apps: OrderedDict[tuple[str, ...], _Credential] = OrderedDict()
+_building: dict[tuple[str, ...], threading.Lock] = {}
+
+
+def forget_clients() -> None:
+    """Drop the cached msal apps and sessions (after a settings change, and in tests)."""
+    with _lock:
+        _apps.clear()
+        _building.clear()
+    http.forget_sessions()
+
+
+def _authority(endpoints: http.Endpoints, directory: str) -> str:
+    _check_directory(directory)
+    return f"{endpoints.login_url}/{directory}"
+
+
+def _check_directory(directory: str) -> None:
+    if not _DIRECTORY.match(directory):
+        raise MicrosoftError(
+            "AADSTS900023",
+            f"Specified tenant identifier '{directory[:100]}' is neither a valid DNS name, "
+            "nor a valid external domain.",
+        )
+
+
+def _app(endpoints: http.Endpoints, directory: str, client_id: str, secret: str | None) -> Any:
+    return _credential(endpoints, directory, client_id, secret).app
+
+
+def _credential(
+    endpoints: http.Endpoints, directory: str, client_id: str, secret: str | None
+) -> _Credential:
+    """One msal app per (cloud, directory, client ID, secret fingerprint), kept so that
+    its token cache and throttling state are reused; a public client when no secret."""
+    fingerprint = hashlib.sha256(secret.encode()).hexdigest() if secret is not None else ""
+    key = (repr(endpoints), directory.lower(), client_id.lower(), fingerprint)
+    with _lock:
+        if key in _apps:
+            _apps.move_to_end(key)
+            return _apps[key]
+        building = _building.setdefault(key, threading.Lock())
+    # One thread builds it (msal runs discovery over the network); the others wait for it.
+    with building:
+        with _lock:
+            if key in _apps:
+                return _apps[key]
+        try:
+            app = _new_app(endpoints, directory, client_id, secret)
+            credential = _Credential(app, token_store.credential_key(*key))
+            with _lock:
+                _apps[key] = credential
+                while len(_apps) > _MAX_APPS:
+                    _apps.popitem(last=False)
+        finally:
+            with _lock:
+                _building.pop(key, None)
+    return credential
+
+
+def _new_app(endpoints: http.Endpoints, directory: str, client_id: str, secret: str | None) -> Any:
+    options = {
+        "authority": _authority(endpoints, directory),
+        "http_client": http.session(endpoints),
+        "instance_discovery": False,
+        "token_cache": msal.SerializableTokenCache(),
+    }
+    try:  # msal runs OIDC discovery over the network here
+        if secret is None:
+            app: Any = msal.PublicClientApplication(client_id, **options)
+        else:
+            app = msal.ConfidentialClientApplication(client_id, client_credential=secret, **options)
+    except requests.HTTPError as exc:
+        raise http.http_error(exc.response, str(exc)) from None
+    except (requests.RequestException, OSError) as exc:
+        raise http.unreachable(endpoints.login_url, exc) from None
+    except ValueError:
+        # msal hides the tenant error behind a generic ValueError: ask discovery again,
+        # which raises the precise MicrosoftError (AADSTS90002, 900023, unreachable).
+        discover_directory(directory)
+        raise MicrosoftError("invalid_authority", "Microsoft refused the directory.") from None
+    return app
+
+
+# --- directory and consent ---------------------------------------------------------
+
+
+def discover_directory(directory: str) -> str:
+    """Resolve a directory (GUID or verified domain) to its tenant GUID via OIDC discovery.
+
+    Raises MicrosoftError with code AADSTS90002 (not found), AADSTS900023 (malformed) or
+    a transient error when Microsoft cannot be reached.
+    """
+    endpoints = http.endpoints()
+    url = f"{_authority(endpoints, directory)}/v2.0/.well-known/openid-configuration"
+    try:
+        response = http.session(endpoints).get(url, headers={"Accept": "application/json"})
+    except (requests.RequestException, OSError) as exc:
+        raise http.unreachable(url, exc) from None
+    if response.status_code != 200:
+        raise http.login_error(http.json_body(response), response)
+    token_endpoint = str(http.json_body(response).get("token_endpoint", ""))
+    tenant = urlsplit(token_endpoint).path.strip("/").split("/")[0]
+    if not tenant:
+        raise MicrosoftError("invalid_discovery", "The discovery document has no token endpoint.")
+    return tenant
+
+
+def admin_consent_url(*, directory: str, client_id: str, redirect_uri: str, state: str) -> str:
+    """The v2 URL: {login}/{directory}/v2.0/adminconsent?client_id&scope&redirect_uri&state."""
+    endpoints = http.endpoints()
+    _check_directory(directory)
+    query = urlencode(
+        {
+            "client_id": client_id,
+            "scope": f"{endpoints.graph_url}/.default",
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
+    )
+    return f"{endpoints.login_url}/{quote(directory)}/v2.0/adminconsent?{query}"
+
+
+# --- tokens ----------------------------------------------------------------------
+
+
+def acquire_app_token(
+    *, directory: str, client_id: str, client_secret: str, fresh: bool = False
+) -> AppToken:
+    """An app-only Graph token (client credentials), from msal's cache while it is fresh.
+
+    Succeeds without admin consent too (the token then has no roles): look at `roles`.
+    `fresh`: drop the cached token and ask Microsoft, whose new token carries the
+    permissions as they are now (a cached one keeps those of when it was issued).
+    """
+    endpoints = http.endpoints()
+    credential = _credential(endpoints, directory, client_id, client_secret)
+    scope = [f"{endpoints.graph_url}/.default"]
+    if not fresh and time.time() < credential.fresh_until:  # msal answers from its cache
+        result = _msal_call(endpoints, lambda: credential.app.acquire_token_for_client(scope))
+    else:
+        # One thread of this process, and one process of all, asks Microsoft; the others
+        # wait and then read the token it stored.
+        with credential.lock, token_store.fetch_lock(credential.store_key):
+            result = _shared_app_token(endpoints, credential, scope, fresh=fresh)
+    token = str(result["access_token"])
+    if credential.roles[0] != token:  # read each token's roles once, not on every check
+        credential.roles = (token, token_roles(token))
+    return AppToken(
+        access_token=token,
+        expires_in=int(result.get("expires_in", 0)),
+        roles=credential.roles[1],
+        from_cache=result.get("token_source") == "cache",
+    )
+
+
+def _shared_app_token(
+    endpoints: http.Endpoints, credential: _Credential, scope: list[str], *, fresh: bool
+) -> dict[str, Any]:
+    """acquire_token_for_client with the token cache shared by every process: read the
+    stored cache first, store it again when msal had to ask Microsoft."""
+    if fresh:
+        # msal refuses force_refresh for client credentials: empty its cache instead.
+        credential.app.token_cache.deserialize(None)
+        credential.fresh_until = 0.0
+    elif time.time() >= credential.fresh_until:  # no other thread refreshed it meanwhile
+        stored = token_store.load(credential.store_key)
+        if stored:
+            credential.app.token_cache.deserialize(stored)
+    result = _msal_call(endpoints, lambda: credential.app.acquire_token_for_client(scope))
+    lifetime = int(result.get("expires_in", 0)) - _EXPIRY_MARGIN_SECONDS
+    if result.get("token_source") != "cache":
+        token_store.save(credential.store_key, credential.app.token_cache.serialize(), lifetime)
+    credential.fresh_until = time.time() + lifetime
+    return result
+
+
+def sign_in_with_password(
+    *,
+    directory: str,
+    client_id: str,
+    username: str,
+    password: str,
+    scopes: tuple[str, ...] = ("Mail.Read",),
+) -> DelegatedToken:
+    """A delegated Graph token from the mailbox password (ROPC, public client flows).
+
+    `scopes` are Graph permission names. Fails with AADSTS50126 (wrong password),
+    AADSTS50076 (MFA), AADSTS65001 (no consent), AADSTS7000218 (public client flows
+    off) or "personal_account" (Outlook.com accounts cannot use a password here).
+    """
+    endpoints = http.endpoints()
+    app = _app(endpoints, directory, client_id, None)
+    wanted = [f"{endpoints.graph_url}/{name}" for name in scopes]
+    result = _msal_call(
+        endpoints, lambda: app.acquire_token_by_username_password(username, password, wanted)
+    )
+    granted = str(result.get("scope", "")).split()
+    return DelegatedToken(
+        access_token=str(result["access_token"]),
+        expires_in=int(result.get("expires_in", 0)),
+        scopes=frozenset(s.rsplit("/", 1)[-1] for s in granted),
+        username=username,
+    )
+
+
+def token_roles(access_token: str) -> frozenset[str]:
+    """The `roles` claim, read WITHOUT verifying the token: for diagnostics only."""
+    try:
+        claims = jwt.decode(access_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return frozenset()
+    roles = claims.get("roles", [])
+    return frozenset(str(role) for role in roles) if isinstance(roles, list) else frozenset()
+
+
+def _msal_call(endpoints: http.Endpoints, call: Any) -> dict[str, Any]:
+    """Run one msal call; turn every way it can fail into a MicrosoftError."""
+    session = http.session(endpoints)
+    session.observed.response = None
+    try:
+        result = call()
+    except (requests.RequestException, OSError) as exc:
+        raise http.unreachable(endpoints.login_url, exc) from None
+    except msal.exceptions.MsalServiceError as exc:
+        raise http.http_error(session.last_response(), str(exc)) from None
+    except ValueError as exc:
+        if "MEX" in str(exc) or "wstrust" in str(exc).lower():
+            raise MicrosoftError(
+                "personal_account",
+                "Personal Microsoft accounts (Outlook.com) cannot sign in with a password here.",
+            ) from None
+        raise MicrosoftError("unexpected", type(exc).__name__) from None
+    if not isinstance(result, dict) or "access_token" not in result:
+        raise http.login_error(result or {}, session.last_response())
+    return result

@@ -1,0 +1,96 @@
+"""Where a tenant stands in the wizard, and the one writer of Tenant.onboarding_step.
+
+Progress is never stored as a flag of its own: it is read from the data each step
+produces (the app registration, the consent, the secret, the mailboxes, their
+health). Changing an earlier answer therefore only has to clear the facts that
+depended on it, and the step list follows. Tenant.onboarding_step keeps the result
+for the lists that must not join (support), written only by `record_progress`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onboarding.client_secrets import LIVE_STATUSES
+from onboarding.models import AppRegistration, Tenant
+from onboarding.steps import (
+    AUTHENTICATION,
+    DONE,
+    MAILBOX,
+    PERMISSIONS,
+    PREREQUISITES,
+    REGISTER,
+    SECRET,
+    STEPS,
+    VERIFY,
+    Step,
+)
+
+
+@dataclass(frozen=True)
+class StepItem:
+    step: Step
+    state: str  # "done", "todo" or "locked"
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: frozenset[int]
+
+    def is_done(self, number: int) -> bool:
+        return number in self.done
+
+    def is_reachable(self, number: int) -> bool:
+        return all(required in self.done for required in PREREQUISITES[number])
+
+    @property
+    def resume_step(self) -> Step:
+        """Where an admin who comes back continues: the first open step not done."""
+        for step in STEPS:
+            if self.is_reachable(step.number) and not self.is_done(step.number):
+                return step
+        return STEPS[-1]
+
+    def items(self, current: int) -> list[StepItem]:
+        return [StepItem(step, self._state(step.number), step.number == current) for step in STEPS]
+
+    def _state(self, number: int) -> str:
+        if self.is_done(number):
+            return "done"
+        return "todo" if self.is_reachable(number) else "locked"
+
+
+def progress_for(tenant: Tenant) -> Progress:
+    app = AppRegistration.objects.filter(tenant=tenant).first()
+    done: set[int] = set()
+    if app is not None:
+        done |= _app_steps(app)
+    mailboxes = list(tenant.mailboxes.values_list("health", flat=True))
+    if mailboxes:
+        done.add(MAILBOX)
+    setup = {REGISTER, AUTHENTICATION, PERMISSIONS, SECRET, MAILBOX}
+    if done >= setup and all(h == Tenant.Health.HEALTHY for h in mailboxes):
+        done |= {VERIFY, DONE}
+    return Progress(frozenset(done))
+
+
+def _app_steps(app: AppRegistration) -> set[int]:
+    done = set()
+    if app.directory_id is not None:
+        done.add(REGISTER)
+    if app.authentication_confirmed_at is not None:
+        done.add(AUTHENTICATION)
+    if app.consent_granted_at is not None:
+        done.add(PERMISSIONS)
+    if app.secrets.filter(status__in=LIVE_STATUSES).exists():
+        done.add(SECRET)
+    return done
+
+
+def record_progress(tenant: Tenant) -> Progress:
+    """Keep Tenant.onboarding_step (read by the support lists) in line with the data."""
+    progress = progress_for(tenant)
+    Tenant.objects.filter(pk=tenant.pk).update(onboarding_step=progress.resume_step.number)
+    tenant.onboarding_step = progress.resume_step.number
+    return progress

@@ -1,0 +1,1 @@
+"""Renewing a client secret without downtime: the workflow and its pages."""

@@ -1,1 +1,0 @@
-"""The customer-facing wizard, one module per concern."""

@@ -1,0 +1,157 @@
+"""Saving the wizard's steps. Each save is audited with the actor who made it.
+
+A save that changes an answer the checks depend on forgets the results it made
+meaningless and returns the checks to run again (onboarding.checks.claim
+.checks_after_change); the view enqueues them. Where a tenant stands is read from
+the data (onboarding.progress), never stored as a flag of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Generic, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.actors import Actor
+from onboarding.audit import audit_record
+from onboarding.checks import health
+from onboarding.checks.claim import Requested, checks_after_change
+from onboarding.client_secrets import secret_store, secrets_retire_live
+from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """What a save stored, and the checks it asks the caller to enqueue."""
+
+    obj: T
+    checks: list[Requested] = field(default_factory=list)
+
+
+def suggested_app_name(tenant: Tenant) -> str:
+    """Unique per tenant, so that two registrations in one directory are told apart."""
+    return f"{tenant.name} mailbox connection ({tenant.pk.hex[:8]})"
+
+
+@transaction.atomic
+def save_registration(
+    tenant: Tenant, *, client_id: str, directory: str, directory_id: str, actor: Actor
+) -> Saved[AppRegistration]:
+    """Step 1. A different app or directory voids what was confirmed for the old one."""
+    app = AppRegistration.objects.select_for_update().filter(tenant=tenant).first()
+    if app is None:
+        app = AppRegistration(tenant=tenant)
+    app_changed = app._state.adding or str(app.client_id) != client_id
+    directory_changed = app._state.adding or str(app.directory_id) != directory_id
+    consent_cleared = app.consent_granted_at is not None and (app_changed or directory_changed)
+    app.client_id, app.directory, app.directory_id = client_id, directory, directory_id
+    if app_changed:
+        app.authentication_confirmed_at = None
+    if app_changed or directory_changed:
+        app.consent_granted_at, app.consent_granted_by = None, None
+    app.save()
+    checks = []
+    if app_changed or directory_changed:
+        checks = checks_after_change(tenant, requested_by=actor.user)
+    audit_record(
+        action="app_registration.saved",
+        actor=actor,
+        tenant=tenant,
+        obj=app,
+        client_id=client_id,
+        directory=directory,
+        directory_id=directory_id,
+        consent_cleared=consent_cleared,
+    )
+    return Saved(app, checks)
+
+
+def confirm_authentication(app: AppRegistration, *, actor: Actor) -> None:
+    """Step 2: the admin saved the Authentication settings in Entra."""
+    if app.authentication_confirmed_at is not None:
+        return
+    app.authentication_confirmed_at = timezone.now()
+    app.save(update_fields=["authentication_confirmed_at", "updated_at"])
+    audit_record(
+        action="app_registration.authentication_confirmed",
+        actor=actor,
+        tenant=app.tenant,
+        obj=app,
+    )
+
+
+@transaction.atomic
+def save_secret(
+    app: AppRegistration,
+    *,
+    value: str,
+    secret_id: str,
+    expires_on: date,
+    actor: Actor,
+    confirmed_warnings: Iterable[str] = (),
+) -> Saved[ClientSecret]:
+    """Step 4. One live secret per app for now: a new one retires the one before."""
+    retired = secrets_retire_live(app, actor=actor, replaced_in="wizard")
+    secret = secret_store(
+        app, value=value, secret_id=secret_id, expires_on=expires_on, by=actor.user
+    )
+    checks = checks_after_change(app.tenant, requested_by=actor.user)
+    audit_record(
+        action="client_secret.saved",
+        actor=actor,
+        tenant=app.tenant,
+        obj=secret,
+        secret_id=secret_id,
+        expires_on=expires_on.isoformat(),
+        retired_before=len(retired),
+        confirmed_warnings=sorted(confirmed_warnings),
+    )
+    return Saved(secret, checks)
+
+
+@transaction.atomic
+def save_mailbox(
+    mailbox: Mailbox, *, address: str, password: str | None, forget: bool, actor: Actor
+) -> Saved[Mailbox]:
+    """Step 5. With no password typed, a stored one is kept unless forget=True."""
+    adding = mailbox._state.adding
+    changed = adding or mailbox.address != address
+    mailbox.address = address
+    if password is not None or forget:
+        mailbox.set_password(password)
+        changed = True
+    mailbox.save()
+    if not changed:
+        return Saved(mailbox)
+    checks = checks_after_change(mailbox.tenant, requested_by=actor.user, mailbox_ids=[mailbox.pk])
+    audit_record(
+        action="mailbox.added" if adding else "mailbox.changed",
+        actor=actor,
+        tenant=mailbox.tenant,
+        obj=mailbox,
+        address=address,
+        legacy_sign_in_changed=password is not None or forget,
+        legacy_sign_in_stored=mailbox.has_password,
+    )
+    return Saved(mailbox, checks)
+
+
+@transaction.atomic
+def remove_mailbox(mailbox: Mailbox, *, actor: Actor) -> None:
+    """Step 5: the mailbox is no longer used; the tenant is as healthy as those left."""
+    tenant = mailbox.tenant
+    audit_record(
+        action="mailbox.removed",
+        actor=actor,
+        tenant=tenant,
+        obj=mailbox,
+        address=mailbox.address,
+    )
+    mailbox.delete()
+    health.tenant_recompute(tenant.pk)

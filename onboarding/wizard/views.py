@@ -1,0 +1,241 @@
+"""The wizard's steps, one view each, in the order of the guide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
+from django.views.decorators.http import require_POST
+
+from accounts.actors import Actor
+from onboarding import tasks
+from onboarding.access import admin_tenant_or_404, user_of
+from onboarding.checks.claim import TOO_SOON, check_again
+from onboarding.checks.results import status_context
+from onboarding.client_secrets import LIVE_STATUSES
+from onboarding.consent import flow as consent
+from onboarding.microsoft import admin_center
+from onboarding.models import CheckRun, Mailbox
+from onboarding.progress import progress_for
+from onboarding.steps import (
+    AUTHENTICATION,
+    DONE,
+    MAILBOX,
+    PERMISSIONS,
+    REGISTER,
+    SECRET,
+    VERIFY,
+    step_path,
+)
+from onboarding.wizard import services
+from onboarding.wizard.forms import AuthenticationForm, MailboxForm, RegisterForm, SecretForm
+from onboarding.wizard.page import WizardPage, posted, wizard_step
+
+
+@login_required
+def resume(request: HttpRequest, tenant_id: object) -> HttpResponse:
+    """Where an admin who comes back carries on."""
+    tenant = admin_tenant_or_404(request.user, tenant_id)
+    return redirect(step_path(tenant.pk, progress_for(tenant).resume_step.number))
+
+
+@wizard_step(REGISTER)
+def register(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    app = page.app
+    initial = {"client_id": app.client_id, "directory": app.directory} if app else None
+    form = RegisterForm(posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        had_consent = bool(app and app.consent_granted_at)
+        saved = services.save_registration(
+            page.tenant,
+            client_id=form.cleaned_data["client_id"],
+            directory=form.cleaned_data["directory"],
+            directory_id=form.cleaned_data["directory_id"],
+            actor=Actor.of(request),
+        )
+        tasks.enqueue_requested(saved.checks)
+        if had_consent and saved.obj.consent_granted_at is None:
+            messages.warning(
+                request, "The app or directory changed, so admin consent must be granted again."
+            )
+        return page.go_to(AUTHENTICATION)
+    context = page.context(
+        form=form,
+        app_name=services.suggested_app_name(page.tenant),
+        account_type=admin_center.ACCOUNT_TYPE,
+        first_redirect_uri=admin_center.GUIDE_REDIRECT_URIS[0],
+        new_registration_url=admin_center.new_registration_url(),
+        app_list_url=admin_center.app_list_url(),
+    )
+    return render(request, "onboarding/register.html", context)
+
+
+@wizard_step(AUTHENTICATION)
+def authentication(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    app = page.app
+    assert app is not None  # step 1 is done
+    form = AuthenticationForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        services.confirm_authentication(app, actor=Actor.of(request))
+        return page.go_to(PERMISSIONS)
+    callback_url = consent.callback_url()
+    context = page.context(
+        form=form,
+        app=app,
+        redirect_uris=admin_center.web_redirect_uris(callback_url),
+        callback_url=callback_url,
+        authentication_url=admin_center.app_page_url(app.client_id, "Authentication"),
+    )
+    return render(request, "onboarding/authentication.html", context)
+
+
+@wizard_step(PERMISSIONS)
+def permissions(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    app = page.app
+    assert app is not None
+    context = page.context(
+        app=app,
+        permissions=admin_center.GRAPH_PERMISSIONS,
+        forward_url=consent.forward_url(app),
+        callback_url=consent.callback_url(),
+        consent_roles=consent.CONSENT_ROLES,
+        api_permissions_url=admin_center.app_page_url(app.client_id, "CallAnAPI"),
+    )
+    page_response = render(request, "onboarding/permissions.html", context)
+    return consent.allow_form_to_microsoft(page_response)
+
+
+@wizard_step(PERMISSIONS)
+@require_POST
+def consent_start(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    """Step 3's button: off to Microsoft's admin consent, with a state in this session."""
+    app = page.app
+    assert app is not None
+    url = consent.consent_start(request.session, app, user_id=str(request.user.pk))
+    return redirect(url)
+
+
+@wizard_step(SECRET)
+def secret(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    app = page.app
+    assert app is not None
+    form = SecretForm(posted(request), app=app, today=page.tenant.local_today())
+    if request.method == "POST" and form.is_valid():
+        saved = services.save_secret(
+            app,
+            value=form.cleaned_data["value"],
+            secret_id=form.cleaned_data["secret_id"],
+            expires_on=form.cleaned_data["expires_on"],
+            actor=Actor.of(request),
+            confirmed_warnings=[warning.code for warning in form.warnings],
+        )
+        tasks.enqueue_requested(saved.checks)
+        for notice in form.notices:
+            messages.info(request, notice.message)
+        expires = date_format(saved.obj.expires_on, "j F Y")
+        messages.success(
+            request, f"Secret {saved.obj.hint}… saved, encrypted. It expires on {expires}."
+        )
+        return page.go_to(MAILBOX)
+    context = page.context(
+        form=form,
+        app=app,
+        current=app.secrets.filter(status__in=LIVE_STATUSES).first(),
+        credentials_url=admin_center.app_page_url(app.client_id, "Credentials"),
+    )
+    return render(request, "onboarding/secret.html", context)
+
+
+@wizard_step(MAILBOX)
+def mailbox(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    """The list of mailboxes, and a form to add one."""
+    form = MailboxForm(posted(request), tenant=page.tenant, mailbox=None)
+    if request.method == "POST" and form.is_valid():
+        added = Mailbox(tenant=page.tenant)
+        _save_mailbox(request, form, added)
+        messages.success(request, f"{added.address} added.")
+        return page.go_to(MAILBOX)
+    mailboxes = page.tenant.mailboxes.order_by("address")
+    return render(request, "onboarding/mailbox.html", page.context(form=form, mailboxes=mailboxes))
+
+
+@wizard_step(MAILBOX)
+def mailbox_edit(request: HttpRequest, page: WizardPage, mailbox_id: object) -> HttpResponse:
+    existing = get_object_or_404(Mailbox, pk=mailbox_id, tenant=page.tenant)
+    form = MailboxForm(posted(request), tenant=page.tenant, mailbox=existing)
+    if request.method == "POST" and form.is_valid():
+        _save_mailbox(request, form, existing)
+        messages.success(request, f"{existing.address} saved.")
+        return page.go_to(MAILBOX)
+    return render(
+        request, "onboarding/mailbox_edit.html", page.context(form=form, mailbox=existing)
+    )
+
+
+@wizard_step(MAILBOX)
+@require_POST
+def mailbox_remove(request: HttpRequest, page: WizardPage, mailbox_id: object) -> HttpResponse:
+    existing = get_object_or_404(Mailbox, pk=mailbox_id, tenant=page.tenant)
+    services.remove_mailbox(existing, actor=Actor.of(request))
+    messages.success(request, f"{existing.address} removed.")
+    return page.go_to(MAILBOX)
+
+
+def _save_mailbox(request: HttpRequest, form: MailboxForm, target: Mailbox) -> None:
+    saved = services.save_mailbox(
+        target,
+        address=form.cleaned_data["address"],
+        password=form.cleaned_data["password"] or None,
+        forget=form.cleaned_data.get("forget_password", False),
+        actor=Actor.of(request),
+    )
+    tasks.enqueue_requested(saved.checks)
+
+
+@wizard_step(VERIFY)
+def verify(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    """The checks of every mailbox; "Run check again" (POST) is the only way to start
+    one here: showing the page, or polling it, never sends a test message."""
+    if request.method == "POST":
+        for item in page.tenant.mailboxes.order_by("address"):
+            requested = check_again(mailbox=item, user=user_of(request.user))
+            if isinstance(requested, int):
+                messages.warning(request, TOO_SOON.format(seconds=requested))
+            else:
+                tasks.enqueue_requested(requested)
+        return page.go_to(VERIFY)
+    return render(request, "onboarding/verify.html", _verify_context(page))
+
+
+@wizard_step(VERIFY)
+def verify_status(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    """The live part of the verify page, polled by htmx. Reads only."""
+    return render(request, "onboarding/verify_status.html", _verify_context(page))
+
+
+def _verify_context(page: WizardPage) -> dict[str, Any]:
+    checks = []
+    for item in page.tenant.mailboxes.order_by("address"):
+        run = item.check_runs.first()
+        checks.append({"mailbox": item, **(status_context(run) if run else {"run": None})})
+    runs = [check["run"] for check in checks]
+    pending = any(run is not None and not run.is_finished for run in runs)
+    # Shown in the live fragment, so the way on appears as soon as the check passes.
+    all_passed = bool(runs) and all(
+        run is not None and run.status == CheckRun.Status.PASSED for run in runs
+    )
+    all_checked = all(run is not None for run in runs)
+    return page.context(
+        checks=checks, pending=pending, all_passed=all_passed, all_checked=all_checked
+    )
+
+
+@wizard_step(DONE)
+def done(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    app = page.app
+    context = page.context(app=app, mailboxes=page.tenant.mailboxes.order_by("address"))
+    return render(request, "onboarding/done.html", context)
