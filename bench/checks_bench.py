@@ -17,6 +17,9 @@ Needs a scratch PostgreSQL database (it is flushed!) and a Redis database:
     REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/checks_bench.py \\
         [--directories 100] [--per-directory 10] [--latency-ms 50] [--workers 2] \\
         [--concurrency 16 | 2,4,8,16] [--runs 3]
+
+A tiny run (about 6 s): --directories 1 --per-directory 2 --latency-ms 5 --workers 1
+--concurrency 2 --runs 1.
 """
 
 from __future__ import annotations
@@ -121,17 +124,19 @@ def one_run(
     from django.db import transaction
     from django.db.models import Max, Min
 
-    from onboarding.checks import check_request
+    from onboarding.checks.claim import check_request
     from onboarding.models import CheckRun, Mailbox
+    from onboarding.tasks import enqueue_requested
 
     control.call("DELETE", "/counters")
     mailboxes = list(Mailbox.objects.all())
     cpu_before = cpu_seconds(workers), cpu_seconds([emulator])
     started = time.perf_counter()
     with transaction.atomic():
-        runs = [check_request(mailbox=m, trigger="schedule") for m in mailboxes]
+        requested = [check_request(mailbox=m, trigger="schedule") for m in mailboxes]
+        enqueue_requested(requested)
     enqueued = time.perf_counter() - started
-    ids = [run.pk for run in runs]
+    ids = [one.run.pk for one in requested]
     pending = CheckRun.objects.exclude(status__in=FINISHED)
     while pending.exists():
         time.sleep(0.05)
@@ -179,6 +184,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
+    if min(args.directories, args.per_directory, args.workers, args.runs, *levels) < 1:
+        parser.error("every count must be at least 1")
+    if args.latency_ms < 1:
+        # The bound is W*C / (requests per check * latency): none without latency.
+        parser.error("--latency-ms must be at least 1")
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         sys.exit("Set DATABASE_URL (a scratch database: it is flushed) and REDIS_URL.")
     with tempfile.TemporaryDirectory() as var:

@@ -4,9 +4,11 @@
     .venv/bin/python bench/reminders_bench.py --sqlite         # the same on a SQLite file
     .venv/bin/python bench/reminders_bench.py --sizes 1000 --runs 3
     .venv/bin/python bench/reminders_bench.py --sqlite --no-analyze --sizes 10000
+    .venv/bin/python bench/reminders_bench.py --sizes 50 --runs 1   # a tiny run
 
 PostgreSQL: creates the database portal_bench_reminders on BENCH_POSTGRES_URL
-(default postgres://postgres@127.0.0.1:5432/postgres) and drops it at the end.
+(default postgres://postgres@127.0.0.1:5432/postgres) and drops it at the end,
+after the results table is printed.
 
 Each tenant has one active secret, expiring uniformly between 30 days ago and two
 years ahead, and one admin. Yesterday's scan has run (and its reminders are
@@ -30,27 +32,12 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+import _database  # bench/_database.py: bench/ is first on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = "portal_bench_reminders"
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney"]
 BATCH = 5000
-
-
-def create_postgres() -> tuple[str, str]:
-    """A fresh benchmark database; returns (its URL, the admin URL to drop it with)."""
-    admin_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    return admin_url.rsplit("/", 1)[0] + "/" + BENCH_DB, admin_url
-
-
-def drop_postgres(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(BENCH_DB)))
 
 
 def setup_django(database_url: str, var_dir: str) -> None:
@@ -67,7 +54,7 @@ def setup_django(database_url: str, var_dir: str) -> None:
     from django.conf import settings
 
     django.setup()
-    logging.getLogger("onboarding.reminders").setLevel(logging.WARNING)
+    logging.getLogger("onboarding.reminders.scan").setLevel(logging.WARNING)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     from django.core.management import call_command
 
@@ -125,12 +112,12 @@ def rolled_back(work):
 
 
 def send_all(now):
-    from onboarding import reminders
+    from onboarding.reminders import dispatch, scan
 
-    claimed = reminders.scan(now).claimed
+    claimed = scan.scan(now).claimed
     started = time.perf_counter()
     for dispatch_id in claimed:
-        reminders.send(dispatch_id)
+        dispatch.send(dispatch_id)
     return len(claimed), time.perf_counter() - started
 
 
@@ -139,13 +126,13 @@ def measure(size: int, runs: int, analyze: bool) -> dict[str, float]:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from onboarding import reminders
+    from onboarding.reminders import scan
 
     now = timezone.now()
     reset()
     started = time.perf_counter()
     populate(size, now.date())
-    reminders.scan(now - timedelta(days=1))  # yesterday's scan, committed
+    scan.scan(now - timedelta(days=1))  # yesterday's scan, committed
     if analyze:
         # As PostgreSQL's autovacuum would have by the next morning. SQLite gathers no
         # statistics by itself, and without them it plans the "replaced by a newer
@@ -153,9 +140,9 @@ def measure(size: int, runs: int, analyze: bool) -> dict[str, float]:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     setup_seconds = time.perf_counter() - started
-    scans = [rolled_back(lambda: reminders.scan(now)) for _ in range(runs)]
+    scans = [rolled_back(lambda: scan.scan(now)) for _ in range(runs)]
     with CaptureQueriesContext(connection) as queries:
-        rolled_back(lambda: reminders.scan(now))
+        rolled_back(lambda: scan.scan(now))
     sends = [rolled_back(lambda: send_all(now))[1] for _ in range(max(1, runs // 2))]
     claimed = len(scans[0][1].claimed)
     return {
@@ -175,21 +162,24 @@ def main() -> int:
     parser.add_argument("--sqlite", action="store_true", help="use a SQLite file instead")
     parser.add_argument("--no-analyze", action="store_true", help="skip ANALYZE after filling")
     args = parser.parse_args()
+    if args.runs < 1 or min(args.sizes) < 1:
+        parser.error("--sizes and --runs must be at least 1")
+    engine = "SQLite" if args.sqlite else "PostgreSQL"
+    admin_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     with tempfile.TemporaryDirectory() as var_dir:
         if args.sqlite:
-            database_url, admin_url = f"sqlite:///{var_dir}/bench.sqlite3", None
+            database_url = f"sqlite:///{var_dir}/bench.sqlite3"
         else:
-            database_url, admin_url = create_postgres()
+            database_url = _database.create(admin_url, BENCH_DB)
         try:
             setup_django(database_url, var_dir)
             results = [measure(size, args.runs, not args.no_analyze) for size in args.sizes]
+            # Printed before the database is dropped: a failed clean-up never loses them.
+            report(results, engine, args.runs)
         finally:
-            if admin_url:
-                from django.db import connections
-
-                connections.close_all()
-                drop_postgres(admin_url)
-    report(results, "SQLite" if args.sqlite else "PostgreSQL", args.runs)
+            _database.close_django_connections()
+            if not args.sqlite:
+                _database.drop(admin_url, BENCH_DB)
     return 0
 
 
@@ -207,6 +197,7 @@ def report(results: list[dict[str, float]], engine: str, runs: int) -> None:
             f"ratio {last['secrets'] / first['secrets']:.0f}x secrets -> "
             f"{last['scan_median_s'] / first['scan_median_s']:.1f}x scan time"
         )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
