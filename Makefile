@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint typecheck check ci clean
+.PHONY: install run test lint typecheck imports check ci clean
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the virtual environment in $(VENV) and installing the dependencies"
@@ -30,7 +30,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy .
 
-check: lint typecheck
+# The architecture's arrows (pyproject.toml, [tool.importlinter]).
+imports: install
+	$(VENV)/bin/lint-imports --no-cache
+
+check: lint typecheck imports
 	$(PY) manage.py makemigrations --check --dry-run
 
 ci:
