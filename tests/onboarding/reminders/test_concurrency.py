@@ -26,7 +26,7 @@ from tests.onboarding.secrets_factory import make_secret
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCANS = 3
 # Each process gets ready, waits for the word on stdin, then runs the scan: so all
 # of them scan at once rather than one after another as they finish starting up.
