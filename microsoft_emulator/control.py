@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, NotFound
 
-from microsoft_emulator.faults import ENDPOINTS, Fault
+from microsoft_emulator.faults import ENDPOINTS, Fault, Replay
 from microsoft_emulator.handle import EmulatorHandle
 from microsoft_emulator.state import (
     AUDIENCES,
@@ -204,6 +204,12 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
     @bp.put("/faults/<endpoint>")
     def put_fault(endpoint: str) -> Response:
         handle.emulator.faults.set(endpoint, from_plain(Fault, _body(), "fault"))
+        return get_faults()
+
+    @bp.put("/replay/<endpoint>")
+    def put_replay(endpoint: str) -> Response:
+        """{status, body, headers, times}: a recorded response for the next requests."""
+        handle.emulator.faults.replay(endpoint, from_plain(Replay, _body(), "replay"))
         return get_faults()
 
     @bp.delete("/faults")

@@ -88,8 +88,12 @@ def graph_response(error: GraphError, emulator: Emulator) -> Response:
 
 
 def injected(endpoint: str, emulator: Emulator, *, graph: bool = False) -> Response | None:
-    """Count the request, wait its injected latency, and answer an injected fault if due."""
+    """Count the request; answer a recorded response queued for it, or wait its injected
+    latency and answer an injected fault if due."""
     outcome = emulator.faults.decide(endpoint)
+    if outcome.replay is not None:
+        recorded = outcome.replay
+        return Response(recorded.body, status=recorded.status, headers=recorded.headers)
     if outcome.latency:
         time.sleep(outcome.latency)
     if outcome.status is None:

@@ -1,4 +1,5 @@
-"""Fault injection per endpoint, Microsoft's mailbox concurrency limit, and counters.
+"""Fault injection per endpoint, recorded responses replayed verbatim, Microsoft's
+mailbox concurrency limit, and counters.
 
 Shares are deterministic (an accumulator, not a random draw): a share of 0.25 fails
 exactly every fourth request, so tests can count on it.
@@ -49,12 +50,34 @@ class Fault:
 
 
 @dataclass
+class Replay:
+    """A response Microsoft really gave (a recording under tests/), served as it is,
+    byte for byte, to the next `times` requests to one endpoint: the emulator's own
+    answer cannot hide a difference from the real one."""
+
+    status: int
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+
+    def __post_init__(self) -> None:
+        if not 100 <= int(self.status) <= 599:
+            raise ValueError("status must be an HTTP status")
+        if int(self.times) < 1:
+            raise ValueError("times must be at least 1")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.headers.items()):
+            raise ValueError("headers must map names to strings")
+
+
+@dataclass
 class Outcome:
-    """What to do to one request: wait, then answer with `status` instead (or not)."""
+    """What to do to one request: wait, then answer with `status` instead (or not), or
+    with a recorded response."""
 
     latency: float = 0.0
     status: int | None = None
     retry_after: int = 0
+    replay: Replay | None = None
 
 
 @dataclass
@@ -72,6 +95,7 @@ class Faults:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.faults: dict[str, Fault] = {}
+        self.replays: dict[str, list[Replay]] = {}
         self.mailbox_limit = MAILBOX_CONCURRENCY
         self.counters = Counters()
         self._accumulated: dict[str, float] = {}
@@ -85,9 +109,18 @@ class Faults:
         with self.lock:
             self.faults[endpoint] = fault
 
+    def replay(self, endpoint: str, replay: Replay) -> None:
+        """Answer the next `replay.times` requests to `endpoint` with the recording
+        (after any recordings queued before it)."""
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
+        with self.lock:
+            self.replays.setdefault(endpoint, []).append(replay)
+
     def clear(self) -> None:
         with self.lock:
             self.faults.clear()
+            self.replays.clear()
             self._accumulated.clear()
             self.mailbox_limit = MAILBOX_CONCURRENCY
 
@@ -99,6 +132,9 @@ class Faults:
         """Count the request and decide its injected fault, if any."""
         with self.lock:
             self.counters.requests[endpoint] += 1
+            if queued := self.replays.get(endpoint):
+                self.counters.injected[f"{endpoint}:replay"] += 1
+                return Outcome(replay=self._next(endpoint, queued))
             fault = self.faults.get(endpoint) or self.faults.get("*")
             if fault is None:
                 return Outcome()
@@ -110,6 +146,15 @@ class Faults:
             if outcome.status:
                 self.counters.injected[f"{endpoint}:{outcome.status}"] += 1
             return outcome
+
+    def _next(self, endpoint: str, queued: list[Replay]) -> Replay:
+        replay = queued[0]
+        replay.times -= 1
+        if replay.times == 0:
+            queued.pop(0)
+            if not queued:
+                del self.replays[endpoint]
+        return replay
 
     def _due(self, key: str, share: float) -> bool:
         if share <= 0:
@@ -150,6 +195,7 @@ class Faults:
         with self.lock:
             return {
                 "faults": {name: asdict(f) for name, f in self.faults.items()},
+                "replays": {name: sum(r.times for r in q) for name, q in self.replays.items()},
                 "mailbox_limit": self.mailbox_limit,
                 # Not asdict(): it would rebuild each Counter from (key, count) pairs.
                 "counters": {

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from microsoft_emulator.core import Emulator
-from microsoft_emulator.faults import Fault
+from microsoft_emulator.faults import Fault, Replay
 from microsoft_emulator.state import (
     AccessPolicy,
     AppRegistration,
@@ -196,7 +196,22 @@ class EmulatorHandle:
         self.emulator.faults.set(endpoint, fault)
         return fault
 
+    def replay(
+        self,
+        endpoint: str,
+        *,
+        status: int,
+        body: str = "",
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> Replay:
+        """Serve a recorded Microsoft response, verbatim, to the next `times` requests."""
+        replay = Replay(status=status, body=body, headers=dict(headers or {}), times=times)
+        self.emulator.faults.replay(endpoint, replay)
+        return replay
+
     def clear_faults(self) -> None:
+        """No injected faults and no queued recordings."""
         self.emulator.faults.clear()
 
     def set_mailbox_limit(self, limit: int) -> None:
