@@ -116,3 +116,13 @@ def test_it_maps_the_bare_http_codes_of_the_token_endpoint():
     assert diagnose("http_429", status=429).key == "throttled"
     assert diagnose("http_401", status=401).key == "token_rejected"
     assert diagnose("http_502", status=502).key == "unreachable"
+
+
+def test_each_key_is_defined_once_and_each_code_names_a_defined_key():
+    from onboarding.diagnosis import _AREAS
+
+    keys = [entry.key for area in _AREAS for entry in area.ENTRIES]
+    assert len(keys) == len(set(keys)) == len(CATALOGUE)
+    codes = [code for area in _AREAS for code in area.CODES]
+    assert len(codes) == len(set(codes))
+    assert {key for area in _AREAS for key in area.CODES.values()} <= set(CATALOGUE)

@@ -1,0 +1,80 @@
+"""The client secret (step 4, or renewal)."""
+
+# Catalogue entries, and the Microsoft codes (AADSTS numbers, Graph codes) that mean them.
+
+from __future__ import annotations
+
+from onboarding.diagnosis.entry import entry
+from onboarding.steps import SECRET
+
+ENTRIES = [
+    entry(
+        "wrong_secret",
+        "The client secret is wrong",
+        "Microsoft rejected the client secret. Most often the Secret ID was pasted instead "
+        "of the secret's Value.",
+        (
+            "In Certificates & secrets, create a new client secret (the Value of an existing "
+            "one cannot be shown again).",
+            "Copy the Value column right away, not the Secret ID.",
+            "Enter the new Value, Secret ID and expiry in step 4.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "secret_id_pasted",
+        "The Secret ID was entered instead of the secret's Value",
+        "Microsoft rejected the client secret, and what was saved looks like a Secret ID "
+        "(a GUID). The Value is the other column, shown only once when the secret is created.",
+        (
+            "In Certificates & secrets, create a new client secret.",
+            "Copy the Value column right away (not the Secret ID next to it).",
+            "Enter the new Value, Secret ID and expiry in step 4.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "secret_missing",
+        "No usable client secret is saved",
+        "The portal has no active client secret for this application, or the saved one "
+        "can no longer be read.",
+        (
+            "In Certificates & secrets, create a new client secret.",
+            "Enter its Value, Secret ID and expiry in step 4.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "no_credential_in_entra",
+        "The application has no client secret in Entra",
+        "Microsoft found no client secret or certificate on the application: the secret "
+        "was deleted in Certificates & secrets, or none was ever created. With public "
+        "client flows on, Microsoft then treats the app as a public client and refuses "
+        "any secret.",
+        (
+            "In Certificates & secrets, create a new client secret.",
+            "Copy its Value right away, and its Secret ID.",
+            "Enter the new Value, Secret ID and expiry in step 4.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "secret_expired",
+        "The client secret has expired",
+        "The secret's expiry date has passed, so Microsoft no longer accepts it and the "
+        "operations app can no longer read or send mail.",
+        (
+            "In Certificates & secrets, create a new client secret.",
+            "Renew the secret in this portal with the new Value, Secret ID and expiry.",
+            "Once the portal has verified it, delete the expired secret in Entra.",
+        ),
+        SECRET,
+    ),
+]
+
+# Microsoft's error codes (AADSTS numbers and Graph codes) -> catalogue keys.
+CODES = {
+    "AADSTS7000215": "wrong_secret",
+    "AADSTS7000222": "secret_expired",
+    "AADSTS700025": "no_credential_in_entra",
+}
