@@ -275,6 +275,9 @@ class Mailbox(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="mailboxes")
     address = models.EmailField()
+    # The account's sign-in name in Entra when it is not the address (an alias, a
+    # hybrid tenant): Graph's /users/{key} and the password sign-in need the UPN.
+    upn = models.CharField("User principal name", max_length=254, blank=True)
     # The optional legacy password, encrypted by onboarding.vault.
     password_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
     password_key_id = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
@@ -293,6 +296,11 @@ class Mailbox(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+    @property
+    def sign_in_name(self) -> str:
+        """The key Microsoft knows the mailbox's account by: its UPN, else its address."""
+        return self.upn or self.address
 
     @property
     def has_password(self) -> bool:
