@@ -93,3 +93,12 @@ def test_it_gives_the_finished_tenants_a_configuration_for_the_dashboard(db, set
 
 def test_it_tells_the_support_user_about_two_factor_sign_in(db):
     assert "scan the QR code" in run()
+
+
+def test_it_derives_each_tenants_step_and_health_from_its_data(db, settings):
+    run()
+    tenants = {t.name: (t.onboarding_step, t.health) for t in Tenant.objects.all()}
+    assert tenants["Northwind Traders"] == (3, "unknown")  # waiting for admin consent
+    assert tenants["Fabrikam Haulage"] == (7, "healthy")
+    assert tenants["Tailspin Couriers"] == (6, "expired")  # its mailbox stopped: verify again
+    assert tenants["Contoso Freight"] == (1, "unknown")

@@ -17,8 +17,10 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import SUPPORT_GROUP, User
+from onboarding.checks.health import tenant_recompute
 from onboarding.invitations.services import invitation_create, invitation_link
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, Membership, Tenant
+from onboarding.progress import record_progress
 
 SUPPORT_EMAIL = "support@demo.example"
 SUPPORT_PASSWORD = "demo-support-password"
@@ -26,11 +28,14 @@ ADMIN_PASSWORD = "demo-admin-password"
 CONTOSO = "Contoso Freight"
 CONTOSO_ADMIN = "it-admin@contoso.example"
 # Tenants further along, so that lists and the dashboard have something to show.
+# Their step and health are derived from their data, as for any tenant.
 OTHERS = [
-    ("Northwind Traders", "admin@northwind.example", "Nadia North", 3, Tenant.Health.UNKNOWN),
-    ("Fabrikam Haulage", "admin@fabrikam.example", "Farid Fab", 7, Tenant.Health.HEALTHY),
-    ("Tailspin Couriers", "admin@tailspin.example", "Tara Tail", 7, Tenant.Health.EXPIRED),
+    ("Northwind Traders", "admin@northwind.example", "Nadia North"),
+    ("Fabrikam Haulage", "admin@fabrikam.example", "Farid Fab"),
+    ("Tailspin Couriers", "admin@tailspin.example", "Tara Tail"),
 ]
+# Registered (steps 1 and 2), waiting for admin consent in step 3.
+REGISTERED = {"Northwind Traders"}
 # The finished tenants' Microsoft set-up, for the support dashboard: days until their
 # secret expires, their mailbox and its diagnosis. The secret values are made up.
 CONFIGURED = {
@@ -57,14 +62,27 @@ def _support_user() -> User:
 
 
 def _other_tenants() -> None:
-    for name, email, full_name, step, health in OTHERS:
-        tenant, _ = Tenant.objects.update_or_create(
-            name=name, defaults={"onboarding_step": step, "health": health}
-        )
+    for name, email, full_name in OTHERS:
+        tenant, _ = Tenant.objects.get_or_create(name=name)
         admin = _user(email, ADMIN_PASSWORD, full_name=full_name)
         Membership.objects.get_or_create(tenant=tenant, user=admin)
-        if name in CONFIGURED and not AppRegistration.objects.filter(tenant=tenant).exists():
-            _configure(tenant, *CONFIGURED[name])
+        if not AppRegistration.objects.filter(tenant=tenant).exists():
+            if name in CONFIGURED:
+                _configure(tenant, *CONFIGURED[name])
+            elif name in REGISTERED:
+                _register(tenant)
+        record_progress(tenant)
+        tenant_recompute(tenant.pk)
+
+
+def _register(tenant: Tenant) -> AppRegistration:
+    return AppRegistration.objects.create(
+        tenant=tenant,
+        client_id=uuid.uuid4(),
+        directory=f"{tenant.name.split()[0].lower()}.onmicrosoft.com",
+        directory_id=uuid.uuid4(),
+        authentication_confirmed_at=timezone.now() - timedelta(days=3),
+    )
 
 
 def _configure(tenant: Tenant, expires_in: int, address: str, health: str, diagnosis: str) -> None:
@@ -72,13 +90,9 @@ def _configure(tenant: Tenant, expires_in: int, address: str, health: str, diagn
     no check can ever run against it: the results of past checks (health, diagnosis) are
     seeded directly, the one place outside onboarding.checks.health that writes them."""
     now = timezone.now()
-    app = AppRegistration.objects.create(
-        tenant=tenant,
-        client_id=uuid.uuid4(),
-        directory=f"{tenant.name.split()[0].lower()}.onmicrosoft.com",
-        directory_id=uuid.uuid4(),
-        consent_granted_at=now - timedelta(days=120),
-    )
+    app = _register(tenant)
+    app.consent_granted_at = now - timedelta(days=120)
+    app.save(update_fields=["consent_granted_at"])
     secret = ClientSecret(
         app=app,
         secret_id=uuid.uuid4(),
