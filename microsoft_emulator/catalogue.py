@@ -54,7 +54,13 @@ def search(kind: str, text: str) -> list[GraphPermission]:
     ]
 
 
-# Entra's "Expires" choices for a new client secret: (form value, label, days).
+# Entra's "Expires" choices in its "Add a client secret" panel: (form value, label, days).
+# "Recommended: 180 days (6 months)" is Entra's label quoted by many guides; odoo/documentation
+# content/applications/productivity/calendar/outlook.rst lists the others: "90 days (3
+# months)", "365 days (12 months)", "545 days (18 months)", "730 days (24 months)" or "Custom",
+# which "allows the administrator to set a Start and End date". entra-docs
+# how-to-add-credentials.md: "Client secret lifetime is limited to two years (24 months) or
+# less. You can't specify a custom lifetime longer than 24 months."
 SECRET_EXPIRY = (
     ("180", "Recommended: 180 days (6 months)", 180),
     ("90", "90 days (3 months)", 90),
@@ -65,3 +71,7 @@ SECRET_EXPIRY = (
 )
 # "Custom" is limited to two years, as in Entra.
 MAX_SECRET_DAYS = 730
+# Custom's Start: from today to 18 months ahead; its End: after Start, at most two years
+# after it (jpazureid/blog articles/azure-active-directory/azuread-clientsecrets-202104.md,
+# Microsoft's Japanese identity support team, on the then new panel).
+MAX_START_DAYS = 545

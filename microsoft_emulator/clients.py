@@ -50,9 +50,13 @@ def resolve_tenant(store: Store, tenant: str) -> Directory | str:
 def app_in(
     store: Store, directory: Directory, client_id: str
 ) -> tuple[AppRegistration, ServicePrincipal]:
-    """The app and its service principal in this directory (AADSTS700016 when absent)."""
+    """The app and its service principal in this directory: AADSTS7000229 for an app
+    registered here whose service principal was deleted, AADSTS700016 for a client ID
+    this directory does not know at all (MICROSOFT.md §0)."""
     app = store.app(client_id)
     sp = store.service_principal(directory.id, client_id) if app else None
+    if app is not None and sp is None and app.directory_id == directory.id:
+        raise aad(7000229, client_id=app.client_id, tenant_id=directory.id)
     if app is None or sp is None:
         raise aad(700016, client_id=client_id, directory=directory.name)
     return app, sp

@@ -7,12 +7,14 @@ in-process tests use EmulatorHandle directly. Every route answers 400 with
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, NotFound
 
+from microsoft_emulator.app_limits import TooManyAppPasswords
 from microsoft_emulator.faults import ENDPOINTS, Fault, Replay
 from microsoft_emulator.handle import EmulatorHandle
 from microsoft_emulator.state import (
@@ -28,7 +30,17 @@ from microsoft_emulator.state import (
     to_plain,
 )
 
-USER_FIELDS = ("password", "display_name", "mailbox", "mfa_required", "admin_role", "blocked")
+USER_FIELDS = (
+    "password",
+    "display_name",
+    "mailbox",
+    "no_mailbox_code",
+    "mail",
+    "proxy_addresses",
+    "mfa_required",
+    "admin_role",
+    "blocked",
+)
 APP_FIELDS = (
     "name",
     "sign_in_audience",
@@ -73,6 +85,16 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
     def bad_input(error: Exception) -> tuple[Response, int]:
         return jsonify(error=str(error)), 400
 
+    @bp.errorhandler(TooManyAppPasswords)
+    def too_many_secrets(error: TooManyAppPasswords) -> tuple[Response, int]:
+        # As Graph's addPassword answers (tests/recordings/add_password_too_many_app_passwords).
+        request_id = str(uuid.uuid4())
+        client_request_id = request.headers.get("client-request-id", request_id)
+        body = error.body(
+            request_id=request_id, client_request_id=client_request_id, now=store.now()
+        )
+        return jsonify(body), error.status
+
     @bp.errorhandler(KeyError)
     def missing(error: KeyError) -> tuple[Response, int]:
         return jsonify(error=f"missing field {error}"), 400
@@ -113,6 +135,14 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
             str(data["name"]), *data.get("domains", []), id=data.get("id")
         )
         return jsonify(to_plain(created)), 201
+
+    @bp.post("/directories/<tenant>/federated-domains")
+    def federate_domain(tenant: str) -> tuple[Response, int]:
+        """{domain}: a domain of the directory that signs in at its own AD FS."""
+        domain = str(_body()["domain"]).strip()
+        if not domain or "@" in domain or "/" in domain:
+            raise ValueError("domain is a DNS name, such as contoso.com")
+        return jsonify(to_plain(handle.federate_domain(directory(tenant), domain))), 201
 
     @bp.post("/directories/<tenant>/users")
     def add_user(tenant: str) -> tuple[Response, int]:
@@ -165,9 +195,14 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
     def add_secret(client_id: str) -> tuple[Response, int]:
         data = _body()
         end = parse_time(data["end"]) if data.get("end") else None
+        start = parse_time(data["start"]) if data.get("start") else None
         days = float(data.get("days", 180))
         secret = handle.add_secret(
-            app(client_id), days=days, end=end, display_name=str(data.get("display_name", ""))
+            app(client_id),
+            days=days,
+            end=end,
+            start=start,
+            display_name=str(data.get("display_name", "")),
         )
         return jsonify({**to_plain(secret), "hint": secret.hint}), 201
 
@@ -186,6 +221,13 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
             sp = handle.grant_admin_consent(registration, target)
         return jsonify(to_plain(sp))
 
+    @bp.delete("/apps/<client_id>/service-principals/<tenant>")
+    def delete_service_principal(client_id: str, tenant: str) -> Response:
+        """The enterprise application deleted in that directory; 404 if there was none."""
+        if not handle.delete_service_principal(app(client_id), directory(tenant)):
+            raise NotFound(f"no service principal of {client_id} in {tenant}")
+        return jsonify(deleted=True)
+
     @bp.post("/apps/<client_id>/access-policies")
     def add_policy(client_id: str) -> tuple[Response, int]:
         data = _body()
@@ -196,6 +238,27 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
             mode=str(data.get("mode", "RestrictAccess")),
         )
         return jsonify(to_plain(policy)), 201
+
+    @bp.post("/apps/<client_id>/exchange-role-assignments")
+    def add_exchange_role(client_id: str) -> tuple[Response, int]:
+        """{directory, role: "Application Mail.Read"|..., mailboxes: [...] (none: all)}"""
+        data = _body()
+        assignment = handle.add_exchange_role_assignment(
+            app(client_id),
+            directory(str(data["directory"])),
+            str(data["role"]),
+            [str(m) for m in data.get("mailboxes") or []],
+        )
+        return jsonify(to_plain(assignment)), 201
+
+    @bp.put("/consent-propagation")
+    def consent_propagation() -> Response:
+        """{seconds}: how long new app tokens lack the roles after an admin consent."""
+        seconds = _body()["seconds"]
+        if not isinstance(seconds, int) or isinstance(seconds, bool):
+            raise ValueError("seconds is a whole number")
+        handle.set_consent_propagation(seconds)
+        return jsonify(seconds=handle.state.consent_propagation_seconds)
 
     @bp.get("/faults")
     def get_faults() -> Response:

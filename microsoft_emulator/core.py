@@ -116,12 +116,20 @@ def fault_response(status: int, retry_after: int, emulator: Emulator, *, graph: 
 
 
 def _identity_fault(status: int, retry_after: int, emulator: Emulator) -> Response:
+    if status == 429:
+        # Microsoft throttles the identity platform in plain text, not OAuth JSON
+        # (tests/recordings/token_throttled_plain_text.json); msal then fails decoding it.
+        return Response(
+            "Too Many Requests",
+            status=429,
+            headers={"Retry-After": str(retry_after)},
+            mimetype="text/plain",
+        )
     correlation_id = client_request_id()
     trace_id = str(uuid.uuid4())
-    throttled = status == 429
     response = jsonify(
         {
-            "error": "temporarily_unavailable" if throttled else "server_error",
+            "error": "server_error",
             "error_description": (
                 "The service is temporarily unavailable; retry later."
                 f"\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}"
@@ -132,6 +140,4 @@ def _identity_fault(status: int, retry_after: int, emulator: Emulator) -> Respon
         }
     )
     response.status_code = status
-    if throttled:
-        response.headers["Retry-After"] = str(retry_after)
     return response

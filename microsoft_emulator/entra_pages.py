@@ -1,6 +1,15 @@
 """The admin's side of the setup guide, emulated: the Entra admin center's App
 registrations pages (register, Authentication, API permissions with admin consent,
-Certificates & secrets with a secret value shown once)."""
+Certificates & secrets with a secret value shown once).
+
+Labels are Entra's: the account types (state.AUDIENCES), the platforms of "Select a
+platform" ("Single-page application (SPA)": MicrosoftDocs/azure-docs
+articles/active-directory-b2c/tutorial-register-spa.md, "Under Redirect URI, select
+Single-page application (SPA)"), the "Add a client secret" panel's Expires choices with
+Custom's Start and End (catalogue.SECRET_EXPIRY). The limits of an app that takes personal
+accounts (two client secrets, a 90-character name) are app_limits'; the sentences the
+pages show for refused input are the emulator's own unless app_limits says otherwise.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +22,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from microsoft_emulator import catalogue
+from microsoft_emulator import app_limits, catalogue
 from microsoft_emulator.handle import EmulatorHandle
 from microsoft_emulator.signin import check_csrf, sign_in_page, signed_in_user
 from microsoft_emulator.state import AUDIENCES, AppRegistration, Directory, User
 
-PLATFORMS = ("Web", "Single-page application", "Public client/native (mobile & desktop)")
+PLATFORMS = ("Web", "Single-page application (SPA)", "Public client/native (mobile & desktop)")
 
 
 def valid_redirect_uri(uri: str) -> bool:
@@ -31,20 +40,29 @@ def valid_redirect_uri(uri: str) -> bool:
     )
 
 
-def secret_end(choice: str, custom_end: str, today: date) -> datetime:
-    """When a new secret expires, from the Expires choice; ValueError when out of range."""
+def secret_window(
+    choice: str, custom_start: str, custom_end: str, today: date
+) -> tuple[datetime | None, datetime]:
+    """When a new secret starts (None: now) and expires, from the Expires choice and, for
+    Custom, its Start (empty: today) and End; ValueError when out of range."""
     days = {value: days for value, _, days in catalogue.SECRET_EXPIRY}.get(choice)
     if days is None:
         raise ValueError("Choose when the secret expires.")
     if choice != "custom":
-        return datetime.combine(today + timedelta(days=days), time(), UTC)
+        return None, datetime.combine(today + timedelta(days=days), time(), UTC)
     try:
+        start = date.fromisoformat(custom_start) if custom_start else today
         end = date.fromisoformat(custom_end)
     except ValueError:
-        raise ValueError("Enter the end date as YYYY-MM-DD.") from None
-    if not today < end <= today + timedelta(days=catalogue.MAX_SECRET_DAYS):
-        raise ValueError("The end date must be after today and at most 24 months away.")
-    return datetime.combine(end, time(), UTC)
+        raise ValueError("Enter the Start and End dates as YYYY-MM-DD.") from None
+    if not today <= start <= today + timedelta(days=catalogue.MAX_START_DAYS):
+        raise ValueError("The start date must be from today to 18 months away.")
+    if end <= start:
+        raise ValueError("The end date must be after the start date.")
+    if end > start + timedelta(days=catalogue.MAX_SECRET_DAYS):
+        raise ValueError("The end date must be at most 24 months after the start date.")
+    began = None if start == today else datetime.combine(start, time(), UTC)
+    return began, datetime.combine(end, time(), UTC)
 
 
 def entra_blueprint(handle: EmulatorHandle) -> Blueprint:
@@ -88,6 +106,11 @@ def entra_blueprint(handle: EmulatorHandle) -> Blueprint:
                 errors.append("Enter a name for the application.")
             if audience not in AUDIENCES:
                 errors.append("Choose who can use this application.")
+            else:
+                try:
+                    app_limits.check_name(name, audience)
+                except ValueError as problem:
+                    errors.append(str(problem))
             if uri and not valid_redirect_uri(uri):
                 errors.append(
                     "The redirect URI must be an absolute https:// URI or http://localhost."
@@ -214,15 +237,21 @@ def entra_blueprint(handle: EmulatorHandle) -> Blueprint:
     def new_secret(directory: Directory, user: User, app: AppRegistration) -> str | Response:
         errors: list[str] = []
         if request.method == "POST":
+            form = request.form
             try:
-                end = secret_end(
-                    request.form.get("expires", ""), request.form.get("end", ""), store.now().date()
+                start, end = secret_window(
+                    form.get("expires", ""),
+                    form.get("start", ""),
+                    form.get("end", ""),
+                    store.now().date(),
                 )
+                description = form.get("description", "").strip()[:100]
+                # A third secret of an app that takes personal accounts: Graph's words,
+                # which the admin center shows too (app_limits).
+                secret = handle.add_secret(app, end=end, start=start, display_name=description)
             except ValueError as problem:
                 errors.append(str(problem))
             else:
-                description = request.form.get("description", "").strip()[:100]
-                secret = handle.add_secret(app, end=end, display_name=description)
                 session["fresh_secret"] = secret.key_id
                 return redirect(url_for("entra.credentials", client_id=app.client_id))
         return render_template(

@@ -55,6 +55,14 @@ AADSTS: dict[int, Aadsts] = {
         "administrator of the tenant or consented to by any user in the tenant. You may have "
         "sent your authentication request to the wrong tenant.",
     ),
+    # The app is registered in this directory but its service principal (enterprise
+    # application) is gone: tests/recordings/token_missing_service_principal.json.
+    7000229: Aadsts(
+        "invalid_client",
+        401,
+        "The client application {client_id} is missing service principal in the tenant "
+        "{tenant_id}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+    ),
     7000215: Aadsts(
         "invalid_client",
         401,
@@ -178,8 +186,12 @@ AADSTS: dict[int, Aadsts] = {
     50020: Aadsts(
         "access_denied",
         400,
-        "User account '{upn}' from identity provider 'live.com' does not exist in tenant "
-        "'{directory}' and cannot access the application '{client_id}'({name}) in that tenant.",
+        # idp: 'live.com' for a personal account, 'https://sts.windows.net/{tid}/' for a
+        # work account (tests/recordings/adminconsent_other_directory.json).
+        "User account '{upn}' from identity provider '{idp}' does not exist in tenant "
+        "'{directory}' and cannot access the application '{client_id}'({name}) in that tenant. "
+        "The account needs to be added as an external user in the tenant first. Sign out and "
+        "sign in again with a different Azure Active Directory user account.",
     ),
     65004: Aadsts("access_denied", 400, "User declined to consent to access the app."),
     90094: Aadsts("access_denied", 400, "The grant requires admin permission."),
@@ -281,9 +293,15 @@ RAOP_DENIED = GraphError(
     "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy "
     "settings.",
 )
+# A user without an Exchange Online mailbox, in Graph's current words (iyear/E5SubBot#39;
+# "REST API is not yet supported for this mailbox." is the older message), and the
+# other answer seen for such users (microsoftgraph/microsoft-graph-docs#4598, #5143).
 NO_MAILBOX = GraphError(
-    404, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox."
+    404,
+    "MailboxNotEnabledForRESTAPI",
+    "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
 )
+MAILBOX_NOT_DISCOVERED = GraphError(404, "ResourceNotFound", "Resource could not be discovered.")
 INSUFFICIENT_PRIVILEGES = GraphError(
     403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
 )

@@ -5,12 +5,19 @@ or an AadError raised."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from microsoft_emulator import clients
 from microsoft_emulator.errors import aad
-from microsoft_emulator.state import AppRegistration, Directory, ServicePrincipal, User
+from microsoft_emulator.state import (
+    AppRegistration,
+    Directory,
+    ServicePrincipal,
+    User,
+    parse_time,
+)
 from microsoft_emulator.store import Store
 from microsoft_emulator.tokens import (
     GRAPH_AUDIENCES,
@@ -20,6 +27,7 @@ from microsoft_emulator.tokens import (
     TokenIssuer,
     client_info,
     pkce_s256,
+    token_lifetime,
 )
 
 
@@ -31,9 +39,10 @@ class Context:
     own_graph_urls: frozenset[str]
     now: datetime
 
-    @property
+    @cached_property
     def lifetime(self) -> int:
-        return self.store.state.token_lifetime_seconds
+        """Drawn once per token response, so that its token's exp and expires_in agree."""
+        return token_lifetime(self.store.state.token_lifetime_seconds)
 
 
 def token(ctx: Context, tenant: str, form: dict[str, str]) -> dict[str, Any]:
@@ -67,7 +76,7 @@ def client_credentials(
     credential = clients.authenticate(
         app, form, now=ctx.now, token_url=token_url, confidential=True
     )
-    roles = list(sp.app_roles) if audience in GRAPH_AUDIENCES else []
+    roles = _settled_roles(ctx, sp) if audience in GRAPH_AUDIENCES else []
     access = ctx.issuer.access_token(
         audience=audience,
         tenant_id=target.id,
@@ -84,6 +93,16 @@ def client_credentials(
         "ext_expires_in": ctx.lifetime,
         "access_token": access,
     }
+
+
+def _settled_roles(ctx: Context, sp: ServicePrincipal) -> list[str]:
+    """The consented roles, once they have reached the token service: right after admin
+    consent new tokens come without them for a while (tests/recordings/
+    consent_propagation_token_without_roles.json), as long as the state says."""
+    delay = timedelta(seconds=ctx.store.state.consent_propagation_seconds)
+    if delay and sp.consented_at and ctx.now < parse_time(sp.consented_at) + delay:
+        return []
+    return list(sp.app_roles)
 
 
 def password(

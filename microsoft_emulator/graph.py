@@ -8,6 +8,7 @@ policy, then Outlook's concurrency limit per app and mailbox.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,10 +16,11 @@ from typing import Any
 import jwt
 from flask import Blueprint, Response, jsonify, request
 
-from microsoft_emulator import errors, mail
+from microsoft_emulator import errors, exchange_rbac, mail
 from microsoft_emulator.core import (
     GRAPH_PREFIX,
     Emulator,
+    client_request_id,
     fault_response,
     graph_response,
     injected,
@@ -83,23 +85,46 @@ def caller(emulator: Emulator) -> Caller:
 
 
 def target_user(emulator: Emulator, who: Caller, key: str, needed: frozenset[str]) -> User:
-    """The mailbox owner, after the permission, user, mailbox and policy checks."""
-    if not who.permissions & needed:
+    """The mailbox owner, after the permission, user, mailbox and policy checks. An app
+    holds a permission through Entra (the token's roles) or through Exchange's RBAC for
+    Applications (never in the token): either will do (tests/recordings/
+    exchange_rbac_for_applications.json)."""
+    in_token = bool(who.permissions & needed)
+    if not in_token and not _exchange_may_grant(emulator, who, needed):
         raise errors.ACCESS_DENIED
     if who.user is not None and key.lower() not in ("me", who.user.upn.lower(), who.user.id):
         raise errors.ACCESS_DENIED
     user = who.user if key == "me" else emulator.store.user_in(who.directory, key)
-    if user is None:
+    if user is None:  # an alias or other address than the UPN included (MICROSOFT.md §0)
         raise errors.invalid_user(key)
     if not user.mailbox:
+        if user.no_mailbox_code == errors.MAILBOX_NOT_DISCOVERED.code:
+            raise errors.MAILBOX_NOT_DISCOVERED
         raise errors.NO_MAILBOX
-    if who.user is None and not _policy_allows(emulator, who, user):
-        raise errors.RAOP_DENIED
+    if who.user is None and not _app_allowed(emulator, who, user, needed):
+        # Refused by an access policy (on Entra's roles), or no grant covers the mailbox.
+        raise errors.RAOP_DENIED if in_token else errors.ACCESS_DENIED
     return user
 
 
+def _exchange_may_grant(emulator: Emulator, who: Caller, needed: frozenset[str]) -> bool:
+    state = emulator.store.state
+    return who.user is None and exchange_rbac.may_grant(state, who.directory.id, who.app_id, needed)
+
+
+def _app_allowed(emulator: Emulator, who: Caller, user: User, needed: frozenset[str]) -> bool:
+    """Entra's roles as the access policies constrain them, or an Exchange role
+    assignment covering this mailbox: the two add up, and a policy constrains only
+    Entra's roles."""
+    if who.permissions & needed and _policy_allows(emulator, who, user):
+        return True
+    state = emulator.store.state
+    return bool(exchange_rbac.permissions_on(state, who.directory.id, who.app_id, user) & needed)
+
+
 def _policy_allows(emulator: Emulator, who: Caller, user: User) -> bool:
-    addresses = {user.upn.lower(), user.id}
+    # Exchange names a mailbox in a policy by any of its SMTP addresses.
+    addresses = {*user.addresses, user.id}
     for policy in emulator.store.policies(who.directory.id, who.app_id):
         listed = bool(addresses & {m.lower() for m in policy.mailboxes})
         if listed == (policy.mode == "DenyAccess"):
@@ -115,6 +140,9 @@ def graph_blueprint(emulator: Emulator) -> Blueprint:
         endpoint: str, key: str, needed: frozenset[str], work: Callable[[User], Response]
     ) -> Response:
         outcome = emulator.faults.decide(endpoint)
+        if outcome.replay is not None:  # Microsoft's recorded answer, before any own check
+            recorded = outcome.replay
+            return Response(recorded.body, status=recorded.status, headers=recorded.headers)
         if outcome.status:
             return _after_latency(outcome, emulator)
         try:
@@ -126,7 +154,7 @@ def graph_blueprint(emulator: Emulator) -> Blueprint:
                     raise THROTTLED
                 if outcome.latency:
                     time.sleep(outcome.latency)
-                return work(user)
+                return with_request_ids(work(user))
         except GraphError as error:
             return graph_response(error, emulator)
 
@@ -202,9 +230,20 @@ def _directory_call(
         return fault
     try:
         with emulator.store.lock:
-            return jsonify(lookup(caller(emulator)))
+            return with_request_ids(jsonify(lookup(caller(emulator))))
     except GraphError as error:
         return graph_response(error, emulator)
+
+
+def with_request_ids(response: Response) -> Response:
+    """Graph's correlation headers, on its successes as on its errors: request-id names
+    the request at Microsoft, client-request-id echoes the caller's (graph docs
+    best-practices-concept.md: "Always log the request-id, timestamp and
+    x-ms-ags-diagnostic from the HTTP response headers"). A replayed recording keeps
+    exactly the headers it was recorded with."""
+    response.headers.setdefault("request-id", str(uuid.uuid4()))
+    response.headers.setdefault("client-request-id", client_request_id())
+    return response
 
 
 def _after_latency(outcome: Outcome, emulator: Emulator) -> Response:

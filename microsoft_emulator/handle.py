@@ -9,6 +9,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from microsoft_emulator import app_limits, exchange_rbac
 from microsoft_emulator.core import Emulator
 from microsoft_emulator.faults import Fault, Replay
 from microsoft_emulator.state import (
@@ -17,6 +18,7 @@ from microsoft_emulator.state import (
     Certificate,
     ClientSecret,
     Directory,
+    ExchangeRoleAssignment,
     Message,
     ServicePrincipal,
     State,
@@ -45,6 +47,18 @@ class EmulatorHandle:
     def add_directory(self, name: str, *domains: str, id: str | None = None) -> Directory:
         slug = "".join(ch for ch in name.lower() if ch.isalnum()) or "directory"
         return self.store.add_directory(name, list(domains) or [f"{slug}.onmicrosoft.com"], id=id)
+
+    def federate_domain(self, directory: Directory, domain: str) -> Directory:
+        """A verified domain of `directory` that signs in at the organisation's AD FS
+        (Convert-MsolDomainToFederated): its user realm answers Federated with a MEX URL.
+        The emulator runs no AD FS: that URL is the customer's, out of its reach."""
+        with self.store.lock:
+            if domain.lower() not in (d.lower() for d in directory.domains):
+                directory.domains.append(domain)
+            if domain.lower() not in (d.lower() for d in directory.federated_domains):
+                directory.federated_domains.append(domain)
+        self.store.changed()
+        return directory
 
     def add_user(
         self,
@@ -112,10 +126,18 @@ class EmulatorHandle:
         return app
 
     def update_app(self, app: AppRegistration, **fields: Any) -> AppRegistration:
+        """ValueError for a field apps do not have, or a name or account type that the
+        app's account type (or its secrets) does not allow (app_limits)."""
         with self.store.lock:
-            for name, value in fields.items():
+            for name in fields:
                 if not hasattr(app, name) or name in ("client_id", "object_id", "secrets"):
                     raise ValueError(f"apps have no changeable field {name!r}")
+            app_limits.check_app(
+                str(fields.get("name", app.name)),
+                str(fields.get("sign_in_audience", app.sign_in_audience)),
+                len(app.secrets),
+            )
+            for name, value in fields.items():
                 setattr(app, name, value)
         self.store.changed()
         return app
@@ -127,10 +149,12 @@ class EmulatorHandle:
         days: float = 180,
         display_name: str = "",
         end: datetime | None = None,
+        start: datetime | None = None,
     ) -> ClientSecret:
-        """A client secret ending in `days` (negative: already expired), or at `end`."""
+        """A client secret ending in `days` (negative: already expired), or at `end`.
+        Raises app_limits.TooManyAppPasswords past Entra's limit for the account type."""
         when = end or self.store.now() + timedelta(days=days)
-        return self.store.add_secret(app, display_name=display_name, end=when)
+        return self.store.add_secret(app, display_name=display_name, end=when, start=start)
 
     def add_certificate(
         self, app: AppRegistration, certificate_pem: str, *, display_name: str = ""
@@ -168,6 +192,12 @@ class EmulatorHandle:
         self.store.changed()
         return sp
 
+    def delete_service_principal(self, app: AppRegistration, directory: Directory) -> bool:
+        """What deleting the app under Enterprise applications does: the registration
+        stays, its service principal in `directory` goes (token requests then fail with
+        AADSTS7000229 at home, AADSTS700016 elsewhere). False if there was none."""
+        return self.store.delete_service_principal(app, directory)
+
     def add_access_policy(
         self,
         app: AppRegistration,
@@ -183,6 +213,33 @@ class EmulatorHandle:
             self.store.state.access_policies.append(policy)
         self.store.changed()
         return policy
+
+    def add_exchange_role_assignment(
+        self,
+        app: AppRegistration,
+        directory: Directory,
+        role: str,
+        mailboxes: list[str] | None = None,
+    ) -> ExchangeRoleAssignment:
+        """What New-ManagementRoleAssignment -App -Role "Application Mail.Read" does in
+        Exchange Online: access to `mailboxes` (addresses; none = every mailbox) without
+        any Entra consent, so without roles in the token (exchange_rbac.py)."""
+        assignment = ExchangeRoleAssignment(
+            directory.id, app.client_id, exchange_rbac.check_role(role), list(mailboxes or [])
+        )
+        with self.store.lock:
+            self.store.state.exchange_role_assignments.append(assignment)
+        self.store.changed()
+        return assignment
+
+    def set_consent_propagation(self, seconds: int) -> None:
+        """For `seconds` after each admin consent, new app tokens still lack the roles
+        (and Graph refuses them), as Microsoft's do for a while; 0, the default: at once."""
+        if seconds < 0:
+            raise ValueError("seconds is 0 or more")
+        with self.store.lock:
+            self.store.state.consent_propagation_seconds = int(seconds)
+        self.store.changed()
 
     def revoke_refresh_tokens(self, user: User) -> None:
         self.emulator.issuer.revoke_user(user.id)

@@ -153,8 +153,11 @@ def identity_blueprint(emulator: Emulator) -> Blueprint:
 
 
 def _realm(emulator: Emulator, username: str) -> dict[str, object]:
+    """The user realm (api-version 1.0), with the fields of Microsoft's answers in
+    tests/recordings/userrealm_*.json."""
     domain = username.rpartition("@")[2].lower()
     found = emulator.store.find_user(username)
+    directory = found[0] if found else emulator.store.directory(domain)
     realm: dict[str, object] = {
         "ver": "1.0",
         "domain_name": domain,
@@ -162,14 +165,27 @@ def _realm(emulator: Emulator, username: str) -> dict[str, object]:
         "cloud_audience_urn": "urn:federation:MicrosoftOnline",
     }
     if (found and found[1].personal) or domain in CONSUMER_DOMAINS:
+        # Microsoft names live.com, whatever the consumer domain asked about; its MEX is
+        # on nexus.passport.com, which the emulator serves itself instead.
         base = login_base()
         realm.update(
             account_type="Federated",
+            domain_name="live.com",
             federation_protocol="WSTrust",
             federation_metadata_url=f"{base}/common/mex/personal",
             federation_active_auth_url=f"{base}/common/wstrust/personal",
         )
-    elif found or emulator.store.directory(domain) is not None:
+    elif directory is not None and domain in (d.lower() for d in directory.federated_domains):
+        # The organisation's AD FS, at the paths AD FS publishes; the emulator runs none.
+        realm.update(
+            account_type="Federated",
+            federation_protocol="WSTrust",
+            federation_metadata_url=f"https://sts.{domain}/adfs/services/trust/mex",
+            federation_active_auth_url=(
+                f"https://sts.{domain}/adfs/services/trust/2005/usernamemixed"
+            ),
+        )
+    elif found or directory is not None:
         realm["account_type"] = "Managed"
     else:
         realm["account_type"] = "Unknown"

@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response
 
-from microsoft_emulator import clients
+from microsoft_emulator import clients, tokens
 from microsoft_emulator.core import Emulator, injected, login_base, own_graph_urls
 from microsoft_emulator.errors import AadError, aad, aad_timestamp
 from microsoft_emulator.signin import check_csrf, sign_in_page, signed_in_user
@@ -95,26 +95,31 @@ def interactive_blueprint(emulator: Emulator) -> Blueprint:
         if found is None:
             return sign_in_page(request.full_path)
         directory, user = found
-        if directory is None or _foreign(store, tenant, directory):
-            return error_page(
-                aad(50020, upn=user.upn, directory=tenant, client_id=app.client_id, name=app.name)
-            )
+        if directory is None:
+            return error_page(_not_in_tenant(store, tenant, directory, user, app))
+        if _foreign(store, tenant, directory):
+            # A work account of another directory is sent back with its address hidden
+            # (tests/recordings/adminconsent_other_directory.json). The recording is cut
+            # after error_uri: state goes back as OAuth requires; admin_consent is not sent.
+            refused = _not_in_tenant(store, tenant, directory, user, app, hidden=True)
+            failed = error_params(refused, emulator)
+            return _redirect(with_params(redirect_uri, {**failed, "state": state}))
         if app.sign_in_audience == "AzureADMyOrg" and app.directory_id != directory.id:
             # A single-tenant app exists in its home directory only.
             return error_page(aad(700016, client_id=app.client_id, directory=directory.name))
+        # As Microsoft sends a Cancel (tests/recordings/adminconsent_declined.json).
         declined = {**error_params(aad(65004), emulator), "admin_consent": "True", "state": state}
         if not user.is_admin:
-            refused = {
-                **error_params(aad(90094), emulator),
-                "admin_consent": "True",
-                "state": state,
-            }
+            # "Need admin approval" shows AADSTS90094 on the page only; its return link
+            # carries no description and no admin_consent
+            # (tests/recordings/adminconsent_not_admin_return_link.json).
+            cancel = {"error": "access_denied", "error_subcode": "cancel", "state": state}
             return render_template(
                 "need_admin.html",
                 app=app,
                 user=user,
                 directory=directory,
-                back=with_params(redirect_uri, refused),
+                back=with_params(redirect_uri, cancel),
             )
         if request.method == "GET":
             return render_template(
@@ -151,9 +156,7 @@ def interactive_blueprint(emulator: Emulator) -> Blueprint:
             return sign_in_page(request.full_path, hint=args.get("login_hint", ""))
         directory, user = found
         if directory is None or _foreign(store, tenant, directory):
-            return error_page(
-                aad(50020, upn=user.upn, directory=tenant, client_id=app.client_id, name=app.name)
-            )
+            return error_page(_not_in_tenant(store, tenant, directory, user, app))
         return _authorize_signed_in(emulator, app, directory, user)
 
     return bp
@@ -162,6 +165,28 @@ def interactive_blueprint(emulator: Emulator) -> Blueprint:
 def _foreign(store: Store, tenant: str, directory: Directory) -> bool:
     target = clients.resolve_tenant(store, tenant)
     return isinstance(target, Directory) and target.id != directory.id
+
+
+def _not_in_tenant(
+    store: Store,
+    tenant: str,
+    directory: Directory | None,
+    user: User,
+    app: AppRegistration,
+    *,
+    hidden: bool = False,
+) -> AadError:
+    """AADSTS50020, naming the directory by its display name. In what it redirects
+    Microsoft hides the address (`hidden`); its own error page names it."""
+    target = clients.resolve_tenant(store, tenant)
+    return aad(
+        50020,
+        upn="{EmailHidden}" if hidden else user.upn,
+        idp="live.com" if directory is None else f"https://sts.windows.net/{directory.id}/",
+        directory=target.name if isinstance(target, Directory) else tenant,
+        client_id=app.client_id,
+        name=app.name,
+    )
 
 
 def _authorize_signed_in(
@@ -240,7 +265,7 @@ def _grant(
             nonce=args.get("nonce", ""),
         )
     if "token" in response_type:
-        lifetime = emulator.store.state.token_lifetime_seconds
+        lifetime = tokens.token_lifetime(emulator.store.state.token_lifetime_seconds)
         params["access_token"] = emulator.issuer.access_token(
             audience=GRAPH_RESOURCE,
             tenant_id=directory.id,

@@ -114,7 +114,7 @@ def user_resource(user: User, graph_base: str) -> dict[str, Any]:
         "id": user.id,
         "displayName": user.display_name or user.upn,
         "userPrincipalName": user.upn,
-        "mail": user.upn if user.mailbox else None,
+        "mail": user.primary_address if user.mailbox else None,
         "businessPhones": [],
         "givenName": None,
         "surname": None,

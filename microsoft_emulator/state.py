@@ -23,11 +23,18 @@ GRAPH_RESOURCE = "https://graph.microsoft.com"
 # The consumer ("MSA") directory, where personal Outlook.com accounts live.
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 ADMIN_ROLES = ("Global Administrator", "Cloud Application Administrator")
+# The "Supported account types" of Register an application. The signInAudience values and
+# their labels are entra-docs supported-accounts-validation.md's table, whose labels say
+# "(Any Microsoft Entra directory - Multitenant)"; the admin center itself now says "(Any
+# Microsoft Entra ID tenant - Multitenant)", as the guides quoting its screen do (e.g. the
+# portal's onboarding/microsoft/admin_center.ACCOUNT_TYPE), so the emulator shows that.
 AUDIENCES = {
     "AzureADMyOrg": "Accounts in this organizational directory only (Single tenant)",
-    "AzureADMultipleOrgs": "Accounts in any organizational directory (Multitenant)",
+    "AzureADMultipleOrgs": "Accounts in any organizational directory "
+    "(Any Microsoft Entra ID tenant - Multitenant)",
     "AzureADandPersonalMicrosoftAccount": "Accounts in any organizational directory "
-    "(Multitenant) and personal Microsoft accounts (e.g. Skype, Xbox)",
+    "(Any Microsoft Entra ID tenant - Multitenant) and personal Microsoft accounts "
+    "(e.g. Skype, Xbox)",
     "PersonalMicrosoftAccount": "Personal Microsoft accounts only",
 }
 BLOCKS = ("", "locked", "disabled", "password_expired")
@@ -59,6 +66,14 @@ class User:
     id: str = field(default_factory=new_id)
     # False: a user without an Exchange Online mailbox (unlicensed, on-premises).
     mailbox: bool = True
+    # What Graph then answers: both codes are seen for such users (MICROSOFT.md §0).
+    no_mailbox_code: str = "MailboxNotEnabledForRESTAPI"  # or "ResourceNotFound"
+    # The primary e-mail address when it is not the UPN (Graph's `mail`; "" = the UPN),
+    # and further addresses mail is delivered to (Entra's proxyAddresses, with or
+    # without "smtp:"). Graph's /users/{key} takes the UPN or object ID only: a request
+    # by one of these gets 404 ErrorInvalidUser, and so does the password sign-in.
+    mail: str = ""
+    proxy_addresses: list[str] = field(default_factory=list)
     mfa_required: bool = False
     # True: a personal Microsoft account (Outlook.com), not a work account.
     personal: bool = False
@@ -72,6 +87,19 @@ class User:
     def is_admin(self) -> bool:
         return self.admin_role in ADMIN_ROLES
 
+    @property
+    def primary_address(self) -> str:
+        """The address mail from this user is sent from."""
+        return self.mail or self.upn
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        """Every address mail to this user is delivered to, lower-cased."""
+        proxies = (
+            a.split(":", 1)[1] if a.lower().startswith("smtp:") else a for a in self.proxy_addresses
+        )
+        return frozenset(a.lower() for a in (self.upn, self.mail, *proxies) if a)
+
 
 @dataclass
 class Directory:
@@ -79,6 +107,9 @@ class Directory:
     domains: list[str]
     id: str = field(default_factory=new_id)
     users: list[User] = field(default_factory=list)
+    # Verified domains whose users sign in at the organisation's own AD FS (federated),
+    # as the user realm then says; each is one of `domains` too.
+    federated_domains: list[str] = field(default_factory=list)
 
     @property
     def initial_domain(self) -> str:
@@ -147,6 +178,9 @@ class ServicePrincipal:
     delegated_scopes: list[str] = field(default_factory=list)
     # Scopes a single user consented to for themselves: user id -> scopes.
     user_scopes: dict[str, list[str]] = field(default_factory=dict)
+    # When admin consent was last granted (ISO 8601, "" = never): tokens issued within
+    # State.consent_propagation_seconds of it do not carry the roles yet.
+    consented_at: str = ""
 
 
 @dataclass
@@ -161,13 +195,33 @@ class AccessPolicy:
 
 
 @dataclass
+class ExchangeRoleAssignment:
+    """Exchange Online's New-ManagementRoleAssignment -App: an application role
+    ("Application Mail.Read", ...) granted to an app outside Entra, on some mailboxes
+    (a management scope; their addresses here) or, with none listed, on all of them.
+    Its permissions add to Entra's consented roles (tests/recordings/
+    exchange_rbac_for_applications.json) and never show in the token."""
+
+    directory_id: str
+    client_id: str
+    role: str
+    mailboxes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class State:
     directories: list[Directory] = field(default_factory=list)
     apps: list[AppRegistration] = field(default_factory=list)
     service_principals: list[ServicePrincipal] = field(default_factory=list)
     access_policies: list[AccessPolicy] = field(default_factory=list)
+    exchange_role_assignments: list[ExchangeRoleAssignment] = field(default_factory=list)
     personal_accounts: list[User] = field(default_factory=list)
-    token_lifetime_seconds: int = 3599
+    # Seconds after an admin consent during which new app tokens still lack the roles
+    # (tests/recordings/consent_propagation_token_without_roles.json); 0 = at once.
+    consent_propagation_seconds: int = 0
+    # Access token lifetime: 0 is Microsoft's default, random between 60 and 90 minutes
+    # (microsoft_emulator.tokens.token_lifetime); a positive value fixes it.
+    token_lifetime_seconds: int = 0
 
 
 def to_plain(value: Any) -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from microsoft_emulator import app_limits
 from microsoft_emulator.state import (
     AccessPolicy,
     AppRegistration,
@@ -24,6 +25,7 @@ from microsoft_emulator.state import (
     State,
     User,
     ensure_home_service_principals,
+    iso,
     save_state,
     utc_now,
 )
@@ -100,6 +102,11 @@ class Store:
                 return directory, user
         return None
 
+    def recipient(self, address: str) -> User | None:
+        """The user mail to `address` reaches: by UPN, primary address or alias."""
+        wanted = address.lower()
+        return next((user for _, user in self.users() if wanted in user.addresses), None)
+
     def policies(self, directory_id: str, client_id: str) -> list[AccessPolicy]:
         return [
             p
@@ -139,8 +146,10 @@ class Store:
         return user
 
     def register_app(self, directory: Directory, name: str, **fields: object) -> AppRegistration:
+        """ValueError for a display name the account type does not allow (app_limits)."""
         with self.lock:
             app = AppRegistration(name=name, directory_id=directory.id, **fields)  # type: ignore[arg-type]
+            app_limits.check_app(app.name, app.sign_in_audience, len(app.secrets))
             self.state.apps.append(app)
             self.state.service_principals.append(ServicePrincipal(directory.id, app.client_id))
         self.changed()
@@ -155,11 +164,18 @@ class Store:
         self.changed()
 
     def add_secret(
-        self, app: AppRegistration, *, display_name: str = "", end: datetime | None = None
+        self,
+        app: AppRegistration,
+        *,
+        display_name: str = "",
+        end: datetime | None = None,
+        start: datetime | None = None,
     ) -> ClientSecret:
-        """A new client secret; `end` defaults to Entra's recommended 180 days."""
+        """A new client secret; `end` defaults to Entra's recommended 180 days, `start` to
+        now. Raises app_limits.TooManyAppPasswords past Entra's limit for the account type."""
         with self.lock:
-            start = self.now()
+            app_limits.check_new_secret(app)
+            start = start or self.now()
             secret = ClientSecret(
                 value=new_secret_value(),
                 end=end or start + timedelta(days=180),
@@ -179,8 +195,20 @@ class Store:
                 self.state.service_principals.append(sp)
             sp.app_roles = app.permission_names("Application")
             sp.delegated_scopes = app.permission_names("Delegated")
+            sp.consented_at = iso(self.now())  # tokens lag behind it: see grants.py
         self.changed()
         return sp
+
+    def delete_service_principal(self, app: AppRegistration, directory: Directory) -> bool:
+        """Delete the app's enterprise application in `directory`, with every grant on it.
+        The registration stays; admin consent creates a new one. (A state loaded again from
+        a file gets its home service principal back: see ensure_home_service_principals.)"""
+        with self.lock:
+            sp = self.service_principal(directory.id, app.client_id)
+            if sp is not None:
+                self.state.service_principals.remove(sp)
+        self.changed()
+        return sp is not None
 
     def consent_for_user(self, sp: ServicePrincipal, user: User, scopes: list[str]) -> None:
         with self.lock:
@@ -189,19 +217,21 @@ class Store:
         self.changed()
 
     def deliver(self, sender: User, message: Message, *, save_sent: bool) -> None:
-        """Drop a sent message into every emulated recipient's inbox."""
+        """Drop a sent message into every emulated recipient's inbox, found by any of
+        its addresses (aliases too: Exchange delivers to them, Graph's paths don't take
+        them), from the sender's primary address."""
         with self.lock:
             for address in message.to:
-                found = self.find_user(address)
-                if found and found[1].mailbox:
+                recipient = self.recipient(address)
+                if recipient is not None and recipient.mailbox:
                     copy = Message(
                         subject=message.subject,
                         body=message.body,
-                        sender=sender.upn,
+                        sender=sender.primary_address,
                         to=list(message.to),
                         received=self.now(),
                     )
-                    found[1].messages.append(copy)
+                    recipient.messages.append(copy)
             if save_sent:
                 sender.sent.append(message)
         self.changed()

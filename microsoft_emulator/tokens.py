@@ -25,6 +25,10 @@ from microsoft_emulator.state import GRAPH_APP_ID, GRAPH_RESOURCE, User
 GRAPH_AUDIENCES = (GRAPH_RESOURCE, f"{GRAPH_RESOURCE}/", GRAPH_APP_ID)
 CODE_LIFETIME = timedelta(minutes=10)
 REFRESH_LIFETIME = timedelta(days=90)
+# Microsoft's default access token lifetime: "a random value ranging between 60-90 minutes
+# (75 minutes on average)", which spreads renewals over time (entra-docs access-tokens.md,
+# tests/recordings/token_lifetime_random.json). A client must never count on 3599.
+DEFAULT_LIFETIME_SECONDS = (3600, 5399)
 VERIFIED_TOKENS = 4096
 
 
@@ -34,6 +38,16 @@ def b64url(data: bytes) -> str:
 
 def client_info(user: User, tenant_id: str) -> str:
     return b64url(json.dumps({"uid": user.id, "utid": tenant_id}).encode())
+
+
+def token_lifetime(fixed: int = 0) -> int:
+    """The lifetime in seconds of an access token about to be issued: `fixed` when the
+    state sets one (State.token_lifetime_seconds > 0), else Microsoft's default, drawn at
+    random for each token."""
+    if fixed > 0:
+        return fixed
+    low, high = DEFAULT_LIFETIME_SECONDS
+    return low + secrets.randbelow(high - low + 1)
 
 
 def pkce_s256(verifier: str) -> str:
@@ -110,6 +124,7 @@ class TokenIssuer:
         credential: str = "1",
     ) -> str:
         issued = int(now.timestamp())
+        lifetime = token_lifetime(lifetime)  # 0: Microsoft's default, never a dead token
         claims: dict[str, Any] = {
             "aud": audience,
             "iss": f"https://sts.windows.net/{tenant_id}/",

@@ -4,7 +4,8 @@ a secret's status.
 A secret's status changes only here, through `secret_activate`, `secret_retire` and
 `secret_reject`: each is a conditional UPDATE from the states it may leave, so of two
 workers (or a worker and an admin) only one moves a secret, and each move is audited.
-The Django admin goes through the same doors.
+The Django admin goes through the same doors. `secret_deleted_in_entra` records, the
+same way, an admin's word that a secret no longer in use was deleted in Entra.
 """
 
 from __future__ import annotations
@@ -88,6 +89,32 @@ def secret_retire(secret: ClientSecret, *, actor: Actor = SYSTEM, **details: Any
 def secret_reject(secret: ClientSecret, *, actor: Actor = SYSTEM, **details: Any) -> bool:
     """A pending secret failed its check or was superseded: it is never used."""
     return _move(secret, to=Status.REJECTED, sources=(Status.PENDING,), actor=actor, **details)
+
+
+# Secrets that may be deleted in Entra: never the one in use, nor one being proved.
+DELETABLE_STATUSES = (Status.RETIRED, Status.REJECTED)
+
+
+def secret_deleted_in_entra(secret: ClientSecret, *, actor: Actor, **details: Any) -> bool:
+    """An admin says they deleted this retired or rejected secret in Entra; recorded once
+    and audited. False (nothing recorded) for a live secret or one already recorded."""
+    now = timezone.now()
+    moved = ClientSecret.objects.filter(
+        pk=secret.pk, status__in=DELETABLE_STATUSES, deleted_in_entra_at__isnull=True
+    ).update(deleted_in_entra_at=now)
+    if not moved:
+        return False
+    secret.deleted_in_entra_at = now
+    audit_record(
+        action="client_secret.deleted_in_entra",
+        actor=actor,
+        tenant=secret.app.tenant,
+        obj=secret,
+        secret_id=str(secret.secret_id),
+        status=secret.status,
+        **details,
+    )
+    return True
 
 
 def secrets_retire_live(

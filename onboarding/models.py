@@ -242,6 +242,9 @@ class ClientSecret(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     retired_at = models.DateTimeField(null=True, blank=True)
+    # When an admin said they deleted this (retired or rejected) secret in Entra: until
+    # then it still takes one of the two places Entra allows the guide's account type.
+    deleted_in_entra_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

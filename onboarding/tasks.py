@@ -39,10 +39,18 @@ def invitation_accepted_notify(invitation_id: str) -> bool:
 
 @shared_task(name="onboarding.tasks.run_mailbox_check")
 def run_mailbox_check(check_run_id: str) -> None:
-    """One attempt of a check; a transient failure re-enqueues it after its delay."""
-    attempt = check_runs.check_run(check_run_id)
-    if attempt.retry_in is not None:
-        run_mailbox_check.apply_async((check_run_id,), countdown=attempt.retry_in)
+    """One attempt of a check; a transient failure re-enqueues it after its delay.
+
+    Whatever the attempt raises (a lost database, a broker refusing the retry, a bug in
+    recording the result), the run ends failed instead of staying queued or running,
+    which would answer every later request for a check of its mailbox. Nothing is
+    re-raised: Celery would log the exception's text, which may quote a secret."""
+    try:
+        attempt = check_runs.check_run(check_run_id)
+        if attempt.retry_in is not None:
+            run_mailbox_check.apply_async((check_run_id,), countdown=attempt.retry_in)
+    except Exception as exc:  # the last line of defence
+        check_runs.abandon(check_run_id, exc)
 
 
 @shared_task(name="onboarding.tasks.recheck_mailboxes")

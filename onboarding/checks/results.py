@@ -2,7 +2,8 @@
 
 A step is a dict {name, outcome, code, message, correlation_id, duration_ms,
 diagnosis_key} kept in CheckRun.steps; it never holds a secret (Microsoft's
-messages never echo one).
+messages never echo one). Outcomes: passed, failed, skipped, and info for a line that
+only informs (the roles in the token: a hint, never a verdict).
 """
 
 from __future__ import annotations
@@ -14,15 +15,22 @@ from onboarding.models import CheckRun
 
 STEP_LABELS = {
     "token": "Sign in as the application",
-    "permissions": "Mail.Read and Mail.Send consented",
+    "permissions": "Permissions in the token (for information)",
     "read_inbox": "Read the inbox",
     "send_test": "Send a test message",
     "password_sign_in": "Sign in with the mailbox password",
+    # Not a step of its own: where a run that raised while recording its result stopped.
+    "finish": "Record the result",
 }
 
 
 def passed(name: str, duration_ms: int, message: str = "") -> dict[str, Any]:
     return _entry(name, "passed", "", message, "", duration_ms, "")
+
+
+def info(name: str, message: str) -> dict[str, Any]:
+    """A line that informs and is never a failure by itself."""
+    return _entry(name, "info", "", message, "", 0, "")
 
 
 def skipped(name: str) -> dict[str, Any]:
@@ -78,6 +86,8 @@ def status_context(run: CheckRun) -> dict[str, Any]:
     names = ["token", "permissions", "read_inbox", "send_test"]
     if run.mailbox.has_password or "password_sign_in" in recorded:
         names.append("password_sign_in")
+    if "finish" in recorded:
+        names.append("finish")
     rows = []
     for name in names:
         step = recorded.get(name, {"outcome": _unrecorded(run)})
@@ -90,7 +100,11 @@ def status_context(run: CheckRun) -> dict[str, Any]:
                 "fix_url": fix_path(tenant_id=run.mailbox.tenant_id, diagnosis=found),
             }
         )
-    return {"run": run, "rows": rows, "poll": True}
+    # A check waiting for a consent to reach Microsoft's tokens says so (run.py).
+    waiting = not run.is_finished and any(
+        step.get("diagnosis_key") == "consent_propagating" for step in run.steps
+    )
+    return {"run": run, "rows": rows, "poll": True, "waiting_for_consent": waiting}
 
 
 def _unrecorded(run: CheckRun) -> str:

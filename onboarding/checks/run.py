@@ -3,7 +3,8 @@ mail, step by step. The task (onboarding.tasks.run_mailbox_check) calls `check_r
 
 1. token: an app-only token through onboarding.microsoft (one msal app per credential,
    kept per worker process, so its token cache answers every later check);
-2. permissions: the token's roles against Mail.Read and Mail.Send;
+2. permissions: the roles in the token, shown as a hint (never a verdict: Graph's
+   answers are, and a consent just granted is waited for);
 3. read_inbox: the newest inbox message (top 1);
 4. send_test: a message from the mailbox to itself, not saved to Sent Items;
 5. password_sign_in: only when a mailbox password is stored, as its own line.
@@ -16,23 +17,27 @@ with its diagnosis. What the finished run means is onboarding.checks.health's to
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.utils import timezone
 
 from onboarding import microsoft, vault
-from onboarding.checks import health, results
+from onboarding.checks import health, results, settling
 from onboarding.checks.claim import claim, requeue
-from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, diagnose_roles
+from onboarding.diagnosis import CATALOGUE, Diagnosis, consent, diagnose
 from onboarding.microsoft import MicrosoftError
 from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 TEST_SUBJECT = "Mailbox portal: connection check {id}"
 # Half the live page's polling interval (1 s).
@@ -48,6 +53,11 @@ class _Transient(Exception):
 
     def __init__(self, error: MicrosoftError) -> None:
         self.error = error
+
+
+class _Stopped(Exception):
+    """A step raised something no step expects (a bug, a library failing in a way
+    onboarding.microsoft does not know); it is recorded, and the run ends there."""
 
 
 # --- running ---------------------------------------------------------------------
@@ -66,7 +76,9 @@ class Attempt:
 
 
 def check_run(check_run_id: str | uuid.UUID) -> Attempt:
-    """Run one attempt of a check."""
+    """Run one attempt of a check. Whatever a step raises, the run ends, failed with the
+    "unexpected" diagnosis: a run left `running` would hold back every later check of
+    its mailbox (see `abandon` for what raises outside the steps)."""
     claimed = claim(check_run_id)
     if claimed is None:
         # Finished already: perhaps a redelivery after a worker died before its renewal
@@ -81,6 +93,10 @@ def check_run(check_run_id: str | uuid.UUID) -> Attempt:
     except _Transient as transient:
         if claimed.attempts < settings.PORTAL_CHECK_MAX_ATTEMPTS:
             return Attempt(retry_in=requeue(claimed, steps.done, transient.error))
+    except _Stopped:
+        pass  # the step that raised is recorded
+    except Exception as exc:  # outside any step: the run must end all the same
+        steps.add(unexpected_step(claimed, _next_step(steps.done), exc))
     _finish(claimed, steps.done)
     health.check_finished(claimed, first_secret=steps.first_secret)
     return Attempt(finished=claimed)
@@ -131,12 +147,21 @@ class _Steps:
             result = call()
         except MicrosoftError as exc:
             found = _diagnosis(exc)
-            entry = results.failed(name, found, exc.code, exc.message, exc.correlation_id)
+            correlation_id = exc.correlation_id
+            if found.key == "unexpected":  # MicrosoftErrors never carry a secret
+                logger.error("Check %s, step %s: %s", self.run.pk, name, exc)
+                correlation_id = correlation_id or str(self.run.pk)
+            entry = results.failed(name, found, exc.code, exc.message, correlation_id)
             entry["duration_ms"] = _ms(started)
             self.add(entry)
             if exc.transient:
                 raise _Transient(exc) from None
             return None
+        except Exception as exc:  # a step never leaves its run running
+            entry = unexpected_step(self.run, name, exc)
+            entry["duration_ms"] = _ms(started)
+            self.add(entry)
+            raise _Stopped from None
         self.add(results.passed(name, _ms(started)))
         return result
 
@@ -188,81 +213,86 @@ def _secret_for(run: CheckRun) -> ClientSecret | None:
 
 
 class _Token:
-    """The app token the Graph steps use. A cached token Graph rejects (401) is replaced
-    by a fresh one and the request sent once more: it may predate a change in Entra."""
+    """The app token the Graph steps use. A cached token that Graph rejects (401), or
+    refuses (403) while lacking the role the request needs, is replaced by a fresh one
+    and the request sent once more: it may predate a change in Entra, such as the admin
+    consent granted a minute ago. A cached token without roles that Graph accepts stays
+    (access granted in Exchange never shows in the token), so it costs no token request."""
 
     def __init__(self, token: microsoft.AppToken, fresh: Callable[[], microsoft.AppToken]):
         self.token, self._fresh = token, fresh
 
-    def call(self, request: Callable[[str], T]) -> Callable[[], T]:
+    def call(self, request: Callable[[str], T], needs: frozenset[str]) -> Callable[[], T]:
         def attempt() -> T:
             try:
                 return request(self.token.access_token)
             except MicrosoftError as exc:
-                if exc.status != 401 or not self.token.from_cache:
+                if not self.token.from_cache or not self._stale(exc, needs):
                     raise
             self.token = self._fresh()  # its own failure (AADSTS...) is this step's
             return request(self.token.access_token)
 
         return attempt
 
+    def _stale(self, exc: MicrosoftError, needs: frozenset[str]) -> bool:
+        refused = exc.status == 403 and exc.code == "ErrorAccessDenied"
+        return exc.status == 401 or (refused and not needs & self.token.roles)
+
 
 def _mail_steps(steps: _Steps, mailbox: Mailbox, token: _Token) -> None:
-    roles_in_token = token.token.roles
-    missing = diagnose_roles(roles_in_token)
-    roles = ", ".join(sorted(roles_in_token)) or "none"
-    if missing is None:
-        steps.add(results.passed("permissions", 0, f"Roles in the token: {roles}."))
-    else:
-        steps.add(results.failed("permissions", missing, "", f"Roles in the token: {roles}."))
-    can_read = missing is None or missing.key == "missing_mail_send"
-    can_send = missing is None or missing.key == "missing_mail_read"
-    if can_read:
-        read = token.call(
-            lambda access_token: microsoft.read_inbox(
-                access_token=access_token, mailbox=mailbox.address
-            )
-        )
-        steps.call("read_inbox", read)
-    else:
-        steps.add(results.skipped("read_inbox"))
-    if can_send:
-        steps.call("send_test", token.call(lambda access: _send_test(steps.run, mailbox, access)))
-    else:
-        steps.add(results.skipped("send_test"))
+    """The roles in the token as a hint, then both Graph steps, always: Graph's answer is
+    the verdict. Microsoft says clients should not parse its tokens, and Exchange grants
+    mailbox access that never shows in them (tests/recordings/token_roles_not_for_clients,
+    exchange_rbac_for_applications), so the roles only explain a refusal."""
+    hint = results.info("permissions", consent.roles_hint(token.token.roles))
+    steps.add(hint)
+    read = token.call(
+        lambda access_token: microsoft.read_inbox(
+            access_token=access_token, mailbox=mailbox.sign_in_name
+        ),
+        consent.READ_ROLES,
+    )
+    _graph_step(steps, "read_inbox", read, token)
+    send = token.call(lambda access: _send_test(steps.run, mailbox, access), consent.SEND_ROLES)
+    _graph_step(steps, "send_test", send, token)
+    hint["message"] = consent.roles_hint(token.token.roles)  # of the last token, if renewed
+    waiting = settling.retry(steps.run, steps.done)  # a consent granted moments ago
+    if waiting is not None:
+        raise _Transient(waiting)
+
+
+def _graph_step(steps: _Steps, name: str, call: Callable[[], object], token: _Token) -> None:
+    steps.call(name, call)
+    entry = steps.done[-1]
+    if entry["outcome"] == "failed":
+        # The roles of the token Graph answered explain a plain refusal.
+        entry["diagnosis_key"] = consent.refused(entry["diagnosis_key"], name, token.token.roles)
 
 
 def _app_token(
     app: AppRegistration, secret: ClientSecret, fresh: bool = False
 ) -> microsoft.AppToken:
-    """The app-only token. A cached one without Mail.Read or Mail.Send is replaced by a
-    fresh one: it was issued before the admin granted consent, perhaps a minute ago."""
+    """The app-only token, from the cache while it is fresh (what Graph makes of a cached
+    token decides whether a fresh one is needed: see _Token)."""
     try:
         value = secret.reveal()
     except vault.DecryptionError:
         raise MicrosoftError("secret_missing", "The saved client secret cannot be read.") from None
     try:
-        token = microsoft.acquire_app_token(
+        return microsoft.acquire_app_token(
             directory=app.directory, client_id=str(app.client_id), client_secret=value, fresh=fresh
         )
-        if token.from_cache and diagnose_roles(token.roles) is not None:
-            token = microsoft.acquire_app_token(
-                directory=app.directory,
-                client_id=str(app.client_id),
-                client_secret=value,
-                fresh=True,
-            )
     except MicrosoftError as exc:
         if exc.code == "AADSTS7000215" and _is_guid(value):
             raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
         raise
-    return token
 
 
 def _send_test(run: CheckRun, mailbox: Mailbox, access_token: str) -> None:
     microsoft.send_test_message(
         access_token=access_token,
-        mailbox=mailbox.address,
+        # Graph's path takes the UPN, never an alias; the message goes to the address.
+        mailbox=mailbox.sign_in_name,
         to=mailbox.address,
         subject=TEST_SUBJECT.format(id=run.pk),
         body="The mailbox portal sent this message to check that the operations app can "
@@ -275,9 +305,90 @@ def _password_sign_in(app: AppRegistration, mailbox: Mailbox) -> microsoft.Deleg
     return microsoft.sign_in_with_password(
         directory=app.directory,
         client_id=str(app.client_id),
-        username=mailbox.address,
+        username=mailbox.sign_in_name,  # the password sign-in needs the UPN too
         password=password,
     )
+
+
+# --- what no step expects ------------------------------------------------------------
+
+
+def unexpected_step(run: CheckRun, name: str, exc: BaseException) -> dict[str, Any]:
+    """A failed step for an exception no step expects, with the run's ID as its
+    correlation ID. Logged by type and place only: its text may quote a secret (a
+    password in a URL, a response body, a value in a bug's message)."""
+    logger.error(
+        "Check %s, step %s: unexpected %s at %s",
+        run.pk,
+        name,
+        type(exc).__name__,
+        _raised_at(exc),
+    )
+    message = f"The check stopped on an unexpected error ({type(exc).__name__})."
+    return results.failed(name, CATALOGUE["unexpected"], "unexpected", message, str(run.pk))
+
+
+def abandon(check_run_id: str | uuid.UUID, exc: BaseException) -> None:
+    """The last line of defence (onboarding.tasks): the attempt itself raised while it
+    claimed, re-queued, recorded its result or health, or was re-enqueued. Fail the run
+    unless it failed already, so that it never stays queued or running and the next
+    check of its mailbox can be asked for; then record what that means, if that still
+    works. Never raises: what it logs is safe, what a caller's logger would print is not."""
+    try:
+        run = CheckRun.objects.select_related("mailbox").filter(pk=check_run_id).first()
+        if run is None:
+            logger.error(
+                "Check %s: unexpected %s at %s", check_run_id, type(exc).__name__, _raised_at(exc)
+            )
+            return
+        if run.status != CheckRun.Status.FAILED:
+            entry = unexpected_step(run, "finish", exc)
+            # A step's own failure names the run's, unless it was waiting for the retry
+            # that can no longer come (throttled, unreachable).
+            failed = next((step for step in run.steps if _lasting(step)), entry)
+            steps = [*run.steps, entry]
+            result = {
+                "steps": steps,
+                "status": CheckRun.Status.FAILED,
+                "finished_at": timezone.now(),
+                "diagnosis_key": failed["diagnosis_key"],
+                "error_code": failed["code"],
+                "correlation_id": failed["correlation_id"],
+            }
+            if not CheckRun.objects.filter(pk=run.pk, status=run.status).update(**result):
+                return  # another worker moved it meanwhile: its result stands
+            for field, value in result.items():
+                setattr(run, field, value)
+        else:
+            unexpected_step(run, "finish", exc)  # logged; its result stands
+        health.check_finished(run)
+    except Exception as again:
+        logger.error(
+            "Check %s: could not be failed after an unexpected %s (%s at %s)",
+            check_run_id,
+            type(exc).__name__,
+            type(again).__name__,
+            _raised_at(again),
+        )
+
+
+def _lasting(step: dict[str, Any]) -> bool:
+    found = CATALOGUE.get(step["diagnosis_key"])
+    return step["outcome"] == "failed" and not (found is not None and found.transient)
+
+
+def _next_step(done: list[dict[str, Any]]) -> str:
+    """Where a run that raised outside its steps stopped: the first step not recorded."""
+    recorded = {step["name"] for step in done}
+    return next((name for name in results.STEP_LABELS if name not in recorded), "finish")
+
+
+def _raised_at(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "an unknown place"
+    where = frames[-1]
+    return f"{Path(where.filename).name}:{where.lineno} in {where.name}"
 
 
 def _is_guid(value: str) -> bool:

@@ -42,7 +42,22 @@ STATE_RE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 AADSTS_RE = re.compile(r"\bAADSTS(\d{4,9})\b")
 MAX_PARAM = 4096
 # Parameters Microsoft sends back; anything else is ignored, but never twice.
-KNOWN_PARAMS = ("state", "admin_consent", "tenant", "scope", "error", "error_description")
+KNOWN_PARAMS = (
+    "state",
+    "admin_consent",
+    "tenant",
+    "scope",
+    "error",
+    "error_subcode",
+    "error_description",
+)
+# AADSTS codes in error_description -> the kind of failure the callback page explains.
+FAILURE_KINDS = {
+    "AADSTS65004": "declined",
+    "AADSTS90094": "not_admin",
+    "AADSTS50011": "redirect_uri",
+    "AADSTS50020": "wrong_directory",
+}
 
 # Who may grant tenant-wide admin consent for application permissions to Graph.
 CONSENT_ROLES = (
@@ -61,7 +76,7 @@ class ConsentRejected(Exception):
 class ConsentFailure:
     """Microsoft reported that consent was not granted."""
 
-    kind: str  # "declined", "not_admin", "redirect_uri" or "other"
+    kind: str  # "declined", "not_admin", "redirect_uri", "wrong_directory" or "other"
     code: str
     message: str
     correlation_id: str = ""
@@ -177,15 +192,20 @@ def _app_for(entry: Mapping[str, Any]) -> AppRegistration:
 
 
 def failure_from(params: Mapping[str, str]) -> ConsentFailure:
-    """Classify Microsoft's error callback. The AADSTS code sits in error_description."""
+    """Classify Microsoft's error callback. The AADSTS code sits in error_description.
+
+    A user without an admin role sees "Need admin approval" (AADSTS90094, on Microsoft's
+    page only); its return link sends just error=access_denied&error_subcode=cancel
+    (tests/recordings/adminconsent_not_admin_return_link.json), so that shape is read as
+    "not an admin". (Backing out of Microsoft's sign-in sends the same; the page's words
+    and its forward link fit that case too.)
+    """
     description = params.get("error_description", "")
     match = AADSTS_RE.search(description)
     code = f"AADSTS{match.group(1)}" if match else params["error"][:64]
-    kind = {
-        "AADSTS65004": "declined",
-        "AADSTS90094": "not_admin",
-        "AADSTS50011": "redirect_uri",
-    }.get(code, "other")
+    kind = FAILURE_KINDS.get(code, "other")
+    if not match and (params["error"], params.get("error_subcode")) == ("access_denied", "cancel"):
+        kind = "not_admin"
     first_line = description.replace("\r", "\n").split("\n", 1)[0]
     message = AADSTS_RE.sub("", first_line).lstrip(": ").strip()[:500]
     correlation = re.search(r"Correlation ID:\s*([0-9a-fA-F-]{36})", description)

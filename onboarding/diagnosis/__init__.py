@@ -56,16 +56,6 @@ def diagnose(
     )
 
 
-def diagnose_roles(roles: frozenset[str] | set[str]) -> Diagnosis | None:
-    """A diagnosis when the token lacks Mail.Read or Mail.Send, or None when both are there."""
-    has_read, has_send = "Mail.Read" in roles or "Mail.ReadWrite" in roles, "Mail.Send" in roles
-    if has_read and has_send:
-        return None
-    if not has_read and not has_send:
-        return CATALOGUE["no_consent"]
-    return CATALOGUE["missing_mail_send" if has_read else "missing_mail_read"]
-
-
 def _with_context(entry: Diagnosis, code: str, message: str, correlation_id: str) -> Diagnosis:
     return Diagnosis(
         entry.key,

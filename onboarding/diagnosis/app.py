@@ -1,11 +1,11 @@
-"""The application and its directory (wizard step 1)."""
+"""The application and its directory (wizard step 1), and its service principal there."""
 
 # Catalogue entries, and the Microsoft codes (AADSTS numbers, Graph codes) that mean them.
 
 from __future__ import annotations
 
 from onboarding.diagnosis.entry import entry
-from onboarding.steps import REGISTER
+from onboarding.steps import PERMISSIONS, REGISTER
 
 ENTRIES = [
     entry(
@@ -44,6 +44,24 @@ ENTRIES = [
         REGISTER,
     ),
     entry(
+        # The registration is there but its enterprise application (service principal)
+        # was deleted: Microsoft then refuses every token with AADSTS7000229. Admin
+        # consent creates a new one (tests/recordings/token_missing_service_principal.json).
+        "service_principal_missing",
+        "The application's enterprise application is missing",
+        "Your directory still has the app registration, but its enterprise application "
+        "(the app's service principal, listed under Enterprise applications) is missing: "
+        "usually it was deleted. Without it, Microsoft refuses to sign the application in.",
+        (
+            "Open step 3 of this wizard.",
+            "Press Grant admin consent and accept, signed in as a Global Administrator or "
+            "Cloud Application Administrator: granting consent creates the enterprise "
+            "application again.",
+            "Run the check again.",
+        ),
+        PERMISSIONS,
+    ),
+    entry(
         "app_missing",
         "The application is not registered in the portal yet",
         "The portal does not know the Application (client) ID and Directory (tenant) ID yet.",
@@ -57,4 +75,5 @@ CODES = {
     "AADSTS90002": "directory_not_found",
     "AADSTS900023": "directory_malformed",
     "AADSTS700016": "app_not_found",
+    "AADSTS7000229": "service_principal_missing",
 }

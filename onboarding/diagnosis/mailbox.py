@@ -34,24 +34,36 @@ ENTRIES = [
         ),
         MAILBOX,
     ),
+    # Graph finds a mailbox's user by UPN or object ID only: an alias, or the address of
+    # a user whose sign-in name differs (hybrid directories), is "invalid" too.
     entry(
         "unknown_user",
-        "No such user",
-        "Microsoft has no user with this address in your directory.",
+        "Microsoft does not know the mailbox by this name",
+        "Microsoft Graph found no user whose sign-in name (user principal name, UPN) is this "
+        "address. Either the address has a typo, or it is an alias or other e-mail address "
+        "of a user who signs in with a different name.",
         (
             "Check the mailbox address for typos.",
-            "Use the address of a user or shared mailbox in this directory, then save step 5.",
+            "In the Microsoft Entra admin center, open Users, select the mailbox's user and "
+            "compare its User principal name with the address.",
+            "If they differ, enter the User principal name in step 5 under "
+            '"User principal name (if different)", then run the check again.',
         ),
         MAILBOX,
     ),
+    # Graph answers MailboxNotEnabledForRESTAPI or, for some such users, ResourceNotFound
+    # ("Resource could not be discovered."): tests/recordings/graph_*_not_*.json.
     entry(
         "no_mailbox",
-        "The user has no Exchange Online mailbox",
-        "The address exists but has no mailbox in Exchange Online: it is unlicensed, "
-        "soft-deleted, or still hosted on-premises.",
+        "Microsoft cannot reach an Exchange Online mailbox for this user",
+        "The user exists, but Microsoft Graph finds no Exchange Online mailbox it can use: "
+        "the mailbox is inactive (often: no Exchange Online licence), soft-deleted, or "
+        "hosted on-premises.",
         (
-            "In the Microsoft 365 admin center, give the user an Exchange Online licence, "
-            "or use a shared mailbox.",
+            "In the Microsoft 365 admin center, give the user a licence that includes "
+            "Exchange Online, or use a shared mailbox.",
+            "If the mailbox was deleted, restore it; if it is on-premises, move it to "
+            "Exchange Online.",
             "Wait for the mailbox to be provisioned, then run the check again.",
         ),
         MAILBOX,

@@ -86,6 +86,21 @@ ENTRIES = [
         ),
         MAILBOX,
     ),
+    entry(
+        "federated_domain",
+        "Federated domain: password sign-in is not supported",
+        "The mailbox's domain is federated: its sign-ins go to your organisation's own "
+        "identity provider (such as AD FS), and Microsoft does not support a password "
+        "sign-in (ROPC) there. The portal did not send the password. Reading and sending "
+        "mail with the application permissions does not need it.",
+        (
+            "Rely on the application permissions the check verifies: in step 5, tick "
+            '"Remove the stored password for this mailbox" and save.',
+            "Or, if the operations app needs a password sign-in, use a cloud-only account "
+            "(user@yourtenant.onmicrosoft.com) for this mailbox.",
+        ),
+        MAILBOX,
+    ),
 ]
 
 # Microsoft's error codes (AADSTS numbers and Graph codes) -> catalogue keys.
@@ -102,4 +117,5 @@ CODES = {
     "AADSTS7000218": "public_client_disabled",
     "AADSTS9001023": "personal_account",
     "personal_account": "personal_account",
+    "federated_domain": "federated_domain",
 }

@@ -70,6 +70,22 @@ ENTRIES = [
         ),
         SECRET,
     ),
+    entry(
+        "secret_limit_reached",
+        "Entra allows this app two client secrets only",
+        "For the account type of the setup guide (work and personal Microsoft accounts), "
+        "Entra keeps at most two client secrets per app and refuses a third: “Not allowed to "
+        "add 3 passwords. You can only add a maximum of 2 passwords.” Renewal keeps the old "
+        "secret working until the new one is proved, and a secret that failed verification "
+        "stays in Entra too, so one of them has to be deleted first.",
+        (
+            "In Certificates & secrets, delete the secret the renewal page names: one that "
+            "failed verification or is no longer used, never the one in use.",
+            "Tell the portal you deleted it (“I deleted it”).",
+            "Then create the new client secret and enter it on the renewal page.",
+        ),
+        SECRET,
+    ),
 ]
 
 # Microsoft's error codes (AADSTS numbers and Graph codes) -> catalogue keys.
@@ -77,4 +93,6 @@ CODES = {
     "AADSTS7000215": "wrong_secret",
     "AADSTS7000222": "secret_expired",
     "AADSTS700025": "no_credential_in_entra",
+    # Graph's refusal of a third secret (tests/recordings/add_password_too_many_app_passwords).
+    "TooManyAppPasswords": "secret_limit_reached",
 }

@@ -1,4 +1,4 @@
-"""Microsoft busy or out of reach (retried by itself)."""
+"""Microsoft busy or out of reach (retried by itself), and the unexpected."""
 
 # Catalogue entries, and the Microsoft codes (AADSTS numbers, Graph codes) that mean them.
 
@@ -31,7 +31,20 @@ ENTRIES = [
         None,
         transient=True,
     ),
-    # The optional delegated sign-in with the mailbox password.
+    # Anything else a check met: a library failing in a way the portal does not know, a
+    # bug. The run ends failed (a check never stays running) and says so plainly.
+    entry(
+        "unexpected",
+        "The check stopped on an unexpected error",
+        "Something went wrong inside the portal while it ran this check, not in your "
+        "settings. The error was logged for support.",
+        (
+            "Run the check again in a few minutes.",
+            "If it fails the same way, contact support with the correlation ID shown.",
+        ),
+        None,
+        transient=True,
+    ),
 ]
 
 # Microsoft's error codes (AADSTS numbers and Graph codes) -> catalogue keys.
@@ -40,4 +53,5 @@ CODES = {
     "TooManyRequests": "throttled",
     "unreachable": "unreachable",
     "http_429": "throttled",
+    "unexpected": "unexpected",
 }

@@ -84,8 +84,25 @@ class Session(requests.Session):
             return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{self.login_port}"))
         return url
 
-    def last_response(self) -> requests.Response | None:
+    def last_response(self) -> Any:
+        """The last response this thread's caller got: a requests.Response, or one that
+        msal's throttling cache replayed (see `observe`). None before any."""
         return getattr(self.observed, "response", None)
+
+    def observe(self, client: Any) -> None:
+        """Record as the last response each one `client` (msal's throttling wrapper
+        around this session) hands to msal. For up to Retry-After seconds msal answers a
+        request that got a 429 or 5xx from its own cache, without sending it: this
+        session alone would never see that answer."""
+        for name in ("get", "post"):
+            send = getattr(client, name)
+
+            def observed(*args: Any, _send: Any = send, **kwargs: Any) -> Any:
+                response = _send(*args, **kwargs)
+                self.observed.response = response
+                return response
+
+            setattr(client, name, observed)
 
 
 _lock = threading.Lock()
@@ -113,7 +130,7 @@ def unreachable(url: str, exc: BaseException) -> MicrosoftError:
     )
 
 
-def http_error(response: requests.Response | None, text: str) -> MicrosoftError:
+def http_error(response: Any, text: str) -> MicrosoftError:
     match = re.search(r"\b([45]\d\d)\b", text)
     status = response.status_code if response is not None else int(match[1]) if match else None
     return MicrosoftError(
@@ -125,27 +142,48 @@ def http_error(response: requests.Response | None, text: str) -> MicrosoftError:
     )
 
 
-def login_error(body: dict[str, Any], response: requests.Response | None) -> MicrosoftError:
+def login_error(body: dict[str, Any], response: Any) -> MicrosoftError:
     """A token or discovery error in Microsoft's JSON shape as a MicrosoftError."""
     codes = body.get("error_codes") or []
     error = str(body.get("error") or "unknown_error")
     description = str(body.get("error_description") or error)
     status = response.status_code if response is not None else None
-    if not codes and status is not None and (status == 429 or status >= 500):
+    if not codes and is_transient(response):
         return http_error(response, "")
     return MicrosoftError(
         f"AADSTS{codes[0]}" if codes else error,
-        description.splitlines()[0].strip(),
+        first_sentence(description),
         status=status,
         correlation_id=str(body.get("correlation_id", "")),
-        transient=error in ("temporarily_unavailable", "server_error")
-        or (status is not None and (status == 429 or status >= 500)),
+        transient=error in ("temporarily_unavailable", "server_error") or is_transient(response),
         retry_after=retry_after(response),
     )
 
 
-def retry_after(response: requests.Response | None) -> float | None:
-    value = response.headers.get("Retry-After", "") if response is not None else ""
+# Microsoft's documented error_description puts CR LF before "Trace ID:"; real responses
+# also come with a space (tests/recordings/token_missing_service_principal.json).
+_TRAILER = re.compile(r"(?:^|\s+)Trace ID:.*", re.DOTALL)
+
+
+def first_sentence(description: str) -> str:
+    """Microsoft's own words of an error_description, without its trace trailer."""
+    lines = _TRAILER.sub("", description).splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def is_transient(response: Any) -> bool:
+    """Throttled (429) or failing (5xx): worth retrying, whatever the body says. Microsoft
+    throttles the token endpoint with a plain-text body, not OAuth JSON
+    (tests/recordings/token_throttled_plain_text.json)."""
+    status = getattr(response, "status_code", None)
+    return isinstance(status, int) and (status == 429 or status >= 500)
+
+
+def retry_after(response: Any) -> float | None:
+    """Retry-After in seconds. The header name in any case: msal hands on the responses
+    its throttling cache replays with their header names lower-cased."""
+    headers = getattr(response, "headers", None) or {}
+    value = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), "")
     try:
         return float(value) if value else None
     except ValueError:

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
+from xml.etree import ElementTree
 
 import jwt
 import msal
@@ -106,12 +107,14 @@ def _credential(
 
 
 def _new_app(endpoints: http.Endpoints, directory: str, client_id: str, secret: str | None) -> Any:
+    session = http.session(endpoints)
     options = {
         "authority": _authority(endpoints, directory),
-        "http_client": http.session(endpoints),
+        "http_client": session,
         "instance_discovery": False,
         "token_cache": msal.SerializableTokenCache(),
     }
+    session.observed.response = None
     try:  # msal runs OIDC discovery over the network here
         if secret is None:
             app: Any = msal.PublicClientApplication(client_id, **options)
@@ -122,10 +125,14 @@ def _new_app(endpoints: http.Endpoints, directory: str, client_id: str, secret: 
     except (requests.RequestException, OSError) as exc:
         raise http.unreachable(endpoints.login_url, exc) from None
     except ValueError:
+        # A throttled or failing discovery (msal calls any 4xx a bad tenant): transient.
+        if http.is_transient(session.last_response()):
+            raise http.http_error(session.last_response(), "") from None
         # msal hides the tenant error behind a generic ValueError: ask discovery again,
         # which raises the precise MicrosoftError (AADSTS90002, 900023, unreachable).
         discover_directory(directory)
         raise MicrosoftError("invalid_authority", "Microsoft refused the directory.") from None
+    session.observe(app.http_client)
     return app
 
 
@@ -234,9 +241,12 @@ def sign_in_with_password(
 
     `scopes` are Graph permission names. Fails with AADSTS50126 (wrong password),
     AADSTS50076 (MFA), AADSTS65001 (no consent), AADSTS7000218 (public client flows
-    off) or "personal_account" (Outlook.com accounts cannot use a password here).
+    off), "personal_account" (Outlook.com accounts cannot use a password here) or
+    "federated_domain" (the account signs in at its organisation's own identity
+    provider, such as AD FS): for those two the password is never sent.
     """
     endpoints = http.endpoints()
+    _check_realm(endpoints, username)
     app = _app(endpoints, directory, client_id, None)
     wanted = [f"{endpoints.graph_url}/{name}" for name in scopes]
     result = _msal_call(
@@ -251,6 +261,34 @@ def sign_in_with_password(
     )
 
 
+def _check_realm(endpoints: http.Endpoints, username: str) -> None:
+    """Ask Microsoft's user realm what kind of account this is, as msal does before it
+    sends a password, and refuse a federated one before msal takes the password to it.
+
+    For a federated realm msal fetches the MEX document the realm names and posts the
+    password there, over WS-Trust: to a customer's AD FS (whose refusal msal raises as a
+    RuntimeError) or, for Outlook.com, to login.live.com. Microsoft does not support ROPC
+    for federated users (entra-docs v2-oauth-ropc.md). A realm that cannot be read says
+    nothing: msal asks again and decides.
+    """
+    url = f"{endpoints.login_url}/common/userrealm/{quote(username, safe='@')}"
+    try:
+        response = http.session(endpoints).get(
+            url, params={"api-version": "1.0"}, headers={"Accept": "application/json"}
+        )
+    except (requests.RequestException, OSError) as exc:
+        raise http.unreachable(url, exc) from None
+    if http.is_transient(response):
+        raise http.http_error(response, "")
+    realm = http.json_body(response) if response.status_code == 200 else {}
+    if str(realm.get("account_type", "")).lower() != "federated":
+        return
+    # Outlook.com's realm names live.com (Gerenios/AADInternals Get-AADIntLoginInformation).
+    if str(realm.get("domain_name", "")).lower() == "live.com":
+        raise _personal_account()
+    raise _federated(str(realm.get("domain_name", "")) or username.rpartition("@")[2])
+
+
 def token_roles(access_token: str) -> frozenset[str]:
     """The `roles` claim, read WITHOUT verifying the token: for diagnostics only."""
     try:
@@ -262,22 +300,54 @@ def token_roles(access_token: str) -> frozenset[str]:
 
 
 def _msal_call(endpoints: http.Endpoints, call: Any) -> dict[str, Any]:
-    """Run one msal call; turn every way it can fail into a MicrosoftError."""
+    """Run one msal call; turn every way it can fail into a MicrosoftError.
+
+    The last HTTP status decides first: Microsoft throttles with a 429 whose body is
+    plain text, on which msal fails decoding JSON (a ValueError), and a 5xx makes msal
+    raise. Either is transient, with Retry-After, whatever the body; only then is the
+    body (or msal's exception) read."""
     session = http.session(endpoints)
     session.observed.response = None
     try:
         result = call()
-    except (requests.RequestException, OSError) as exc:
-        raise http.unreachable(endpoints.login_url, exc) from None
-    except msal.exceptions.MsalServiceError as exc:
-        raise http.http_error(session.last_response(), str(exc)) from None
-    except ValueError as exc:
-        if "MEX" in str(exc) or "wstrust" in str(exc).lower():
-            raise MicrosoftError(
-                "personal_account",
-                "Personal Microsoft accounts (Outlook.com) cannot sign in with a password here.",
-            ) from None
-        raise MicrosoftError("unexpected", type(exc).__name__) from None
+    except Exception as exc:  # every failure leaves this package as a MicrosoftError
+        raise _msal_failure(endpoints, session.last_response(), exc) from None
     if not isinstance(result, dict) or "access_token" not in result:
         raise http.login_error(result or {}, session.last_response())
     return result
+
+
+def _msal_failure(endpoints: http.Endpoints, last: Any, exc: Exception) -> MicrosoftError:
+    if http.is_transient(last):
+        return http.http_error(last, "")
+    if isinstance(exc, requests.HTTPError):
+        return http.http_error(exc.response, str(exc))
+    if isinstance(exc, (requests.RequestException, OSError)):
+        return http.unreachable(endpoints.login_url, exc)
+    if isinstance(exc, msal.exceptions.MsalServiceError):
+        return http.http_error(last, str(exc))
+    text = str(exc)
+    if isinstance(exc, ValueError) and "MEX" in text:
+        return _personal_account()
+    # msal's WS-Trust route (a federated realm): the customer's AD FS refused the
+    # password (RuntimeError, msal wstrust_response.py) or sent no usable XML.
+    if isinstance(exc, ElementTree.ParseError) or "wstrust" in text.lower() or "RSTR" in text:
+        return _federated("")
+    # Never the exception's text: it may quote a response, or worse.
+    return MicrosoftError("unexpected", f"msal failed with {type(exc).__name__}.")
+
+
+def _personal_account() -> MicrosoftError:
+    return MicrosoftError(
+        "personal_account",
+        "Personal Microsoft accounts (Outlook.com) cannot sign in with a password here.",
+    )
+
+
+def _federated(domain: str | None) -> MicrosoftError:
+    return MicrosoftError(
+        "federated_domain",
+        f"The domain {domain or 'of this account'} is federated: its sign-ins go to the "
+        "organisation's own identity provider (such as AD FS), where a password sign-in "
+        "cannot go.",
+    )

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('onboarding', '0004_checkrun'),
+        ("onboarding", "0004_checkrun"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='mailbox',
-            name='upn',
-            field=models.CharField(blank=True, max_length=254, verbose_name='User principal name'),
+            model_name="mailbox",
+            name="upn",
+            field=models.CharField(blank=True, max_length=254, verbose_name="User principal name"),
         ),
     ]

@@ -9,4 +9,10 @@ urlpatterns = [
         views.renew_status,
         name="renew-status",
     ),
+    path("<uuid:tenant_id>/renew/secret-limit/", views.renew_limit, name="renew-limit"),
+    path(
+        "<uuid:tenant_id>/renew/secrets/<uuid:secret_pk>/deleted-in-entra/",
+        views.secret_deleted,
+        name="renew-secret-deleted",
+    ),
 ]

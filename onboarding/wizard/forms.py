@@ -276,11 +276,30 @@ PASSWORD_HELP = (
 )
 
 
+UPN_HELP = (
+    "Only if the mailbox's account signs in with another name than this address (an "
+    "alias, or a hybrid directory): Microsoft Graph finds a mailbox by that name only. "
+    "Find it in the Microsoft Entra admin center > Users > the user > User principal name."
+)
+UPN_INVALID = (
+    "Enter the user principal name as Entra shows it, e.g. dispatch@contoso.onmicrosoft.com."
+)
+
+
 class MailboxForm(forms.Form):
     address = forms.CharField(
         label="Mailbox address",
         max_length=254,
         help_text="The address the operations app reads and sends from, e.g. dispatch@contoso.com.",
+    )
+    upn = forms.CharField(
+        label="User principal name (if different)",
+        required=False,
+        max_length=254,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+        help_text=UPN_HELP,
     )
     password = forms.CharField(
         label="Mailbox password (optional)",
@@ -296,7 +315,7 @@ class MailboxForm(forms.Form):
 
     def __init__(self, *args: Any, tenant: Tenant, mailbox: Mailbox | None, **kwargs: Any):
         if mailbox is not None:
-            kwargs["initial"] = {"address": mailbox.address}
+            kwargs["initial"] = {"address": mailbox.address, "upn": mailbox.upn}
         super().__init__(*args, **kwargs)
         self.tenant, self.mailbox = tenant, mailbox
         if mailbox is None or not mailbox.has_password:
@@ -315,8 +334,22 @@ class MailboxForm(forms.Form):
             raise ValidationError("This mailbox is already in your list.", code="duplicate")
         return address
 
+    def clean_upn(self) -> str:
+        """The sign-in name, lower-cased (Entra compares it so), or "" for none."""
+        value = (self.cleaned_data.get("upn") or "").strip().lower()
+        if not value:
+            return ""
+        try:
+            return validate_mailbox_address(value)
+        except ValidationError as problem:
+            if problem.code == "personal":
+                raise
+            raise ValidationError(UPN_INVALID, code="invalid") from None
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("password") and cleaned.get("forget_password"):
             self.add_error("password", "Either type a new password or remove it, not both.")
+        if cleaned.get("upn") and cleaned.get("upn") == cleaned.get("address"):
+            cleaned["upn"] = ""  # the same name twice: nothing to store
         return cleaned

@@ -34,9 +34,21 @@ class Saved(Generic[T]):
     checks: list[Requested] = field(default_factory=list)
 
 
+# Entra's limit for the guide's account type (work and personal accounts): "Display name
+# ... Maximum length of 90 characters" (entra-docs supported-accounts-validation.md;
+# tests/recordings/supported_accounts_display_name.json).
+APP_NAME_MAX = 90
+
+
 def suggested_app_name(tenant: Tenant) -> str:
-    """Unique per tenant, so that two registrations in one directory are told apart."""
-    return f"{tenant.name} mailbox connection ({tenant.pk.hex[:8]})"
+    """Unique per tenant, so that two registrations in one directory are told apart, and
+    at most APP_NAME_MAX characters: a long tenant name is shortened, never the suffix."""
+    suffix = f" mailbox connection ({tenant.pk.hex[:8]})"
+    name = " ".join(tenant.name.split())
+    room = APP_NAME_MAX - len(suffix)
+    if len(name) > room:
+        name = name[: room - 1].rstrip() + "…"
+    return f"{name}{suffix}"
 
 
 @transaction.atomic
@@ -117,11 +129,24 @@ def save_secret(
 
 @transaction.atomic
 def save_mailbox(
-    mailbox: Mailbox, *, address: str, password: str | None, forget: bool, actor: Actor
+    mailbox: Mailbox,
+    *,
+    address: str,
+    password: str | None,
+    forget: bool,
+    actor: Actor,
+    upn: str | None = None,
 ) -> Saved[Mailbox]:
-    """Step 5. With no password typed, a stored one is kept unless forget=True."""
+    """Step 5. With no password typed, a stored one is kept unless forget=True; upn=None
+    keeps the stored sign-in name, "" clears it (then the address is the sign-in name)."""
     adding = mailbox._state.adding
-    changed = adding or mailbox.address != address
+    upn_before = mailbox.upn
+    if upn is not None:
+        mailbox.upn = upn
+    if mailbox.upn == address:
+        mailbox.upn = ""  # the same name twice: the address is the sign-in name
+    upn_changed = mailbox.upn != upn_before
+    changed = adding or mailbox.address != address or upn_changed
     mailbox.address = address
     if password is not None or forget:
         mailbox.set_password(password)
@@ -136,6 +161,8 @@ def save_mailbox(
         tenant=mailbox.tenant,
         obj=mailbox,
         address=address,
+        upn=mailbox.upn,
+        upn_changed=upn_changed,
         legacy_sign_in_changed=password is not None or forget,
         legacy_sign_in_stored=mailbox.has_password,
     )

@@ -189,6 +189,7 @@ def _save_mailbox(request: HttpRequest, form: MailboxForm, target: Mailbox) -> N
     saved = services.save_mailbox(
         target,
         address=form.cleaned_data["address"],
+        upn=form.cleaned_data["upn"],
         password=form.cleaned_data["password"] or None,
         forget=form.cleaned_data.get("forget_password", False),
         actor=Actor.of(request),

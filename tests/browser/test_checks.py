@@ -31,7 +31,11 @@ def test_it_shows_a_check_turn_green_step_by_step(
     screenshot(page, "queued")
     broker.deliver()  # the worker picks the check up; the page is not reloaded
     page.locator('.check-status [data-status="passed"]').wait_for()
-    assert page.locator(".check-step-passed").count() == 4
+    assert page.locator(".check-step-passed").count() == 3
+    # The roles in the token are shown for information beside the result.
+    hint = page.locator('[data-step="permissions"]')
+    assert "Roles in the token: Mail.Read, Mail.Send." in hint.inner_text()
+    assert page.locator(".check-step-info").count() == 1
     screenshot(page, "passed")
     assert page.get_by_role("button", name="Run check again").is_visible()
 
@@ -69,7 +73,7 @@ def test_it_verifies_the_mailbox_live_in_the_wizard(
     screenshot(page, "verify-queued")
     broker.deliver()
     page.locator('.check-status [data-status="passed"]').wait_for()
-    assert page.locator(".check-step-passed").count() == 4
+    assert page.locator(".check-step-passed").count() == 3
     # The step list beside it ticks the step off too, without a reload.
     page.locator("#wizard-steps .wizard-step.is-current.is-done").wait_for()
     page.get_by_role("link", name="Continue").wait_for()
@@ -90,3 +94,46 @@ def test_it_sends_the_admin_from_the_diagnosis_to_the_secret_step(
     screenshot(page, "verify-secret-id-pasted")
     page.get_by_role("link", name="Fix it in step 4").click()
     page.wait_for_url(f"**{reverse('onboarding:secret', args=[acme.pk])}")
+
+
+def test_it_says_it_waits_for_a_consent_just_granted_and_then_passes(
+    page, live_server, alice, acme, emulated_microsoft, broker, screenshot
+):
+    emulated_microsoft.set_consent_propagation(120)  # Microsoft's tokens lag the consent
+    ready = ready_directory(emulated_microsoft)
+    mailbox = configure(acme, ready)
+    through_the_wizard(acme, ready)  # the admin granted consent a moment ago
+    sign_in(page, live_server, alice)
+    url = reverse("checks:mailbox-check", kwargs={"mailbox_id": mailbox.pk})
+    page.goto(f"{live_server.url}{url}")
+    page.get_by_role("button", name="Run check").click()
+    broker.deliver()
+    page.get_by_text("Microsoft is still applying the consent granted a moment ago").wait_for()
+    assert "trying again at" in page.locator(".check-status").inner_text()
+    page.get_by_text("Nothing to do: the check tries again by itself.").first.wait_for()
+    screenshot(page, "waiting-for-consent")
+    emulated_microsoft.advance_clock(180)
+    broker.deliver()  # the retry the check asked for
+    page.locator('.check-status [data-status="passed"]').wait_for()
+    assert page.get_by_text("Microsoft is still applying the consent").count() == 0
+    screenshot(page, "passed-after-consent")
+
+
+def test_it_passes_an_app_whose_mailbox_access_exchange_grants(
+    page, live_server, alice, acme, emulated_microsoft, broker, screenshot
+):
+    # RBAC for Applications: no Entra consent, so no roles in the token, and it works.
+    ready = ready_directory(emulated_microsoft, consent=False)
+    emulated_microsoft.add_exchange_role_assignment(
+        ready.app, ready.directory, "Application Mail Full Access", [ready.mailbox.upn]
+    )
+    mailbox = configure(acme, ready)
+    sign_in(page, live_server, alice)
+    url = reverse("checks:mailbox-check", kwargs={"mailbox_id": mailbox.pk})
+    page.goto(f"{live_server.url}{url}")
+    page.get_by_role("button", name="Run check").click()
+    broker.deliver()
+    page.locator('.check-status [data-status="passed"]').wait_for()
+    assert "Roles in the token: none." in page.locator('[data-step="permissions"]').inner_text()
+    assert page.get_by_text("Admin consent has not been granted").count() == 0
+    screenshot(page, "passed-exchange-grant")

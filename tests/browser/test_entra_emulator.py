@@ -4,10 +4,12 @@ values read off its pages then working with the portal's msal code."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from onboarding import microsoft
+from onboarding.microsoft import admin_center
 from tests.browser.conftest import DESKTOP
 
 pytestmark = pytest.mark.browser
@@ -44,7 +46,7 @@ def sign_in(page, emulator):
 def register(page, screenshot):
     page.get_by_role("link", name="New registration").click()
     page.get_by_label("Name", exact=True).fill("CXT Operations")
-    page.get_by_label("Accounts in any organizational directory (Multitenant) and personal").check()
+    page.get_by_label(admin_center.ACCOUNT_TYPE, exact=True).check()
     page.get_by_label("Select a platform").select_option("Web")
     page.get_by_label("Redirect URI").fill("https://localhost")
     screenshot(page, "register")
@@ -139,3 +141,33 @@ def test_it_works_on_a_phone_by_keyboard(emulator_page, emulated_microsoft, cont
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375
     screenshot(page, "app-list")
+
+
+def add_custom_secret(page, description, start, end):
+    page.get_by_role("link", name="Certificates & secrets").click()
+    page.get_by_role("link", name="New client secret").click()
+    page.get_by_label("Description").fill(description)
+    page.get_by_label("Expires").select_option(label="Custom")
+    page.get_by_label("Start").fill(start.isoformat())
+    page.get_by_label("End").fill(end.isoformat())
+    page.get_by_role("button", name="Add").click()
+
+
+def test_it_allows_the_guides_account_type_two_secrets_only(
+    emulator_page, emulated_microsoft, contoso, screenshot
+):
+    page = emulator_page
+    sign_in(page, emulated_microsoft)
+    client_id, _ = register(page, screenshot)
+    create_secret(page, screenshot)
+    today = emulated_microsoft.store.now().date()
+    start, end = today + timedelta(days=7), today + timedelta(days=7 + 365)
+    add_custom_secret(page, "Renewal", start, end)
+    page.get_by_test_id("secret-value").wait_for()
+    add_custom_secret(page, "One too many", start, end)
+    refusal = page.get_by_role("alert").filter(has_text="Not allowed to add 3 passwords")
+    refusal.wait_for()
+    screenshot(page, "third-secret-refused")
+    app = emulated_microsoft.store.app(client_id)
+    assert [s.display_name for s in app.secrets] == ["Oauth", "Renewal"]
+    assert (app.secrets[1].start.date(), app.secrets[1].end.date()) == (start, end)

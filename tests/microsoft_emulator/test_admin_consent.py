@@ -103,14 +103,29 @@ def test_it_redirects_a_declined_consent_with_aadsts65004_and_no_tenant(
     )
 
 
-def test_it_stops_a_non_admin_with_aadsts90094(emulator, http, unconsented):
-    page = consent_page(http, emulator, unconsented, unconsented.mailbox, "Mailbox-pass-1")
-    assert "Need admin approval" in page.text
+def return_link(page) -> str:
+    """The href of "Return to the application without granting consent"."""
     back = page.text.split("Return to the application")[0].rsplit('href="', 1)[1].split('"')[0]
-    answer = query(back.replace("&amp;", "&"))
-    assert answer["error"] == "access_denied"
-    assert answer["error_description"].startswith("AADSTS90094")
-    assert (answer["admin_consent"], answer["state"]) == ("True", "st4te")
+    return back.replace("&amp;", "&")
+
+
+@pytest.mark.parametrize("v1", [False, True])
+def test_it_stops_a_non_admin_on_need_admin_approval_and_sends_back_a_bare_cancel(
+    emulator, http, unconsented, v1
+):
+    page = consent_page(http, emulator, unconsented, unconsented.mailbox, "Mailbox-pass-1", v1=v1)
+    assert "Need admin approval" in page.text
+    assert "AADSTS90094" in page.text  # on Microsoft's page, never in the callback
+    back = return_link(page)
+    assert back == f"{CALLBACK}?error=access_denied&error_subcode=cancel&state=st4te"
+    posted = http.post(page.url, data={"decision": "accept"}, allow_redirects=False)
+    assert "Need admin approval" in posted.text  # a POST changes nothing either
+    assert (
+        emulator.store.service_principal(
+            unconsented.directory.id, unconsented.app.client_id
+        ).app_roles
+        == []
+    )
     posted = http.post(page.url, data={"decision": "accept"}, allow_redirects=False)
     assert "Need admin approval" in posted.text  # a POST changes nothing either
     assert (
@@ -148,10 +163,30 @@ def test_it_shows_an_unknown_app_on_its_page(emulator, http, unconsented):
     assert "AADSTS700016" in http.get(url).text
 
 
-def test_it_refuses_an_admin_of_another_directory_with_aadsts50020(emulator, http, unconsented):
+def test_it_sends_an_admin_of_another_directory_back_with_aadsts50020(emulator, http, unconsented):
     other = ready_directory(emulator, "Globex")
-    page = consent_page(http, emulator, unconsented, other.admin, "Admin-pass-1")
+    answer = consent_page(http, emulator, unconsented, other.admin, "Admin-pass-1")
+    assert answer.status_code == 302
+    sent = query(answer.headers["Location"])
+    assert list(sent) == ["error", "error_description", "error_uri", "state"]
+    assert sent["error"] == "access_denied"
+    assert sent["error_description"].startswith(
+        "AADSTS50020: User account '{EmailHidden}' from identity provider "
+        f"'https://sts.windows.net/{other.directory.id}/' does not exist in tenant 'Contoso' "
+        f"and cannot access the application '{unconsented.app.client_id}'"
+    )
+    assert sent["error_uri"] == f"{emulator.login_url}/error?code=50020"
+    assert sent["state"] == "st4te"
+    assert emulator.store.service_principal(other.directory.id, unconsented.app.client_id) is None
+
+
+def test_it_stops_a_personal_account_on_its_own_error_page(emulator, http, unconsented):
+    person = emulator.add_personal_account("someone@outlook.com", "Personal-pass-1")
+    page = consent_page(http, emulator, unconsented, person, "Personal-pass-1")
+    assert page.status_code == 400
     assert "AADSTS50020" in page.text
+    assert "someone@outlook.com" in page.text
+    assert "live.com" in page.text
 
 
 def test_it_sends_a_missing_v2_scope_back_as_invalid_request(emulator, http, unconsented):

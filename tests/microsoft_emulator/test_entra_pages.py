@@ -196,7 +196,7 @@ def test_it_offers_entras_expiry_choices(emulator, admin_center, expires):
 
 @pytest.mark.parametrize(
     ("end_in_days", "message"),
-    [(731, "at most 24 months"), (0, "after today"), (None, "YYYY-MM-DD")],
+    [(731, "at most 24 months"), (0, "after the start date"), (None, "YYYY-MM-DD")],
 )
 def test_it_limits_a_custom_expiry_to_24_months(emulator, admin_center, end_in_days, message):
     register(emulator, admin_center)

@@ -79,9 +79,10 @@ def test_it_makes_msal_replay_a_throttled_token_response_from_its_cache(emulator
         http_client=http,
         instance_discovery=False,
     )
-    first = app.acquire_token_for_client(graph_scope(emulator))
-    second = app.acquire_token_for_client(graph_scope(emulator))
-    assert first["error"] == second["error"] == "temporarily_unavailable"
+    # Microsoft's plain-text 429: msal fails decoding it, the second time from its cache.
+    for _ in range(2):
+        with pytest.raises(ValueError, match="Expecting value"):
+            app.acquire_token_for_client(graph_scope(emulator))
     assert emulator.counters()["requests"]["token"] == 1  # msal did not send the second
 
 

@@ -172,12 +172,14 @@ def test_it_answers_a_user_without_mailbox_with_mailbox_not_enabled(emulator, ht
     emulator.update_user(ready.mailbox, mailbox=False)
     response = inbox(http, emulator, token(), ready.mailbox.upn)
     assert response.json()["error"]["code"] == "MailboxNotEnabledForRESTAPI"
-    assert response.json()["error"]["message"] == "REST API is not yet supported for this mailbox."
+    assert response.json()["error"]["message"] == (
+        "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+    )
 
 
 def test_it_refuses_an_expired_token(emulator, http, ready, token):
     access = token()
-    emulator.advance_clock(3600)
+    emulator.advance_clock(90 * 60)  # past the longest default lifetime
     response = inbox(http, emulator, access, ready.mailbox.upn)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "InvalidAuthenticationToken"

@@ -1,7 +1,7 @@
 import pytest
 
 from onboarding import diagnosis
-from onboarding.diagnosis import CATALOGUE, diagnose, diagnose_roles
+from onboarding.diagnosis import CATALOGUE, consent, diagnose
 
 
 @pytest.mark.parametrize(
@@ -80,23 +80,36 @@ def test_it_repeats_microsofts_words_for_an_unknown_error():
 
 
 @pytest.mark.parametrize(
-    ("roles", "key"),
+    ("step", "roles", "key"),
     [
-        (set(), "no_consent"),
-        ({"Mail.Send"}, "missing_mail_read"),
-        ({"Mail.Read"}, "missing_mail_send"),
-        ({"User.Read.All"}, "no_consent"),
+        ("read_inbox", set(), "no_consent"),
+        ("send_test", {"User.Read.All"}, "no_consent"),
+        ("read_inbox", {"Mail.Send"}, "missing_mail_read"),
+        ("send_test", {"Mail.Read"}, "missing_mail_send"),
     ],
 )
-def test_it_diagnoses_missing_roles(roles, key):
-    result = diagnose_roles(roles)
-    assert result is not None
-    assert result.key == key
+def test_it_explains_a_plain_refusal_by_the_roles_the_token_lacks(step, roles, key):
+    assert consent.refused("access_denied", step, roles) == key
 
 
-def test_it_accepts_both_mail_roles():
-    assert diagnose_roles({"Mail.Read", "Mail.Send"}) is None
-    assert diagnose_roles({"Mail.ReadWrite", "Mail.Send"}) is None
+@pytest.mark.parametrize(
+    ("key", "step", "roles"),
+    [
+        # The role is there: Graph refused for another reason.
+        ("access_denied", "read_inbox", {"Mail.Read"}),
+        ("access_denied", "read_inbox", {"Mail.ReadWrite"}),
+        ("access_denied", "send_test", {"Mail.Send"}),
+        # Not a plain refusal: what the code says stands, whatever the roles.
+        ("mailbox_out_of_scope", "read_inbox", set()),
+        ("unknown_user", "send_test", set()),
+    ],
+)
+def test_it_keeps_the_diagnosis_when_the_roles_do_not_explain_it(key, step, roles):
+    assert consent.refused(key, step, roles) == key
+
+
+def test_it_reads_no_permissions_in_access_token_as_missing_consent():
+    assert diagnose("NoPermissionsInAccessToken", status=401).key == "no_consent"
 
 
 def test_every_entry_has_a_title_an_explanation_and_numbered_fix_steps():

@@ -13,8 +13,11 @@ Each recording is one JSON file here:
     }
 
 For a redirect (admin consent), "callback" holds the query Microsoft sent back instead
-of a "response". Recordings are never edited to fit the code: where the emulator and a
-recording disagree, the recording wins and the emulator is changed.
+of a "response". A behaviour Microsoft documents without showing a response (how
+consent and Exchange grants combine, how long a change takes) is kept as a "statement":
+the source's own words, quoted, in place of a response. Recordings are never edited to
+fit the code: where the emulator and a recording disagree, the recording wins and the
+emulator is changed.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Recording:
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
     callback: dict[str, str] = field(default_factory=dict)
+    statement: str = ""
     notes: str = ""
 
     def json(self) -> Any:
@@ -65,12 +69,14 @@ def load(name: str) -> Recording:
         headers={str(k): str(v) for k, v in (response.get("headers") or {}).items()},
         body=response.get("body", ""),
         callback={str(k): str(v) for k, v in (data.get("callback") or {}).items()},
+        statement=data.get("statement", ""),
         notes=data.get("notes", ""),
     )
     if not recording.source or not _DATE.match(recording.read_on):
         raise ValueError(f"{name}: every recording names its source and the day it was read")
-    if bool(recording.status) == bool(recording.callback):
-        raise ValueError(f"{name}: a recording holds either a response or a callback")
+    held = [bool(recording.status), bool(recording.callback), bool(recording.statement)]
+    if held.count(True) != 1:
+        raise ValueError(f"{name}: a recording holds one of a response, a callback, a statement")
     return recording
 
 

@@ -144,7 +144,7 @@ def test_it_reads_the_decline_as_microsoft_really_sends_it(
     [
         ("AADSTS90094: Admin consent is required.", "not_admin", "AADSTS90094"),
         ("AADSTS50011: The redirect URI 'x' does not match.", "redirect_uri", "AADSTS50011"),
-        ("AADSTS50020: User account from a foreign provider.", "other", "AADSTS50020"),
+        ("AADSTS50020: User account from a foreign provider.", "wrong_directory", "AADSTS50020"),
         ("", "other", "consent_required"),
     ],
 )

@@ -63,6 +63,10 @@ def test_it_ignores_consent_from_an_admin_removed_meanwhile(
         (
             "AADSTS50020: User account from identity provider does not exist in tenant.\r\n"
             "Correlation ID: 2c3d4e5f-0000-4000-8000-000000000002",
+            "Use another account",
+        ),
+        (
+            "AADSTS500011: Something else.\r\nCorrelation ID: 2c3d4e5f-0000-4000-8000-000000000002",
             "2c3d4e5f-0000-4000-8000-000000000002",
         ),
     ],
