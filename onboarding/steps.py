@@ -54,16 +54,26 @@ def step_path(tenant_id: object, number: int) -> str:
     return reverse(f"onboarding:{STEP_BY_NUMBER[number].url_name}", args=[tenant_id])
 
 
-def fix_path(tenant_id: object, *, number: int | None, renew: bool = False) -> str:
-    """The path of the page that fixes a problem: the renewal page, or a wizard step
-    up to Verify. "" when there is none (or the wizard's URLs are not installed)."""
+# A mailbox's own problem is fixed on that mailbox's form, not on the list of step 5.
+MAILBOX_EDIT_URL_NAME = "mailbox-edit"
+
+
+def fix_path(
+    tenant_id: object, *, number: int | None, renew: bool = False, mailbox_id: object = None
+) -> str:
+    """The path of the page that fixes a problem: the renewal page, the mailbox's form,
+    or a wizard step up to Verify. "" when there is none (or the wizard's URLs are not
+    installed)."""
+    args: list[object] = [tenant_id]
     if renew:
         name = RENEWAL_URL_NAME
+    elif number == MAILBOX and mailbox_id is not None:
+        name, args = MAILBOX_EDIT_URL_NAME, [tenant_id, mailbox_id]
     elif number is not None and number <= VERIFY:
         name = STEP_BY_NUMBER[number].url_name
     else:
         return ""
     try:
-        return reverse(f"onboarding:{name}", args=[tenant_id])
+        return reverse(f"onboarding:{name}", args=args)
     except NoReverseMatch:
         return ""

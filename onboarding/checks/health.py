@@ -126,7 +126,7 @@ def _alert_failing(run: CheckRun, mailbox: Mailbox) -> None:
     tenant = mailbox.tenant
     failure = first_failure(run)
     found = step_diagnosis(failure) if failure else None
-    path = fix_path(tenant_id=tenant.pk, diagnosis=found)
+    path = fix_path(tenant_id=tenant.pk, diagnosis=found, mailbox_id=mailbox.pk)
     emails.check_failing(
         to=tenant.recipients(settings.SUPPORT_EMAIL),
         run=run,

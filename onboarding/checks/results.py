@@ -97,7 +97,9 @@ def status_context(run: CheckRun) -> dict[str, Any]:
                 "label": STEP_LABELS[name],
                 "step": step,
                 "diagnosis": found,
-                "fix_url": fix_path(tenant_id=run.mailbox.tenant_id, diagnosis=found),
+                "fix_url": fix_path(
+                    tenant_id=run.mailbox.tenant_id, diagnosis=found, mailbox_id=run.mailbox_id
+                ),
             }
         )
     # A check waiting for a consent to reach Microsoft's tokens says so (run.py).

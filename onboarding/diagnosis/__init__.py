@@ -70,10 +70,13 @@ def _with_context(entry: Diagnosis, code: str, message: str, correlation_id: str
     )
 
 
-def fix_path(*, tenant_id: object, diagnosis: Diagnosis | None) -> str:
+def fix_path(*, tenant_id: object, diagnosis: Diagnosis | None, mailbox_id: object = None) -> str:
     """The path of the page that fixes a diagnosis ("" if none): the renewal page for an
-    expired secret, else the wizard step the catalogue names."""
+    expired secret, the mailbox's form for its own problems (when named), else the wizard
+    step the catalogue names."""
     if diagnosis is None:
         return ""
     renew = diagnosis.key == "secret_expired"
-    return step_fix_path(tenant_id, number=diagnosis.wizard_step, renew=renew)
+    return step_fix_path(
+        tenant_id, number=diagnosis.wizard_step, renew=renew, mailbox_id=mailbox_id
+    )

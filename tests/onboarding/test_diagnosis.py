@@ -139,3 +139,25 @@ def test_each_key_is_defined_once_and_each_code_names_a_defined_key():
     codes = [code for area in _AREAS for code in area.CODES]
     assert len(codes) == len(set(codes))
     assert {key for area in _AREAS for key in area.CODES.values()} <= set(CATALOGUE)
+
+
+def test_a_mailboxs_own_problem_links_to_that_mailboxs_form():
+    import uuid
+
+    from django.urls import reverse
+
+    from onboarding.diagnosis import fix_path
+
+    tenant, mailbox = uuid.uuid4(), uuid.uuid4()
+    unknown_user = fix_path(
+        tenant_id=tenant, diagnosis=CATALOGUE["unknown_user"], mailbox_id=mailbox
+    )
+    assert unknown_user == reverse("onboarding:mailbox-edit", args=[tenant, mailbox])
+    # Without a mailbox, the step itself; other steps never take the mailbox.
+    assert fix_path(tenant_id=tenant, diagnosis=CATALOGUE["unknown_user"]) == reverse(
+        "onboarding:mailbox", args=[tenant]
+    )
+    wrong_secret = fix_path(
+        tenant_id=tenant, diagnosis=CATALOGUE["wrong_secret"], mailbox_id=mailbox
+    )
+    assert wrong_secret == reverse("onboarding:secret", args=[tenant])
