@@ -38,6 +38,8 @@ USER_FIELDS = (
     "mail",
     "proxy_addresses",
     "mfa_required",
+    "mfa_registered",
+    "blocked_by_conditional_access",
     "admin_role",
     "blocked",
 )

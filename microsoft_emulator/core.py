@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Response, jsonify, request
 
-from microsoft_emulator.errors import AadError, GraphError, token_rejected
+from microsoft_emulator.errors import AadError, GraphError, token_rejected, too_many_requests
 from microsoft_emulator.faults import Faults
 from microsoft_emulator.state import State
 from microsoft_emulator.store import Store
@@ -106,9 +106,7 @@ def fault_response(status: int, retry_after: int, emulator: Emulator, *, graph: 
     if not graph:
         return _identity_fault(status, retry_after, emulator)
     if status == 429:
-        return graph_response(
-            GraphError(429, "TooManyRequests", "Too many requests.", retry_after), emulator
-        )
+        return graph_response(too_many_requests(retry_after), emulator)
     if status == 401:  # Graph's answer to a token it does not accept
         return graph_response(token_rejected("Access token validation failure."), emulator)
     code, message = _GRAPH_5XX.get(status, _GRAPH_5XX[500])

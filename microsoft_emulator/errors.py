@@ -6,6 +6,7 @@ as close to the real one as was known when written.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,10 @@ class Aadsts:
     status: int
     text: str
     suberror: str = ""
+    # Further fields after suberror, as recorded (AADSTS50055's password_change_url).
+    extra: tuple[tuple[str, str], ...] = ()
+    # A Conditional Access claims challenge comes last (AADSTS50079).
+    claims: bool = False
 
 
 AADSTS: dict[int, Aadsts] = {
@@ -38,10 +43,12 @@ AADSTS: dict[int, Aadsts] = {
     900144: Aadsts(
         "invalid_request", 400, "The request body must contain the following parameter: '{name}'."
     ),
+    # "is not", as Microsoft sends it (tests/recordings/token_grant_not_supported_on_common);
+    # the docs' "isn't" is their house style. The status of this one is not verified.
     9001023: Aadsts(
         "invalid_request",
         400,
-        "The grant type isn't supported over the /common or /consumers endpoints. Please use "
+        "The grant type is not supported over the /common or /consumers endpoints. Please use "
         "the /organizations or tenant-specific endpoint.",
     ),
     70003: Aadsts(
@@ -83,6 +90,8 @@ AADSTS: dict[int, Aadsts] = {
         "'client_assertion', 'client_secret' or 'request' is required for the "
         "'client_credentials' grant type.",
     ),
+    # 401 for both, as captured: tests/recordings/token_public_client_flows_disabled and
+    # token_client_is_public.
     7000218: Aadsts(
         "invalid_client",
         401,
@@ -115,24 +124,34 @@ AADSTS: dict[int, Aadsts] = {
         "administrator of the tenant or consented to by any user in the tenant. You might have "
         "sent your authentication request to the wrong tenant.",
     ),
+    # The password grant's refusals, as recorded (tests/recordings/token_password_*.json).
     50034: Aadsts(
         "invalid_grant",
         400,
         "The user account {{EUII Hidden}} does not exist in the {directory} directory. To sign "
         "into this application, the account must be added to the directory.",
+        "bad_token",
     ),
     50126: Aadsts(
         "invalid_grant",
         400,
         "Error validating credentials due to invalid username or password.",
     ),
+    # unauthorized_client, as Microsoft's HDInsight doc shows it; the words are the newer
+    # ones msal-python's test logs quote (token_password_account_locked_message).
     50053: Aadsts(
-        "invalid_grant",
+        "unauthorized_client",
         400,
         "The account is locked, you've tried to sign in too many times with an incorrect user "
         "ID or password.",
     ),
-    50055: Aadsts("invalid_grant", 400, "The password is expired."),
+    50055: Aadsts(
+        "user_password_expired",
+        400,
+        "Password is expired.",
+        "user_password_expired",
+        (("password_change_url", "https://portal.microsoftonline.com/ChangePassword.aspx"),),
+    ),
     50057: Aadsts("invalid_grant", 400, "The user account is disabled."),
     50076: Aadsts(
         "invalid_grant",
@@ -140,6 +159,28 @@ AADSTS: dict[int, Aadsts] = {
         "Due to a configuration change made by your administrator, or because you moved to a "
         "new location, you must use multi-factor authentication to access '{resource}'.",
         "basic_action",
+    ),
+    # MFA required and not registered yet: interaction_required with a claims challenge.
+    50079: Aadsts(
+        "interaction_required",
+        400,
+        "Due to a configuration change made by your administrator, or because you moved to a "
+        "new location, you must enroll in multi-factor authentication to access '{resource}'.",
+        claims=True,
+    ),
+    53003: Aadsts(
+        "interaction_required",
+        400,
+        "Access has been blocked by Conditional Access policies. The access policy does not "
+        "allow token issuance.",
+        "message_only",
+    ),
+    # Only the words are documented (reference-error-codes.md); error and status are a guess.
+    530035: Aadsts(
+        "invalid_grant",
+        400,
+        "Access has been blocked by security defaults. This is due to the request using legacy "
+        "auth or being deemed unsafe by security defaults policies.",
     ),
     65001: Aadsts(
         "invalid_grant",
@@ -244,9 +285,13 @@ class AadError(Exception):
         stamp = aad_timestamp(now)
         body: dict[str, object] = {
             "error": self.error or self.spec.error,
+            # One space before "Trace ID", "Correlation ID" and "Timestamp", as Microsoft's
+            # JSON has them since about 2024 (tests/recordings/discovery_tenant_not_found,
+            # token_missing_service_principal, both 2025); older captures and the docs show
+            # CR LF, which the redirects of the interactive pages still carry.
             "error_description": (
-                f"{self.text()}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}"
-                f"\r\nTimestamp: {stamp}"
+                f"{self.text()} Trace ID: {trace_id} Correlation ID: {correlation_id}"
+                f" Timestamp: {stamp}"
             ),
             "error_codes": [self.code],
             "timestamp": stamp,
@@ -256,7 +301,17 @@ class AadError(Exception):
         }
         if self.spec.suberror:
             body["suberror"] = self.spec.suberror
+        body.update(self.spec.extra)
+        if self.spec.claims:
+            body["claims"] = claims_challenge(str(uuid.uuid4()))
         return body
+
+
+def claims_challenge(policy_id: str) -> str:
+    """The claims challenge of a Conditional Access refusal, a JSON string naming the policy,
+    in the recorded shape (tests/recordings/token_password_mfa_registration_required)."""
+    challenge = {"access_token": {"polids": {"essential": True, "values": [policy_id]}}}
+    return json.dumps(challenge, separators=(",", ":"))
 
 
 def aad(code: int, error: str = "", **params: str) -> AadError:
@@ -269,19 +324,43 @@ class GraphError(Exception):
     code: str
     message: str
     retry_after: int = 0
+    # Fields some errors add to innerError (TooManyRequests: code, message, status), and
+    # whether there is an innerError at all (ApplicationThrottled has none).
+    inner: tuple[tuple[str, str], ...] = ()
+    inner_error: bool = True
 
     def body(self, *, request_id: str, client_request_id: str, now: datetime) -> dict[str, object]:
-        return {
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "innerError": {
-                    "date": now.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "request-id": request_id,
-                    "client-request-id": client_request_id,
-                },
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.inner_error:
+            error["innerError"] = {
+                **dict(self.inner),
+                "date": now.strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
             }
-        }
+        return {"error": error}
+
+
+# Graph's throttling answer in its documented words (tests/recordings/
+# graph_throttled_documented), and Outlook's per-mailbox one, which comes with no
+# innerError (graph_messages_application_throttled) and Retry-After 1.
+def too_many_requests(retry_after: int) -> GraphError:
+    return GraphError(
+        429,
+        "TooManyRequests",
+        "Please retry again later.",
+        retry_after,
+        inner=(("code", "429"), ("message", "Please retry after"), ("status", "429")),
+    )
+
+
+MAILBOX_THROTTLED = GraphError(
+    429,
+    "ApplicationThrottled",
+    "Application is over its MailboxConcurrency limit.",
+    1,
+    inner_error=False,
+)
 
 
 ACCESS_DENIED = GraphError(

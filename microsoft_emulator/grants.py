@@ -114,7 +114,7 @@ def password(
     directory, user = _work_user(ctx.store, target, username)
     app, sp = clients.app_in(ctx.store, directory, form["client_id"])
     clients.authenticate(app, form, now=ctx.now, token_url=token_url)
-    _check_sign_in(user, secret)
+    _check_sign_in(directory, user, secret)
     scopes = _granted_scopes(ctx, app, sp, user, directory, form.get("scope", ""))
     return _user_tokens(ctx, app, directory, user, scopes, form.get("scope", ""), nonce="")
 
@@ -131,8 +131,10 @@ def _work_user(store: Store, target: Directory | str, username: str) -> tuple[Di
     return found[0], found[1]
 
 
-def _check_sign_in(user: User, secret: str) -> None:
-    """The order Entra checks a password sign-in in; MFA last, as it needs the password."""
+def _check_sign_in(directory: Directory, user: User, secret: str) -> None:
+    """The order Entra checks a password sign-in in. Policies come after the password:
+    a wrong one gets 50126 even where Conditional Access would block (ahaenggli/
+    AzureAD-LDAP-wrapper#115; tests/recordings/token_password_blocked_by_conditional_access)."""
     if user.blocked == "locked":
         raise aad(50053)
     if user.blocked == "disabled":
@@ -141,8 +143,12 @@ def _check_sign_in(user: User, secret: str) -> None:
         raise aad(50126)
     if user.blocked == "password_expired":
         raise aad(50055)
+    if user.blocked_by_conditional_access:
+        raise aad(53003)
+    if directory.security_defaults:
+        raise aad(530035)
     if user.mfa_required:
-        raise aad(50076)
+        raise aad(50076 if user.mfa_registered else 50079)
 
 
 def _granted_scopes(

@@ -44,9 +44,7 @@ APP_READ = frozenset(
         "Directory.Read.All",
     }
 )
-THROTTLED = GraphError(
-    429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", 1
-)
+THROTTLED = errors.MAILBOX_THROTTLED
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,15 @@ class EmulatorHandle:
         slug = "".join(ch for ch in name.lower() if ch.isalnum()) or "directory"
         return self.store.add_directory(name, list(domains) or [f"{slug}.onmicrosoft.com"], id=id)
 
+    def set_security_defaults(self, directory: Directory, enabled: bool = True) -> Directory:
+        """Entra's security defaults on (or off) for `directory`: its users' password
+        sign-ins then get AADSTS530035 (tests/recordings/
+        token_password_blocked_by_security_defaults)."""
+        with self.store.lock:
+            directory.security_defaults = enabled
+        self.store.changed()
+        return directory
+
     def federate_domain(self, directory: Directory, domain: str) -> Directory:
         """A verified domain of `directory` that signs in at the organisation's AD FS
         (Convert-MsolDomainToFederated): its user realm answers Federated with a MEX URL.

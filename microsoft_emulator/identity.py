@@ -103,7 +103,12 @@ def identity_blueprint(emulator: Emulator) -> Blueprint:
             try:
                 body = grants.token(context, tenant, form)
             except AadError as error:
-                return aad_response(error, emulator)
+                # Not cached, as Microsoft's token errors say (tests/recordings/
+                # token_password_user_not_found); discovery's errors are cached a day.
+                refused = aad_response(error, emulator)
+                refused.headers["Cache-Control"] = "no-store, no-cache"
+                refused.headers["Pragma"] = "no-cache"
+                return refused
         response = jsonify(body)
         response.headers["Cache-Control"] = "no-store, no-cache"
         return response

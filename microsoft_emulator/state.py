@@ -75,6 +75,11 @@ class User:
     mail: str = ""
     proxy_addresses: list[str] = field(default_factory=list)
     mfa_required: bool = False
+    # False with mfa_required: MFA is required but the user has not registered a method
+    # yet (a password sign-in then gets AADSTS50079 instead of 50076).
+    mfa_registered: bool = True
+    # A Conditional Access policy that blocks this user's password sign-ins (AADSTS53003).
+    blocked_by_conditional_access: bool = False
     # True: a personal Microsoft account (Outlook.com), not a work account.
     personal: bool = False
     admin_role: str = ""
@@ -110,6 +115,8 @@ class Directory:
     # Verified domains whose users sign in at the organisation's own AD FS (federated),
     # as the user realm then says; each is one of `domains` too.
     federated_domains: list[str] = field(default_factory=list)
+    # Entra's security defaults: password sign-ins of its users get AADSTS530035.
+    security_defaults: bool = False
 
     @property
     def initial_domain(self) -> str:

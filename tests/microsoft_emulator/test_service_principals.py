@@ -98,11 +98,11 @@ def test_its_own_aadsts7000229_matches_the_recorded_one(emulator, http, ready):
     assert (body["error"], body["error_codes"]) == (expected["error"], expected["error_codes"])
     assert body["error_uri"].endswith("/error?code=7000229")
     assert body["trace_id"] in body["error_description"]
-    # The message up to "Trace ID", with the recording's IDs put in place of ours. The
-    # recording separates "Trace ID: ..." with a space where the emulator, like every
-    # AADSTS error it sends, puts CR LF (MICROSOFT.md section 3): left as it is for now.
+    # The message up to "Trace ID", with the recording's IDs put in place of ours. Both
+    # separate "Trace ID: ..." with a space, as Microsoft's JSON errors do since about
+    # 2024 (the docs still show CR LF).
     recorded_message = expected["error_description"].split(" Trace ID:")[0]
-    ours = body["error_description"].split("\r\nTrace ID:")[0]
+    ours = body["error_description"].split(" Trace ID:")[0]
     app_id, tenant_id = (
         "78b9b9b6-6a3d-4c8f-9a53-95701700b726",
         "50612dbb-0237-4969-b378-8d42590f9c00",
