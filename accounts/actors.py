@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
+from accounts.client_ip import client_ip
 from accounts.models import User
 
 
@@ -27,7 +28,7 @@ class Actor:
         signed_in = getattr(request, "user", None)
         if user is None and isinstance(signed_in, User):
             user = signed_in
-        return cls(user=user, ip_address=request.META.get("REMOTE_ADDR") or None)
+        return cls(user=user, ip_address=client_ip(request))
 
 
 SYSTEM = Actor()

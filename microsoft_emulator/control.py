@@ -1,5 +1,9 @@
 """The control API (JSON under /_emulator/) and the plain state page at /_emulator/.
 
+DEVELOPMENT ONLY: neither asks who is calling; the state page shows every password
+and the API rewrites the state. It listens on 127.0.0.1 by default, and the production
+Docker image ships neither it nor its dependencies (.dockerignore, the `emulator` extra).
+
 For a person running `make run`, for the benchmark, and for anything out of process;
 in-process tests use EmulatorHandle directly. Every route answers 400 with
 {"error": ...} on bad input.

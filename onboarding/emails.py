@@ -120,3 +120,26 @@ def secret_renewed(
         to=to,
         context={"tenant": tenant, "secret": secret, "retired": list(retired)},
     )
+
+
+def secret_unreadable(
+    *,
+    to: str,
+    run: CheckRun,
+    tenant: Tenant,
+    mailbox: Mailbox,
+    secret_id: str,
+    diagnosis: Diagnosis,
+    link: str,
+) -> None:
+    """Tells support that a stored secret no longer decrypts: a client secret (its
+    Secret ID given) or, without one, the mailbox's password. Never the value."""
+    context = {
+        "run": run,
+        "tenant": tenant,
+        "mailbox": mailbox,
+        "secret_id": secret_id,
+        "diagnosis": diagnosis,
+        "link": link,
+    }
+    send_templated("secret_unreadable", to=to, context=context)

@@ -208,15 +208,35 @@ class AppRegistration(models.Model):
     directory_id = models.UUIDField(null=True, blank=True)
     # When an admin confirmed the Authentication settings of the guide (wizard step 2).
     authentication_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When a consent callback said consent was granted ("claimed": the callback is not
+    # signed, so anyone holding a state could have sent it)...
     consent_granted_at = models.DateTimeField(null=True, blank=True)
     consent_granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # ...and when a passing check proved it: Graph read and sent mail with the app's token.
+    consent_confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"App {self.client_id} in {self.directory}"
+
+
+class ConsentUse(models.Model):
+    """A consent state or forwarded consent link, used once: the unique key (a hash,
+    never the value) makes a second use fail however many requests race for it."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", "Consent state"
+        FORWARD = "forward", "Forwarded consent link"
+
+    key = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} used {self.used_at:%Y-%m-%d %H:%M}"
 
 
 class ClientSecret(models.Model):

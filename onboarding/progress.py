@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils import timezone
+
+from onboarding.audit import audit_record
 from onboarding.client_secrets import LIVE_STATUSES
-from onboarding.models import AppRegistration, Tenant
+from onboarding.models import AppRegistration, CheckRun, Tenant
 from onboarding.steps import (
     AUTHENTICATION,
     DONE,
@@ -94,3 +97,35 @@ def record_progress(tenant: Tenant) -> Progress:
     Tenant.objects.filter(pk=tenant.pk).update(onboarding_step=progress.resume_step.number)
     tenant.onboarding_step = progress.resume_step.number
     return progress
+
+
+# The check's steps that call Graph with the app's token: each passing proves the
+# application permissions Mail.Read and Mail.Send work, which only admin consent grants.
+CONSENT_PROOF_STEPS = ("read_inbox", "send_test")
+
+
+def consent_confirm(run: CheckRun) -> bool:
+    """A check that read and sent mail with the app's own token: Microsoft has
+    granted the permissions, so consent a callback only claimed is now confirmed.
+
+    Called for every finished check (onboarding.checks.health). Only a check started
+    after the claim counts, so a run of an app replaced meanwhile confirms nothing.
+    Returns whether this call confirmed it."""
+    outcomes = {step.get("name"): step.get("outcome") for step in run.steps or []}
+    if not all(outcomes.get(name) == "passed" for name in CONSENT_PROOF_STEPS):
+        return False
+    # One conditional UPDATE (all a re-check of a confirmed app costs): of several
+    # checks finishing at once, one records it.
+    claimed = AppRegistration.objects.filter(
+        tenant_id=run.mailbox.tenant_id,
+        consent_granted_at__isnull=False,
+        consent_confirmed_at__isnull=True,
+    )
+    if run.started_at is not None:
+        claimed = claimed.filter(consent_granted_at__lte=run.started_at)
+    if not claimed.update(consent_confirmed_at=run.finished_at or timezone.now()):
+        return False
+    app = AppRegistration.objects.select_related("tenant").get(tenant_id=run.mailbox.tenant_id)
+    tenant = app.tenant
+    audit_record(action="consent.confirmed", tenant=tenant, obj=app, check_run=str(run.pk))
+    return True

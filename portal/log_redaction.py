@@ -8,7 +8,11 @@ text or a stack, and looks like one of these, is replaced by [REDACTED]:
   7Q~ (docs MICROSOFT.md section 5);
 - JWTs (access and ID tokens) and anything after "Bearer ";
 - form, query or JSON/dict fields named like password, client_secret or a token;
-- PEM private keys.
+- PEM private keys;
+- the tokens in the paths of invitation links (/invitations/<token>/), password
+  reset links (/accounts/password-reset/<uidb64>/<token>/) and forwarded consent
+  links (/onboarding/consent/forwarded/<token>/), wherever a path is written: the
+  dev server's and Django's request logs, django-axes' lines.
 """
 
 from __future__ import annotations
@@ -22,7 +26,16 @@ _FIELD_NAMES = (
     r"password|passwd|pwd|client_secret|secret_value|mailbox_password|refresh_token|"
     r"access_token|id_token|client_assertion|assertion|code_verifier"
 )
+# A path segment: up to the next slash, whitespace, query, fragment or quote.
+_SEGMENT = r"[^/\s?#\"'<>]+"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Tokens in paths. The reset link's uidb64 stays; its set-password step holds no token.
+    (re.compile(rf"(/invitations/){_SEGMENT}"), rf"\1{REDACTED}"),
+    (re.compile(rf"(/consent/forwarded/){_SEGMENT}"), rf"\1{REDACTED}"),
+    (
+        re.compile(rf"(/password-reset/{_SEGMENT}/)(?!set-password(?:[/\s?#\"'<>]|$)){_SEGMENT}"),
+        rf"\1{REDACTED}",
+    ),
     (
         re.compile(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",

@@ -68,9 +68,21 @@ CSRF_TRUSTED_ORIGINS = env_list("PORTAL_CSRF_TRUSTED_ORIGINS", [])
 # The absolute address of the portal, used in e-mails and in the consent callback
 # URL that the admin registers in Entra.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION:
+    # Any Host header would be answered (and put into password reset links): name them.
+    if "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "PORTAL_ALLOWED_HOSTS=* is not allowed in production: list the portal's host names."
+        )
+    # Every link in an e-mail (invitations, password resets) starts with it.
+    if not PORTAL_BASE_URL.startswith("https://") or len(PORTAL_BASE_URL) <= len("https://"):
+        raise ImproperlyConfigured(
+            f"PORTAL_BASE_URL={PORTAL_BASE_URL!r} must be set to the portal's https:// address "
+            "in production (https://portal.example.com)."
+        )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "onboarding.admin_apps.PortalAdminConfig",  # django.contrib.admin, behind 2FA and audited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -90,10 +102,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above the sessions middleware, to see the session cookie it sets.
+    "portal.middleware.NeverCachePrivatePagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The idle and absolute limits of a sign-in (PORTAL_SESSION_IDLE_MINUTES / _HOURS).
+    "accounts.sessions.SessionTimeoutMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -138,6 +154,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env_int("PORTAL_DB_POOL_SIZE", 20, minimum=1),
         "timeout": 10,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run` has the web server, the worker and beat writing one file at once.
+    # WAL lets readers go on while one writes; IMMEDIATE takes the write lock when a
+    # transaction starts (a deferred one that reads first and then wants to write gets
+    # "database is locked" at once, without waiting); the timeout makes a writer wait
+    # its turn for up to 20 s instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -159,6 +188,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 # Support staff's authenticator apps show the codes under this name.
 OTP_TOTP_ISSUER = "Mailbox portal"
+# Seconds the first wrong code makes the next wait, doubling; support/two_factor.py
+# caps the wait (MAX_THROTTLE_SECONDS) so nobody is locked out for hours.
+OTP_TOTP_THROTTLE_FACTOR = 1
 PASSWORD_RESET_TIMEOUT = env_int("PORTAL_PASSWORD_RESET_HOURS", 2, minimum=1) * 3600
 INVITATION_VALID_DAYS = env_int("PORTAL_INVITATION_VALID_DAYS", 7, minimum=1)
 
@@ -172,7 +204,31 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_VERBOSE = False
-AXES_SENSITIVE_PARAMETERS = ["password", "value", "secret_value", "mailbox_password"]
+# Axes keeps only what the lockout needs. Its handler masks the tokens in paths
+# (invitation and reset links); a user name that is not an address is kept as a
+# keyed hash (it is usually a password in the wrong field); the form fields it
+# copies into axes_accessattempt are masked; successful sign-ins are in the audit
+# log, so axes' own access log is off.
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "password",
+    "password1",
+    "password2",
+    "otp_token",
+    "token",
+    "csrfmiddlewaretoken",
+    "value",
+    "secret_value",
+    "mailbox_password",
+]
+# Behind reverse proxies the client's address comes from X-Forwarded-For, read
+# through exactly this many trusted proxies (accounts/client_ip.py); 0 reads only
+# REMOTE_ADDR. The lockout and the audit log use the same address.
+PORTAL_TRUSTED_PROXY_COUNT = env_int("PORTAL_TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -280,6 +336,8 @@ EMAIL_TIMEOUT = 30
 # --- Security -----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("PORTAL_SESSION_HOURS", 12, minimum=1) * 3600
+# Idle sign-ins end too (accounts/sessions.py keeps both limits from the sign-in).
+SESSION_IDLE_TIMEOUT = env_int("PORTAL_SESSION_IDLE_MINUTES", 60, minimum=1) * 60
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -291,6 +349,14 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host- cookies: the browser keeps them only if Secure, for Path=/ and without a
+    # Domain, so no other host (a sibling subdomain) can set or shadow them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_PATH = "/"
+    CSRF_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
+    CSRF_COOKIE_DOMAIN = None
     if env_bool("PORTAL_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The container health check calls this over plain HTTP from inside.

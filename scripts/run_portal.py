@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
 PY = sys.executable
+# Everything the embedded setup writes: the database, the broker's queue, e-mails,
+# the cache, the encryption keys, the emulator's state. Private to the user.
+STATE_FOLDERS = ("broker/queue", "broker/processed", "broker/control", "mail", "cache", "emulator")
+PRIVATE_UMASK = 0o077
 
 
 def step(message: str) -> None:
@@ -24,28 +27,65 @@ def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
 
-def ensure_encryption_keys() -> None:
+def var_dir() -> Path:
+    """The state folder as portal/settings.py reads it (PORTAL_VAR_DIR, else var/),
+    made absolute against the project so that every process started from here agrees."""
+    sys.path.insert(0, str(ROOT))
+    from portal.env import env_str
+
+    folder = Path(env_str("PORTAL_VAR_DIR", str(ROOT / "var"))).expanduser()
+    return folder if folder.is_absolute() else ROOT / folder
+
+
+def prepare_state_folder() -> Path:
+    """Create the state folder and its sub-folders, readable by this user only.
+
+    The umask stays set for the rest of the run (and the servers started from it), so
+    the database, keys, e-mails and queued tasks they write are 0600 as well. Returns
+    the folder, which is also exported as PORTAL_VAR_DIR for the child processes."""
+    folder = var_dir()
+    os.umask(PRIVATE_UMASK)
+    os.environ["PORTAL_VAR_DIR"] = str(folder)
+    step(f"Preparing the local state folder {folder}")
+    for sub in STATE_FOLDERS:
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    _make_private(folder)
+    return folder
+
+
+def _make_private(folder: Path) -> None:
+    """chmod go-rwx on the folder and what an earlier run left in it with wider modes."""
+    for parent, folders, files in os.walk(folder):
+        for name in [*folders, *files, ""]:
+            path = Path(parent, name) if name else Path(parent)
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+
+
+def ensure_encryption_keys(var: Path) -> None:
     """The vault's local key file, made once: losing it makes the stored secrets unreadable."""
     if os.environ.get("PORTAL_ENCRYPTION_KEYS") or os.environ.get("PORTAL_ENCRYPTION_KEYS_FILE"):
         step("Encryption keys come from PORTAL_ENCRYPTION_KEYS(_FILE)")
         return
-    key_file = VAR / "encryption.keys"
+    key_file = var / "encryption.keys"
     if key_file.exists():
         step(f"Encryption keys: using {key_file}")
         return
     step(f"Creating the local encryption key file {key_file} (keep it; never commit it)")
-    sys.path.insert(0, str(ROOT))
     from portal.keyring import ensure_key_file
 
     ensure_key_file(key_file)
 
 
-def seed_emulator() -> None:
+def seed_emulator(var: Path) -> None:
     """The Microsoft emulator's demo state, written once; the emulator keeps it up to date."""
     from microsoft_emulator.scenarios import DEMO_PASSWORDS, demo_state
     from microsoft_emulator.state import save_state
 
-    state_file = VAR / "emulator" / "state.json"
+    state_file = var / "emulator" / "state.json"
     if state_file.exists():
         step(f"Keeping the Microsoft emulator's state in {state_file} (delete it to start over)")
     else:
@@ -61,22 +101,13 @@ def seed_emulator() -> None:
 
 
 def main() -> None:
-    step(f"Preparing the local state folder {VAR}")
-    for folder in (
-        "broker/queue",
-        "broker/processed",
-        "broker/control",
-        "mail",
-        "cache",
-        "emulator",
-    ):
-        (VAR / folder).mkdir(parents=True, exist_ok=True)
-    ensure_encryption_keys()
-    step("Applying database migrations (SQLite in var/portal.sqlite3)")
+    var = prepare_state_folder()
+    ensure_encryption_keys(var)
+    step(f"Applying database migrations (SQLite in {var / 'portal.sqlite3'} unless DATABASE_URL)")
     manage("migrate", "--noinput", "--verbosity", "0")
     step("Loading the demo data")
     manage("demo_data")
-    seed_emulator()
+    seed_emulator(var)
     step(
         "Starting the web server on http://127.0.0.1:8000, a Celery worker, beat and the "
         "Microsoft emulator (its browser pages use its own CA: accept the warning once)"

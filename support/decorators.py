@@ -28,6 +28,25 @@ def support_member(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     return wrapped
 
 
+def second_factor_member(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """The two-factor pages: support staff, and the superusers who use /admin/ (which
+    asks for the same second factor). Anyone else signed in gets a 404; anonymous
+    visitors are sent to sign in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (getattr(user, "is_support", False) or (user.is_active and user.is_superuser)):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def support_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Support staff whose session is verified with a TOTP code; the others are sent
     to the two-factor page (which leads to enrolment when they have no device yet)."""

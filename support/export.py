@@ -1,11 +1,14 @@
 """CSV export of the filtered tenant list. Cells that a spreadsheet would run as a
-formula (starting with = + - @, or a tab or carriage return) get a leading quote."""
+formula (text starting with = + - @, or a tab or carriage return) get a leading quote;
+numbers stay numbers (-3 days is not a formula). UTF-8 with a byte order mark, which
+is how Excel knows the file is not in the Windows code page (Zoë, Müller, 北京)."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import date
+from decimal import Decimal
 
 from onboarding.diagnosis import CATALOGUE
 from onboarding.models import Tenant
@@ -26,9 +29,13 @@ HEADER = [
     "Client ID",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
 def safe_cell(value: object) -> str:
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)  # a number the portal computed, never text someone typed
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
@@ -60,6 +67,6 @@ class _Echo:
 
 def csv_lines(tenants: Iterable[Tenant], today: date) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield writer.writerow(HEADER)
+    yield BOM + writer.writerow(HEADER)
     for tenant in tenants:
         yield writer.writerow([safe_cell(cell) for cell in _row(tenant, today)])

@@ -13,7 +13,16 @@ test session watches for it; it must never appear in
 
 Each test's captures are checked at its teardown (the test then errors, naming
 the channel); captures outside tests are checked when the session ends, which
-then fails. The database is checked on demand.
+then fails. The database is checked on demand: every table (django-axes' tables
+axes_accessattempt, axes_accessfailurelog and axes_accesslog included, which copy
+the path, the user name and the form of every failed sign-in), plus decoded sessions.
+
+Some secrets are the portal's own and travel in a path on purpose (the token of an
+invitation link, a password reset link, a forwarded consent link): the page that
+receives them logs its path, and the redaction filter masks the token in what the
+handlers write. Watch one with `canary_watch.watch_path_token(token)`: it must then
+never appear in what any handler writes (after its filters), in any table, nor in
+a log record of django-axes (which writes it to its table too).
 
 Use it from any test (this module is a plugin loaded by tests/conftest.py)::
 
@@ -71,6 +80,7 @@ class CanaryWatch:
     """Every capture of the session since the last check, and the registered canaries."""
 
     canaries: set[str] = field(default_factory=set)
+    path_tokens: set[str] = field(default_factory=set)
     captures: list[tuple[str, str]] = field(default_factory=list)
     outside_tests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -86,9 +96,24 @@ class CanaryWatch:
             pending = list(self.captures)
         return [where for where, text in pending if any(v in text for v in variants)]
 
+    def watch_path_token(self, token: str) -> None:
+        """Watch a token the portal puts in a path (see the module's docstring)."""
+        self.path_tokens.add(token)
+
+    def path_token_leaks(self, token: str) -> list[str]:
+        """The channels where a path token must never be: handler output, axes' records."""
+        return [
+            where
+            for where in self.leaks(token)
+            if where.startswith("log output") or where.startswith("log record of 'axes")
+        ]
+
     def take_leaks(self) -> list[str]:
         """Every registered canary found in the pending captures; then forget them."""
         found = [where for secret in sorted(self.canaries) for where in self.leaks(secret)]
+        found += [
+            where for token in sorted(self.path_tokens) for where in self.path_token_leaks(token)
+        ]
         with self.lock:
             self.captures.clear()
         return found
@@ -115,6 +140,21 @@ def _capture_log_records() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+
+
+def _capture_log_output() -> None:
+    """What every handler writes, after its filters: handlers format in emit(), and only
+    the records that passed the filters reach it. pytest's own capture handlers, which
+    keep records as they come for the report, are left out."""
+    original = logging.Handler.format
+
+    def format(self: logging.Handler, record: logging.LogRecord) -> str:
+        text = original(self, record)
+        if not type(self).__module__.startswith("_pytest"):
+            WATCH.capture(f"log output of {type(self).__name__} {self.name!r}", text)
+        return text
+
+    logging.Handler.format = format  # type: ignore[method-assign]
 
 
 def _capture_responses() -> None:
@@ -150,6 +190,7 @@ def _capture_task_messages() -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _capture_log_records()
+    _capture_log_output()
     _capture_responses()
     _capture_task_messages()
 
@@ -200,6 +241,9 @@ def canary_watch() -> CanaryWatch:
 
 # --- The database ----------------------------------------------------------------------
 
+# django-axes keeps failed sign-ins (path, user name, form fields) in its own tables.
+AXES_TABLES = frozenset({"axes_accessattempt", "axes_accessfailurelog", "axes_accesslog"})
+
 
 def database_texts(using: str = "default") -> Iterator[tuple[str, str]]:
     """(where, text) for a dumpdata of everything, every column of every table read by
@@ -209,7 +253,10 @@ def database_texts(using: str = "default") -> Iterator[tuple[str, str]]:
     yield "manage.py dumpdata", dump.getvalue()
     connection = connections[using]
     with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
+        tables = connection.introspection.table_names(cursor)
+        missing = AXES_TABLES - set(tables)
+        assert not missing, f"The canary cannot read django-axes' tables {sorted(missing)}."
+        for table in tables:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             columns = [column[0] for column in cursor.description]
             for row in cursor.fetchall():
@@ -232,6 +279,7 @@ def assert_absent_from_database(*secrets: str, using: str = "default") -> None:
     in plaintext. Needs the `db` or `transactional_db` fixture."""
     if not secrets:
         raise ValueError("Name at least one canary to look for.")
+    secrets = (*secrets, *WATCH.path_tokens)
     found = [
         where for where, text in database_texts(using) if any(secret in text for secret in secrets)
     ]

@@ -2,6 +2,7 @@
 
 These tests leak unregistered canaries on purpose (a registered one would fail them)."""
 
+import io
 import logging
 import subprocess
 import sys
@@ -14,7 +15,9 @@ from kombu import Connection
 
 from onboarding.models import Tenant
 from portal.celery import app as celery_app
+from portal.log_redaction import RedactSecrets
 from tests.canary import WATCH, assert_absent_from_database, new_canary
+from tests.two_factor import sign_in_verified
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +53,8 @@ def test_it_sees_a_canary_in_a_log_record_of_any_logger(canary_watch):
 def test_it_sees_a_canary_in_a_rendered_page(canary_watch, client, django_user_model):
     secret = new_canary()
     Tenant.objects.create(name=secret)
-    client.force_login(django_user_model.objects.create_superuser("r@vendor.example", "pw-123456"))
+    root = django_user_model.objects.create_superuser("r@vendor.example", "pw-123456")
+    sign_in_verified(client, root)  # the admin asks for the second factor
     client.get(reverse("admin:onboarding_tenant_changelist"))
     assert canary_watch.leaks(secret) == ["response to /admin/onboarding/tenant/"]
 
@@ -146,3 +150,47 @@ def test_it_finds_a_canary_inside_an_encoded_session(client, db):
 
 def test_it_passes_a_database_without_the_canary(db, acme):
     assert_absent_from_database(new_canary())
+
+
+def test_it_finds_a_canary_in_django_axes_tables(db):
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    in_path, in_form = new_canary(), new_canary("password")
+    AccessAttempt.objects.create(
+        username="a@example.com",
+        ip_address="192.0.2.1",
+        user_agent="ua",
+        http_accept="*/*",
+        path_info=f"/invitations/{in_path}/",
+        get_data="",
+        post_data=f"username={in_form}",
+        failures_since_start=1,
+    )
+    AccessFailureLog.objects.create(
+        username=in_form, ip_address="192.0.2.1", user_agent="ua", http_accept="*/*", path_info="/"
+    )
+    with pytest.raises(AssertionError) as failure:
+        assert_absent_from_database(in_path, in_form)
+    assert "table axes_accessattempt, column path_info" in str(failure.value)
+    assert "table axes_accessattempt, column post_data" in str(failure.value)
+    assert "table axes_accessfailurelog, column username" in str(failure.value)
+
+
+def test_it_sees_a_path_token_that_a_handler_writes_or_axes_logs(canary_watch):
+    shown, masked = new_canary("password"), new_canary("password")
+    handler = logging.StreamHandler(io.StringIO())
+    handler.addFilter(RedactSecrets())
+    logger = logging.getLogger("tests.paths")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("GET /somewhere/%s/ HTTP/1.1", shown)
+        logger.warning("GET /invitations/%s/ HTTP/1.1", masked)
+        logging.getLogger("axes.handlers.database").info("path_info: /invitations/%s/", masked)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    assert canary_watch.path_token_leaks(shown) == ["log output of StreamHandler None"]
+    # The record had the masked one, the handler's output did not; axes' record counts.
+    assert canary_watch.path_token_leaks(masked) == ["log record of 'axes.handlers.database'"]
+    assert "log record of 'tests.paths'" in canary_watch.leaks(masked)

@@ -4,7 +4,12 @@ decides what a finished check means.
 - A normal check moves its mailbox's health, and so its tenant's; a change into or out
   of failing is announced (audit, e-mail); a first pass moves the setup on, and a
   first secret it proved becomes the active one.
-- A renewal's check promotes its new secret (the old one is retired) or rejects it.
+- A renewal's check promotes its new secret (the old one is retired) or rejects it. A
+  secret is judged by the steps that use it (`secret_proved`): the password sign-in
+  uses the mailbox's password, so its failure never rejects a secret that worked.
+- A stored secret that no longer decrypts (a client secret, a mailbox password) fails
+  its step; support is told once per stored value (`vault.undecryptable`), until it is
+  re-entered.
 - An answer changed in the wizard makes earlier results meaningless
   (`verification_reset`); a mailbox removed changes the tenant's worst
   (`tenant_recompute`); the reminder scan finds a secret in use expired
@@ -16,8 +21,9 @@ secret it uses has expired in its own time zone.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import transaction
@@ -33,9 +39,9 @@ from onboarding.client_secrets import (
     secrets_in_use,
     secrets_retire_live,
 )
-from onboarding.diagnosis import fix_path
-from onboarding.models import CheckRun, ClientSecret, Mailbox, Tenant
-from onboarding.progress import record_progress
+from onboarding.diagnosis import CATALOGUE, fix_path
+from onboarding.models import AuditEvent, CheckRun, ClientSecret, Mailbox, Tenant
+from onboarding.progress import consent_confirm, record_progress
 
 Health = Tenant.Health
 _ALARMING = (Health.FAILING, Health.EXPIRED)
@@ -46,15 +52,96 @@ _SEVERITY = [Health.EXPIRED, Health.FAILING, Health.DEGRADED, Health.UNKNOWN, He
 # --- a finished check ---------------------------------------------------------------
 
 
-def check_finished(run: CheckRun, *, first_secret: ClientSecret | None = None) -> None:
+# The steps that use the client secret. The password sign-in uses the mailbox's password
+# (and the app's public client settings), so it never proves nor condemns a secret.
+SECRET_STEPS = ("token", "read_inbox", "send_test")
+UNREADABLE_ACTION = "vault.undecryptable"
+
+
+def check_finished(
+    run: CheckRun,
+    *,
+    first_secret: ClientSecret | None = None,
+    unreadable: Sequence[ClientSecret | Mailbox] = (),
+) -> None:
     """Record what a check that just finished means. `first_secret`: the wizard's first
-    secret, still pending, that the check used."""
+    secret, still pending, that the check used; `unreadable`: stored secrets the check
+    could not decrypt (support is told once per stored value)."""
+    seen = set()
+    for stored in unreadable:
+        if (type(stored), stored.pk) not in seen:
+            seen.add((type(stored), stored.pk))
+            _alert_unreadable(run, stored)
+    consent_confirm(run)  # Graph read and sent with the app's token: consent is real
     if run.secret_id is not None:
         renewal_conclude(run.pk)
         return
     record_health(run)
-    if run.status == CheckRun.Status.PASSED and first_secret is not None:
+    if first_secret is not None and secret_proved(run):
         _activate_first_secret(run, first_secret)
+
+
+def secret_proved(run: CheckRun) -> bool:
+    """Whether the run proved its client secret: every step that uses it passed,
+    whatever became of the password sign-in."""
+    outcomes = {step["name"]: step["outcome"] for step in run.steps}
+    return all(outcomes.get(name) == "passed" for name in SECRET_STEPS)
+
+
+def _alert_unreadable(run: CheckRun, stored: ClientSecret | Mailbox) -> None:
+    """Tell support, once per stored value, that a secret no longer decrypts.
+
+    The row is locked and the audit log read under the lock, so of two checks finishing
+    at once (two mailboxes sharing a client secret) only one records and mails it. The
+    value is named by a digest of its ciphertext (never of the plaintext, which cannot be
+    read anyway): re-entering the secret stores a new ciphertext, so a new failure of the
+    new value is announced again."""
+    is_secret = isinstance(stored, ClientSecret)
+    column = "value_ciphertext" if is_secret else "password_ciphertext"
+    model = ClientSecret if is_secret else Mailbox
+    key = "secret_unreadable" if is_secret else "password_unreadable"
+    mailbox = run.mailbox
+    with transaction.atomic():
+        blob = (
+            model.objects.select_for_update()
+            .filter(pk=stored.pk)
+            .values_list(column, flat=True)
+            .first()
+        )
+        if blob is None:
+            return  # removed meanwhile: nothing left to re-enter
+        digest = hashlib.sha256(bytes(blob)).hexdigest()[:32]
+        already = AuditEvent.objects.filter(
+            action=UNREADABLE_ACTION,
+            object_type=model._meta.label_lower,
+            object_id=str(stored.pk),
+            details__ciphertext_sha256=digest,
+        )
+        if already.exists():
+            return
+        audit_record(
+            action=UNREADABLE_ACTION,
+            tenant=mailbox.tenant,
+            obj=stored,
+            ciphertext_sha256=digest,
+            diagnosis=key,
+            check_run=str(run.pk),
+            mailbox=mailbox.address,
+        )
+        found = CATALOGUE[key]
+        path = fix_path(tenant_id=mailbox.tenant_id, diagnosis=found, mailbox_id=mailbox.pk)
+        secret_id = str(stored.secret_id) if isinstance(stored, ClientSecret) else ""
+        transaction.on_commit(
+            lambda: emails.secret_unreadable(
+                to=settings.SUPPORT_EMAIL,
+                run=run,
+                tenant=mailbox.tenant,
+                mailbox=mailbox,
+                secret_id=secret_id,
+                diagnosis=found,
+                link=f"{settings.PORTAL_BASE_URL}{path}" if path else "",
+            )
+        )
 
 
 def record_health(run: CheckRun) -> None:
@@ -152,8 +239,9 @@ def _activate_first_secret(run: CheckRun, secret: ClientSecret) -> None:
 
 
 def renewal_conclude(check_run_id: str | uuid.UUID) -> str | None:
-    """After a renewal's check: promote its new secret, or reject it. Idempotent (the
-    secret's transitions are conditional), so a redelivered task may call it again."""
+    """After a renewal's check: promote its new secret if the steps that use it passed
+    (`secret_proved`), or reject it. Idempotent (the secret's transitions are
+    conditional), so a redelivered task may call it again."""
     run = (
         CheckRun.objects.select_related("secret__app__tenant", "mailbox__tenant")
         .filter(pk=check_run_id)
@@ -161,7 +249,7 @@ def renewal_conclude(check_run_id: str | uuid.UUID) -> str | None:
     )
     if run is None or run.secret is None or not run.is_finished:
         return None
-    if run.status == CheckRun.Status.PASSED:
+    if secret_proved(run):  # a failed password sign-in says nothing of the secret
         return _promote(run, run.secret)
     return _reject(run, run.secret)
 

@@ -98,7 +98,7 @@ def check_run(check_run_id: str | uuid.UUID) -> Attempt:
     except Exception as exc:  # outside any step: the run must end all the same
         steps.add(unexpected_step(claimed, _next_step(steps.done), exc))
     _finish(claimed, steps.done)
-    health.check_finished(claimed, first_secret=steps.first_secret)
+    health.check_finished(claimed, first_secret=steps.first_secret, unreadable=steps.unreadable)
     return Attempt(finished=claimed)
 
 
@@ -134,6 +134,8 @@ class _Steps:
         self._saved_at = time.monotonic()
         # The wizard's first secret, still pending, when the check uses it.
         self.first_secret: ClientSecret | None = None
+        # A stored secret (client secret, mailbox password) that failed to decrypt.
+        self.unreadable: list[ClientSecret | Mailbox] = []
 
     def add(self, entry: dict[str, Any]) -> None:
         self.done.append(entry)
@@ -188,11 +190,12 @@ def _perform(steps: _Steps) -> None:
         app = secret.app
         if run.secret_id is None and secret.status == ClientSecret.Status.PENDING:
             steps.first_secret = secret
-        token = steps.call("token", lambda: _app_token(app, secret))
+        token = steps.call("token", lambda: _app_token(app, secret, steps=steps))
         if token is not None:
-            _mail_steps(steps, mailbox, _Token(token, lambda: _app_token(app, secret, True)))
+            fresh = _Token(token, lambda: _app_token(app, secret, True, steps=steps))
+            _mail_steps(steps, mailbox, fresh)
     if mailbox.has_password:
-        steps.call("password_sign_in", lambda: _password_sign_in(app, mailbox))
+        steps.call("password_sign_in", lambda: _password_sign_in(app, mailbox, steps))
 
 
 def _secret_for(run: CheckRun) -> ClientSecret | None:
@@ -270,14 +273,19 @@ def _graph_step(steps: _Steps, name: str, call: Callable[[], object], token: _To
 
 
 def _app_token(
-    app: AppRegistration, secret: ClientSecret, fresh: bool = False
+    app: AppRegistration, secret: ClientSecret, fresh: bool = False, *, steps: _Steps
 ) -> microsoft.AppToken:
     """The app-only token, from the cache while it is fresh (what Graph makes of a cached
-    token decides whether a fresh one is needed: see _Token)."""
+    token decides whether a fresh one is needed: see _Token). A stored value that no
+    longer decrypts fails the step as `secret_unreadable` (the run ends, failed; health
+    alerts support once)."""
     try:
         value = secret.reveal()
     except vault.DecryptionError:
-        raise MicrosoftError("secret_missing", "The saved client secret cannot be read.") from None
+        steps.unreadable.append(secret)
+        raise MicrosoftError(
+            "secret_unreadable", "The saved client secret cannot be decrypted."
+        ) from None
     try:
         return microsoft.acquire_app_token(
             directory=app.directory, client_id=str(app.client_id), client_secret=value, fresh=fresh
@@ -300,8 +308,16 @@ def _send_test(run: CheckRun, mailbox: Mailbox, access_token: str) -> None:
     )
 
 
-def _password_sign_in(app: AppRegistration, mailbox: Mailbox) -> microsoft.DelegatedToken:
-    password = mailbox.reveal_password() or ""
+def _password_sign_in(
+    app: AppRegistration, mailbox: Mailbox, steps: _Steps
+) -> microsoft.DelegatedToken:
+    try:
+        password = mailbox.reveal_password() or ""
+    except vault.DecryptionError:
+        steps.unreadable.append(mailbox)
+        raise MicrosoftError(
+            "password_unreadable", "The saved mailbox password cannot be decrypted."
+        ) from None
     return microsoft.sign_in_with_password(
         directory=app.directory,
         client_id=str(app.client_id),

@@ -4,22 +4,44 @@ shows the same fragment)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from onboarding import tasks
-from onboarding.access import user_of, visible_mailbox_or_404
+from onboarding.access import staff_verified, user_of, visible_mailbox_or_404
 from onboarding.checks.claim import TOO_SOON, check_again
 from onboarding.checks.results import status_context
 from onboarding.models import CheckRun
 
 
+def second_factor_for_staff(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Staff whose session has no verified TOTP code are sent to the two-factor page
+    first, as on /support/ (visible_mailbox_or_404 refuses them in any case)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = user_of(request.user)
+        if not staff_verified(user):
+            if not (user.is_support or user.is_superuser):
+                raise Http404  # staff who have no second-factor page to go to
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('support:two-factor')}?{query}")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @login_required
+@second_factor_for_staff
 @require_http_methods(["GET", "POST"])
 def mailbox_check(request: HttpRequest, mailbox_id: Any) -> HttpResponse:
     mailbox = visible_mailbox_or_404(request.user, mailbox_id)
@@ -36,6 +58,7 @@ def mailbox_check(request: HttpRequest, mailbox_id: Any) -> HttpResponse:
 
 
 @login_required
+@second_factor_for_staff
 @require_GET
 def check_status(request: HttpRequest, check_run_id: Any) -> HttpResponse:
     run = get_object_or_404(CheckRun.objects.select_related("mailbox"), pk=check_run_id)

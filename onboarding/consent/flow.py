@@ -6,6 +6,14 @@ fixed callback URL. A callback is believed only when its state was made in this
 session, by this user, less than ten minutes ago, is used for the first time,
 and names the directory the app was registered in. Anything else is refused
 before it can change anything.
+
+The state lives in the session, and two requests with one session cookie read the
+same session: its single use is therefore also recorded in the database
+(`ConsentUse`, a unique hash), so of any number of concurrent callbacks with one
+state exactly one is believed. A forwarded link is single-use the same way (its use
+is recorded when a callback from it reports consent) and dies once a check confirmed
+consent. Microsoft's redirect is not signed: a callback only *claims* consent
+(`consent_granted_at`); a passing check confirms it (onboarding.progress).
 """
 
 from __future__ import annotations
@@ -23,13 +31,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core import signing
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from onboarding import microsoft
-from onboarding.models import AppRegistration
+from onboarding.models import AppRegistration, ConsentUse
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +110,15 @@ def callback_url() -> str:
 
 
 def consent_start(
-    session: SessionBase, app: AppRegistration, *, user_id: str | None, forwarded: bool = False
+    session: SessionBase,
+    app: AppRegistration,
+    *,
+    user_id: str | None,
+    forwarded: bool = False,
+    forward_link: str = "",
 ) -> str:
-    """Remember a fresh state in this session; return Microsoft's admin consent URL."""
+    """Remember a fresh state in this session; return Microsoft's admin consent URL.
+    `forward_link`: the forwarded link's token the state was started from."""
     state = secrets.token_urlsafe(32)
     pending = _live_states(session)
     while len(pending) >= MAX_PENDING:
@@ -113,7 +128,8 @@ def consent_start(
         "client_id": str(app.client_id),
         "directory_id": str(app.directory_id),
         "user": user_id,
-        "forwarded": forwarded,
+        "forwarded": forwarded or bool(forward_link),
+        "forward_key": _use_key(forward_link) if forward_link else "",
         "at": timezone.now().timestamp(),
     }
     session[SESSION_KEY] = pending
@@ -131,17 +147,41 @@ def consent_callback(session: SessionBase, query: Any, *, user_id: str | None) -
     `query` is request.GET. Recording a granted consent is left to the caller.
     """
     params = _single_params(query)
-    entry = _pop_state(session, params.get("state", ""))
+    state = params.get("state", "")
+    entry = _pop_state(session, state)
+    _use_once(ConsentUse.Kind.STATE, state)
     if entry["user"] != user_id:
         raise ConsentRejected("state made for another user")
     app = _app_for(entry)
+    if entry["forwarded"] and app.consent_confirmed_at is not None:
+        raise ConsentRejected("forward link used after consent was confirmed")
     if "error" in params:
         return ConsentOutcome(app, entry["forwarded"], failure_from(params))
     if params.get("admin_consent", "").lower() != "true":
         raise ConsentRejected("neither consent nor an error")
     if params.get("tenant", "").lower() != str(app.directory_id):
         raise ConsentRejected("consent for another directory")
+    if entry.get("forward_key"):
+        _use_once(ConsentUse.Kind.FORWARD, entry["forward_key"], hashed=True)
     return ConsentOutcome(app, entry["forwarded"])
+
+
+def _use_key(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _use_once(kind: str, value: str, *, hashed: bool = False) -> None:
+    """Record the first use of a state or forward link; refuse any later one. The
+    unique key decides between concurrent requests (committed at once, so a request
+    that fails afterwards still used it up). Uses older than any live value are dropped."""
+    key = value if hashed else _use_key(value)
+    ttl = STATE_TTL if kind == ConsentUse.Kind.STATE else FORWARD_MAX_AGE
+    try:
+        with transaction.atomic():
+            ConsentUse.objects.create(key=key, kind=kind)
+    except IntegrityError:
+        raise ConsentRejected(f"{kind} used before") from None
+    ConsentUse.objects.filter(kind=kind, used_at__lt=timezone.now() - 2 * ttl).delete()
 
 
 def _single_params(query: Any) -> dict[str, str]:
@@ -236,6 +276,7 @@ def forward_url(app: AppRegistration) -> str:
 
 
 def app_for_forward_token(token: str) -> AppRegistration:
+    """The app a forwarded link is for, while the link is unused and consent unconfirmed."""
     try:
         value = _forward_signer().unsign(token, max_age=FORWARD_MAX_AGE)
     except signing.BadSignature:
@@ -244,6 +285,10 @@ def app_for_forward_token(token: str) -> AppRegistration:
     app = AppRegistration.objects.select_related("tenant").filter(pk=app_hex).first()
     if app is None or not constant_time_compare(_fingerprint(app), fingerprint):
         raise ConsentRejected("the app registration changed since the link was made")
+    if app.consent_confirmed_at is not None:
+        raise ConsentRejected("forward link opened after consent was confirmed")
+    if ConsentUse.objects.filter(key=_use_key(token), kind=ConsentUse.Kind.FORWARD).exists():
+        raise ConsentRejected("forward link used before")
     return app
 
 

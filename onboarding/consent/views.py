@@ -41,7 +41,11 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
     tasks.enqueue_requested(services.record_consent(app, actor=actor, forwarded=outcome.forwarded))
     if outcome.forwarded:
         return render(request, "onboarding/consent_forwarded_granted.html", {"app": app})
-    messages.success(request, "Admin consent granted. Microsoft Graph may now read and send mail.")
+    messages.success(
+        request,
+        "Admin consent reported by Microsoft's sign-in page. "
+        "The first passing check confirms it with Microsoft.",
+    )
     return redirect(step_path(app.tenant_id, SECRET))
 
 
@@ -69,7 +73,8 @@ def consent_forwarded(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "onboarding/consent_rejected.html", status=400)
     if request.method == "POST":
         user_id = str(request.user.pk) if request.user.is_authenticated else None
-        return redirect(flow.consent_start(request.session, app, user_id=user_id, forwarded=True))
+        url = flow.consent_start(request.session, app, user_id=user_id, forward_link=token)
+        return redirect(url)
     context = {"app": app, "tenant": app.tenant, "consent_roles": flow.CONSENT_ROLES}
     return flow.allow_form_to_microsoft(
         render(request, "onboarding/consent_forwarded.html", context)

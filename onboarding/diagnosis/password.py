@@ -19,6 +19,15 @@ ENTRIES = [
         MAILBOX,
     ),
     entry(
+        "password_unreadable",
+        "The portal can no longer read this stored password",
+        "The mailbox password saved in the portal cannot be decrypted (the key it was "
+        "stored under is no longer available, for example after a restore under other "
+        "keys), so the password sign-in could not be tried. Support has been told.",
+        ("Re-enter the mailbox's current password in step 5.",),
+        MAILBOX,
+    ),
+    entry(
         "account_disabled",
         "The mailbox account is disabled",
         "Microsoft refuses every sign-in to this account because it is disabled (sign-in "

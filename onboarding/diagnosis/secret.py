@@ -36,11 +36,23 @@ ENTRIES = [
     entry(
         "secret_missing",
         "No usable client secret is saved",
-        "The portal has no active client secret for this application, or the saved one "
-        "can no longer be read.",
+        "The portal has no active client secret for this application.",
         (
             "In Certificates & secrets, create a new client secret.",
             "Enter its Value, Secret ID and expiry in step 4.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "secret_unreadable",
+        "The portal can no longer read this stored secret",
+        "The client secret saved in the portal cannot be decrypted (the key it was stored "
+        "under is no longer available, for example after a restore under other keys), so "
+        "the portal cannot sign in as the application. Support has been told.",
+        (
+            "In Certificates & secrets, create a new client secret (or use one you still "
+            "have the Value of).",
+            "Re-enter its Value, Secret ID and expiry in step 4.",
         ),
         SECRET,
     ),

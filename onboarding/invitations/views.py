@@ -9,6 +9,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.actors import Actor
 from accounts.forms import ExistingAccountForm, NewAdminForm
@@ -43,6 +44,7 @@ def _welcome(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     return redirect("home")
 
 
+@sensitive_post_parameters("password", "password1", "password2")
 @never_cache
 def accept(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitations.invitation_from_token(token)

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.actors import Actor
@@ -30,6 +31,7 @@ from onboarding.renewal.limits import ENTRA_REFUSAL, SecretRoom, secret_room
 from onboarding.wizard.forms import SecretForm
 
 
+@sensitive_post_parameters("value")
 @login_required
 @require_http_methods(["GET", "POST"])
 def renew_secret(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
@@ -41,13 +43,17 @@ def renew_secret(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
         return redirect("onboarding:resume", tenant.pk)
     form = SecretForm(request.POST or None, app=app, today=tenant.local_today())
     if request.method == "POST" and form.is_valid():
-        requested = workflow.renewal_start(
-            app=app,
-            value=form.cleaned_data["value"],
-            secret_id=form.cleaned_data["secret_id"],
-            expires_on=form.cleaned_data["expires_on"],
-            actor=Actor.of(request),
-        )
+        try:
+            requested = workflow.renewal_start(
+                app=app,
+                value=form.cleaned_data["value"],
+                secret_id=form.cleaned_data["secret_id"],
+                expires_on=form.cleaned_data["expires_on"],
+                actor=Actor.of(request),
+            )
+        except workflow.FirstSecretUnverified as refused:
+            messages.info(request, str(refused))
+            return redirect("onboarding:resume", tenant.pk)
         tasks.enqueue_requested(requested)
         return redirect("onboarding:renew-status", tenant.pk, requested.run.pk)
     room = secret_room(app)

@@ -27,14 +27,38 @@ class NoMailboxToVerify(Exception):
     """A renewal is proved against a mailbox; the tenant has none yet."""
 
 
+class FirstSecretUnverified(Exception):
+    """The wizard's first secret is still pending (no secret is active yet): finish the
+    verification in the wizard first. Renewal replaces a working secret."""
+
+    message = (
+        "Finish the setup's verification first: the client secret entered in step 4 has "
+        "not been verified yet, and renewal replaces a working secret. Run the check in "
+        "the wizard's last step, or enter a new secret in step 4."
+    )
+
+
 def renewal_start(
     *, app: AppRegistration, value: str, secret_id: str, expires_on: date, actor: Actor
 ) -> Requested:
-    """Save the new secret as pending; returns the check that proves it, to enqueue."""
+    """Save the new secret as pending; returns the check that proves it, to enqueue.
+
+    Refused (FirstSecretUnverified) while the app has no active secret but a pending one:
+    the wizard's first secret, not yet verified. Rejecting it as a superseded renewal
+    would leave the tenant with no secret at all whenever the renewal's secret then
+    failed, and keeping both pending would let the wizard's checks (which use the newest
+    pending secret) and the renewal's check each decide a different secret. Refusing
+    leaves the first secret exactly as it was, still checked and activated by the
+    wizard's checks: the tenant never ends up without a usable secret, and the admin is
+    told to finish the verification (or to enter another secret in step 4) instead.
+    """
     mailbox = Mailbox.objects.filter(tenant_id=app.tenant_id).order_by("created_at").first()
     if mailbox is None:
         raise NoMailboxToVerify
     with transaction.atomic():
+        live = set(app.secrets.values_list("status", flat=True))
+        if Status.PENDING in live and Status.ACTIVE not in live:
+            raise FirstSecretUnverified(FirstSecretUnverified.message)
         # A renewal still being proved is superseded by the newer attempt.
         superseded = [
             pending

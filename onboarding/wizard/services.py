@@ -67,6 +67,7 @@ def save_registration(
         app.authentication_confirmed_at = None
     if app_changed or directory_changed:
         app.consent_granted_at, app.consent_granted_by = None, None
+        app.consent_confirmed_at = None
     app.save()
     checks = []
     if app_changed or directory_changed:

@@ -225,11 +225,52 @@ PERSONAL_DOMAIN_RE = re.compile(
 )
 
 
+# What Microsoft 365 takes as a user principal name or an SMTP address: RFC 5322's
+# dot-atom in ASCII before the @ (no quoted strings: Exchange refuses them), at most
+# 64 characters, and a domain name of two labels or more after it (no [1.2.3.4]
+# address literal, no "localhost": an accepted domain is always a registered name).
+_LOCAL_PART_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$"
+)
+_ADDRESS_DOMAIN_RE = re.compile(rf"^(?:{_DOMAIN_LABEL}\.)+(?!\d+$){_DOMAIN_LABEL}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ADDRESS_PROBLEMS = {
+    "control": "The address contains an invisible control character. Type it again.",
+    "quoted": "Microsoft 365 addresses cannot contain quotation marks.",
+    "ip_literal": "Enter an address at your organisation's domain, not at an IP address.",
+    "single_label": (
+        "The part after the @ must be a full domain, such as contoso.com or "
+        "contoso.onmicrosoft.com."
+    ),
+    "invalid": "Enter a valid e-mail address, such as dispatch@contoso.com.",
+}
+
+
+def _address_problem(code: str) -> ValidationError:
+    return ValidationError(_ADDRESS_PROBLEMS[code], code=code)
+
+
 def validate_mailbox_address(value: str) -> str:
     """A work mailbox address, lower-cased. Personal Outlook.com accounts are refused."""
     value = (value or "").strip().lower()
+    if _CONTROL_RE.search(value):
+        raise _address_problem("control")
+    local, at, domain = value.rpartition("@")
+    if '"' in local:
+        raise _address_problem("quoted")
+    if domain.startswith("[") or domain.endswith("]"):
+        raise _address_problem("ip_literal")
+    if not at or not local or len(local) > 64 or not _LOCAL_PART_RE.match(local):
+        raise _address_problem("invalid")
+    try:
+        ascii_domain = domain.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        raise _address_problem("invalid") from None
+    if "." not in ascii_domain:
+        raise _address_problem("single_label")
+    if len(ascii_domain) > 253 or not _ADDRESS_DOMAIN_RE.match(ascii_domain):
+        raise _address_problem("invalid")
     validate_email(value)
-    domain = value.rsplit("@", 1)[-1]
     if PERSONAL_DOMAIN_RE.match(domain):
         raise ValidationError(
             "This is a personal Microsoft account. Only mailboxes in your organisation's "

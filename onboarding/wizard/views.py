@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.actors import Actor
@@ -119,6 +120,7 @@ def consent_start(request: HttpRequest, page: WizardPage) -> HttpResponse:
     return redirect(url)
 
 
+@sensitive_post_parameters("value")
 @wizard_step(SECRET)
 def secret(request: HttpRequest, page: WizardPage) -> HttpResponse:
     app = page.app
@@ -150,6 +152,7 @@ def secret(request: HttpRequest, page: WizardPage) -> HttpResponse:
     return render(request, "onboarding/secret.html", context)
 
 
+@sensitive_post_parameters("password")
 @wizard_step(MAILBOX)
 def mailbox(request: HttpRequest, page: WizardPage) -> HttpResponse:
     """The list of mailboxes, and a form to add one."""
@@ -163,6 +166,7 @@ def mailbox(request: HttpRequest, page: WizardPage) -> HttpResponse:
     return render(request, "onboarding/mailbox.html", page.context(form=form, mailboxes=mailboxes))
 
 
+@sensitive_post_parameters("password")
 @wizard_step(MAILBOX)
 def mailbox_edit(request: HttpRequest, page: WizardPage, mailbox_id: object) -> HttpResponse:
     existing = get_object_or_404(Mailbox, pk=mailbox_id, tenant=page.tenant)

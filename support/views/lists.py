@@ -10,7 +10,7 @@ from django.utils import timezone
 from onboarding.diagnosis import CATALOGUE
 from support import charts, overview
 from support.decorators import support_required
-from support.export import csv_lines
+from support.export import CONTENT_TYPE, csv_lines
 from support.tenant_list import (
     EXPIRY_WINDOWS,
     SORT_LABELS,
@@ -56,7 +56,7 @@ def tenant_export(request: HttpRequest) -> StreamingHttpResponse:
     filters = Filters.from_query(request.GET.dict())
     today = timezone.localdate()
     rows = tenant_rows(filters, today=today).iterator(chunk_size=1000)
-    response = StreamingHttpResponse(csv_lines(rows, today), content_type="text/csv")
+    response = StreamingHttpResponse(csv_lines(rows, today), content_type=CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="tenants-{today:%Y-%m-%d}.csv"'
     return response
 

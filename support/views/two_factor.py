@@ -7,22 +7,33 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.models import User
 from support import two_factor
-from support.decorators import support_member
+from support.decorators import second_factor_member
 from support.forms import TokenForm
+
+
+def _wait_message(seconds: int) -> str:
+    return (
+        f"Too many wrong codes: wait {seconds} second{'s' if seconds != 1 else ''}, "
+        "then enter the code your app shows at that time."
+    )
 
 
 def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
-    return reverse("support:tenant-list")
+    if getattr(request.user, "is_support", False):
+        return reverse("support:tenant-list")
+    return reverse("admin:index")
 
 
+@sensitive_post_parameters("token")
 @never_cache
-@support_member
+@second_factor_member
 def verify(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
@@ -30,15 +41,20 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('support:two-factor-setup')}?{request.GET.urlencode()}")
     form = TokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        if two_factor.verify(request=request, user=user, token=form.cleaned_data["token"]):
+        attempt = two_factor.verify(request=request, user=user, token=form.cleaned_data["token"])
+        if attempt:
             return redirect(_next_url(request))
-        form.add_error("token", "That code is not valid. Enter the code your app shows now.")
+        if attempt.wait_seconds:
+            form.add_error("token", _wait_message(attempt.wait_seconds))
+        else:
+            form.add_error("token", "That code is not valid. Enter the code your app shows now.")
     context = {"form": form, "next": _next_url(request)}
     return render(request, "support/two_factor_verify.html", context)
 
 
+@sensitive_post_parameters("token")
 @never_cache
-@support_member
+@second_factor_member
 def setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
@@ -49,14 +65,24 @@ def setup(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"]
-        if two_factor.enrolment_confirm(request=request, user=user, token=token):
+        attempt = two_factor.enrolment_confirm(request=request, user=user, token=token)
+        if attempt:
             return redirect(_next_url(request))
-        form.add_error("token", "That code does not match. Scan the code again and retry.")
-    device = two_factor.enrolment_device(user)
+        if attempt.expired:
+            form.add_error(
+                "token",
+                "This QR code has expired. Scan the new one below and enter its code.",
+            )
+        elif attempt.wait_seconds:
+            form.add_error("token", _wait_message(attempt.wait_seconds))
+        else:
+            form.add_error("token", "That code does not match. Scan the code again and retry.")
+    device = two_factor.enrolment_device(request, user)
     context = {
         "form": form,
         "next": _next_url(request),
         "qr_code": two_factor.qr_code_data_uri(device),
         "manual_key": two_factor.manual_key(device),
+        "valid_minutes": int(two_factor.ENROLMENT_VALID.total_seconds() // 60),
     }
     return render(request, "support/two_factor_setup.html", context)

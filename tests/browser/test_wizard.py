@@ -189,7 +189,7 @@ def test_it_walks_a_new_admin_from_the_invitation_to_verify(
     page.get_by_role("heading", name="Permissions requested").wait_for()
     screenshot(page, "3-microsoft-consent")
     page.get_by_role("button", name="Accept").click()
-    page.get_by_text("Admin consent granted").wait_for()
+    page.get_by_text("Admin consent reported by Microsoft's sign-in page").wait_for()
 
     step(page, screenshot, "4-secret", "Client secret")
     value, secret_id, expires = entra_new_secret(
@@ -223,6 +223,10 @@ def test_it_walks_a_new_admin_from_the_invitation_to_verify(
     assert (str(app.client_id), str(app.directory_id)) == (client_id, contoso.id)
     assert app.consent_granted_by is not None
     assert app.consent_granted_by.email == "dora@acme.example"
+    # The passing check proved the app's permissions: step 3 now says so.
+    assert app.consent_confirmed_at is not None
+    page.goto(f"{portal.url}/onboarding/{acme.pk}/step/3/")
+    page.get_by_text("Consent confirmed by Microsoft").wait_for()
     secret = ClientSecret.objects.get(app=app)
     assert (secret.reveal(), str(secret.secret_id)) == (value, secret_id)
     assert f"{secret.expires_on.month}/{secret.expires_on.day}/{secret.expires_on.year}" == expires
@@ -302,6 +306,7 @@ def test_it_lets_a_non_admin_forward_consent_to_a_colleague(
 
     page.goto(f"{portal.url}/onboarding/{acme.pk}/step/3/")
     page.get_by_text("through a forwarded link").wait_for()
+    page.get_by_text("Consent reported, not confirmed yet").wait_for()
     at_consent_step.refresh_from_db()
     assert at_consent_step.consent_granted_at is not None
 

@@ -16,6 +16,7 @@ from accounts.models import User
 from onboarding.models import AppRegistration, AuditEvent, ClientSecret, Mailbox
 from tests.canary import assert_absent_from_database
 from tests.conftest import PASSWORD
+from tests.two_factor import sign_in_verified
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def root(db) -> User:
 
 @pytest.fixture
 def admin_client(client, root):
-    client.force_login(root)
+    sign_in_verified(client, root)  # the admin asks for the second factor
     return client
 
 

@@ -12,6 +12,7 @@ PRODUCTION = {
     "PORTAL_ENV": "production",
     "PORTAL_SECRET_KEY": "x" * 64,
     "PORTAL_ALLOWED_HOSTS": "portal.example.com",
+    "PORTAL_BASE_URL": "https://portal.example.com",
 }
 
 

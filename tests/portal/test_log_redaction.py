@@ -148,3 +148,38 @@ def test_it_keeps_the_filtered_handlers_when_a_celery_worker_sets_up_logging():
             logger.setLevel(level)
             logger.handlers = handlers
             logger.propagate = propagate
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '"GET /invitations/Abc-12_xyZ/ HTTP/1.1" 200 512',
+            f'"GET /invitations/{REDACTED}/ HTTP/1.1" 200 512',
+        ),
+        (
+            "Too Many Requests: /invitations/Abc-12_xyZ/",
+            f"Too Many Requests: /invitations/{REDACTED}/",
+        ),
+        (
+            'path_info: "/invitations/Abc?next=/"',
+            f'path_info: "/invitations/{REDACTED}?next=/"',
+        ),
+        (
+            "GET /accounts/password-reset/MQ/cz1x2b-0123456789abcdef/ HTTP/1.1",
+            f"GET /accounts/password-reset/MQ/{REDACTED}/ HTTP/1.1",
+        ),
+        (
+            "GET /onboarding/consent/forwarded/eyJ0:1tX:abc/ HTTP/1.1",
+            f"GET /onboarding/consent/forwarded/{REDACTED}/ HTTP/1.1",
+        ),
+        # Paths without a token stay readable.
+        ("GET /accounts/password-reset/MQ/set-password/", None),
+        ("GET /accounts/password-reset/sent/", None),
+        ("GET /accounts/password-reset/complete/", None),
+        ("GET /invitations/", None),
+    ],
+)
+def test_it_redacts_the_tokens_of_links_in_paths(text, expected):
+    assert redact(text) == (text if expected is None else expected)
+    assert redact(redact(text)) == redact(text)

@@ -12,6 +12,7 @@ PRODUCTION = {
     "PORTAL_DEBUG": "false",
     "PORTAL_SECRET_KEY": "k" * 60,
     "PORTAL_ENCRYPTION_KEYS": "prod:" + "A" * 43 + "=",
+    "PORTAL_BASE_URL": "https://portal.example.com",
 }
 
 

@@ -8,7 +8,9 @@ from tests.support.conftest import make_tenant
 
 
 def read_csv(response):
-    body = b"".join(response.streaming_content).decode()
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbf"), "Excel reads a CSV without a BOM as Windows-1252"
+    body = raw.decode("utf-8-sig")
     return body, list(csv.reader(io.StringIO(body)))
 
 
@@ -16,7 +18,7 @@ def test_it_exports_the_filtered_list(staff_client, db):
     make_tenant("Alpha Air", expires_in=5, mailbox="ops@alpha.example")
     make_tenant("Bravo Bus", expires_in=60)
     response = staff_client.get("/support/export.csv?expiring=30")
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="tenants-')
     _, rows = read_csv(response)
     assert rows[0][0] == "Tenant"
@@ -36,6 +38,9 @@ def test_it_exports_the_filtered_list(staff_client, db):
         ("Acme", "Acme"),
         (None, ""),
         (5, "5"),
+        (-3, "-3"),
+        (-0.5, "-0.5"),
+        ("-3", "'-3"),
     ],
 )
 def test_it_defuses_formulas(value, expected):
@@ -64,3 +69,18 @@ def test_it_survives_bad_export_filters(staff_client, db):
 
 def test_it_exports_despite_a_nul_in_the_search(staff_client, db):
     assert staff_client.get("/support/export.csv?q=%00").status_code == 200
+
+
+def test_it_writes_non_ascii_names_as_utf8_with_a_bom(staff_client, db):
+    make_tenant("Zoë Müller Logistik 北京")
+    response = staff_client.get("/support/export.csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith("\ufeffTenant,".encode())
+    assert "Zoë Müller Logistik 北京".encode() in raw
+
+
+def test_it_does_not_formula_quote_an_expired_secrets_negative_days(staff_client, db):
+    make_tenant("Tailspin", expires_in=-3)
+    _, rows = read_csv(staff_client.get("/support/export.csv"))
+    assert rows[1][8] == "-3"

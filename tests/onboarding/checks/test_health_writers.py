@@ -19,6 +19,7 @@ from onboarding.models import AuditEvent, CheckRun, ClientSecret, Mailbox, Tenan
 from onboarding.wizard import services as wizard
 from tests.conftest import PASSWORD
 from tests.onboarding.conftest import make_secret
+from tests.two_factor import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 Health = Tenant.Health
@@ -141,7 +142,8 @@ def test_the_verify_button_starts_the_check(client, acme, alice, acme_ready, bro
 
 @pytest.fixture
 def admin_client(client, db):
-    client.force_login(User.objects.create_superuser("root@vendor.example", PASSWORD))
+    # The admin asks for the second factor.
+    sign_in_verified(client, User.objects.create_superuser("root@vendor.example", PASSWORD))
     return client
 
 

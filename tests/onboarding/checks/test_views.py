@@ -8,6 +8,7 @@ from django.urls import reverse
 from microsoft_emulator.scenarios import ready_directory
 from onboarding.models import CheckRun, Mailbox
 from tests.onboarding.check_helpers import configure
+from tests.two_factor import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_it_hides_another_tenants_mailbox_and_runs(client, bob, mailbox):
 def test_it_lets_support_check_any_mailbox(
     client, charlie, mailbox, django_capture_on_commit_callbacks
 ):
-    client.force_login(charlie)
+    sign_in_verified(client, charlie)
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(page(mailbox)).status_code == 302
     assert CheckRun.objects.get().trigger == "support"

@@ -193,3 +193,44 @@ def test_it_does_not_mistake_a_company_subdomain_for_a_personal_account():
 def test_it_refuses_what_is_not_an_address(bad):
     with pytest.raises(ValidationError):
         validate_mailbox_address(bad)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "o'brien+ops@contoso.co.uk",
+        "first.last_2@sub.contoso.onmicrosoft.com",
+        "dispatch#1@contoso.com",
+        "ops@xn--bcher-kva.de",
+        "ops@bücher.de",
+    ],
+)
+def test_it_accepts_what_microsoft_365_accepts(address):
+    assert validate_mailbox_address(address) == address
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        ('"dispatch"@contoso.com', "quoted"),
+        ('"a b"@contoso.com', "quoted"),
+        ('"ops@evil.example"@contoso.com', "quoted"),
+        ("ops@[192.0.2.1]", "ip_literal"),
+        ("ops@[IPv6:2001:db8::1]", "ip_literal"),
+        ("ops@localhost", "single_label"),
+        ("ops@contoso", "single_label"),
+        ("ops@192.0.2.1", "invalid"),
+        ("dis\x00patch@contoso.com", "control"),
+        ("dispatch@contoso.com\r\nBcc: victim@example.com", "control"),
+        ("dispatch\t@contoso.com", "control"),
+        ("dispatch\u2028@contoso.com", "control"),
+        ("a..b@contoso.com", "invalid"),
+        (".dispatch@contoso.com", "invalid"),
+        ("ops@-contoso.com", "invalid"),
+        ("x" * 65 + "@contoso.com", "invalid"),
+    ],
+)
+def test_it_refuses_addresses_microsoft_365_cannot_have(bad, code):
+    with pytest.raises(ValidationError) as caught:
+        validate_mailbox_address(bad)
+    assert caught.value.code == code

@@ -119,9 +119,14 @@ def test_it_offers_consent_and_a_link_to_forward(as_alice, acme_configured, acme
 
 
 def test_it_shows_who_granted_consent(as_alice, acme_consented, acme):
+    # Claimed by the callback; a passing check has not confirmed it yet.
     page = as_alice.get(url("permissions", acme)).content.decode()
-    assert "Granted" in page
+    assert "Consent reported, not confirmed yet" in page
     assert "Alice Admin" in page
+    acme_consented.consent_confirmed_at = acme_consented.consent_granted_at
+    acme_consented.save()
+    page = as_alice.get(url("permissions", acme)).content.decode()
+    assert "Consent confirmed by Microsoft" in page
     assert "/onboarding/consent/forwarded/" not in page
 
 
