@@ -222,6 +222,14 @@ class AppRegistration(models.Model):
     def __str__(self) -> str:
         return f"App {self.client_id} in {self.directory}"
 
+    @property
+    def consent_state(self) -> str:
+        """"confirmed" (a passing check proved it with Microsoft), "claimed" (only the
+        consent callback said so: it is not signed) or "" (not granted)."""
+        if self.consent_confirmed_at is not None:
+            return "confirmed"
+        return "claimed" if self.consent_granted_at is not None else ""
+
 
 class ConsentUse(models.Model):
     """A consent state or forwarded consent link, used once: the unique key (a hash,

@@ -18,6 +18,7 @@ HEADER = [
     "Tenant",
     "Onboarding step",
     "Consent granted",
+    "Consent confirmed",
     "Health",
     "Mailbox",
     "Mailbox health",
@@ -44,10 +45,12 @@ def _row(tenant: Tenant, today: date) -> list[object]:
     app = getattr(tenant, "app_registration", None)
     diagnosis = CATALOGUE.get(tenant.diagnosis_code or "")  # type: ignore[attr-defined]
     consent = app.consent_granted_at if app is not None else None
+    confirmed = app.consent_confirmed_at if app is not None else None
     return [
         tenant.name,
         tenant.setup_progress,
         consent.isoformat() if consent else "",
+        confirmed.isoformat() if confirmed else "",
         tenant.get_health_display(),
         tenant.mailbox_address,  # type: ignore[attr-defined]
         tenant.mailbox_health,  # type: ignore[attr-defined]

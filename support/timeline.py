@@ -33,7 +33,12 @@ def _consent_entries(tenant: Tenant) -> list[Entry]:
     if app is None or app.consent_granted_at is None:
         return []
     by = str(app.consent_granted_by) if app.consent_granted_by_id else ""
-    return [Entry(app.consent_granted_at, "consent", "Admin consent granted", by)]
+    entries = [Entry(app.consent_granted_at, "consent", "Admin consent reported", by)]
+    if app.consent_confirmed_at is not None:
+        entries.append(
+            Entry(app.consent_confirmed_at, "consent", "Admin consent confirmed by a check", "")
+        )
+    return entries
 
 
 def _check_entries(tenant: Tenant) -> list[Entry]:

@@ -117,3 +117,20 @@ def test_it_shows_reminders_sent_in_the_timeline(staff_client, db):
     assert entry.kind == "reminder"
     assert entry.title == f"Expiry reminder sent for secret {secret.hint}•••"
     assert "2 recipient(s)" in entry.detail
+
+
+def test_it_tells_a_reported_consent_from_one_a_check_confirmed(staff_client, db):
+    tenant = make_tenant("Alpha Air", directory="alpha.onmicrosoft.com")
+    app = AppRegistration.objects.get(tenant=tenant)
+    app.consent_granted_at = timezone.now() - timedelta(hours=3)
+    app.save()
+    page = staff_client.get(f"/support/tenants/{tenant.pk}/").content.decode()
+    assert "not confirmed by a check yet" in page
+    assert "Reported, not confirmed" in staff_client.get("/support/").content.decode()
+    app.consent_confirmed_at = timezone.now() - timedelta(hours=2)
+    app.save()
+    response = staff_client.get(f"/support/tenants/{tenant.pk}/")
+    assert "Confirmed by Microsoft" in response.content.decode()
+    kinds = [(entry.kind, entry.title) for entry in response.context["timeline"]]
+    assert ("consent", "Admin consent confirmed by a check") in kinds
+    assert "Confirmed" in staff_client.get("/support/").content.decode()
