@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest
 
+from accounts import rate_limits
+from accounts.client_ip import client_ip
 from accounts.models import User
 from accounts.tasks import password_reset_send
+
+logger = logging.getLogger(__name__)
 
 
 class ResetRequestForm(PasswordResetForm):
@@ -20,9 +26,32 @@ class ResetRequestForm(PasswordResetForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        for user in self.get_users(self.cleaned_data["email"]):
+    def save(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+        email = self.cleaned_data["email"]
+        if not self._within_limits(email, request):
+            return  # the page answers as always: nothing tells the sender it was refused
+        for user in self.get_users(email):
             password_reset_send.delay(str(user.pk))
+
+    @staticmethod
+    def _within_limits(email: str, request: HttpRequest | None) -> bool:
+        """Count the request per address and per client IP (known address or not, so
+        the limit says nothing about accounts); False once either is over its limit."""
+        ip = (client_ip(request) if request is not None else None) or "unknown"
+        ip_ok = rate_limits.hit("password-reset-ip", ip, limit=settings.PASSWORD_RESETS_PER_IP_HOUR)
+        address_ok = rate_limits.hit(
+            "password-reset-address", email, limit=settings.PASSWORD_RESETS_PER_ADDRESS_HOUR
+        )
+        if ip_ok and address_ok:
+            return True
+        logger.warning(
+            "Password reset refused: over the hourly limit per %s (address %s, IP %s); "
+            "no e-mail sent.",
+            "address" if ip_ok else "IP",
+            rate_limits.fingerprint(email),
+            rate_limits.fingerprint(ip),
+        )
+        return False
 
 
 class NewAdminForm(forms.Form):

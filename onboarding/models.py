@@ -224,7 +224,7 @@ class AppRegistration(models.Model):
 
     @property
     def consent_state(self) -> str:
-        """"confirmed" (a passing check proved it with Microsoft), "claimed" (only the
+        """ "confirmed" (a passing check proved it with Microsoft), "claimed" (only the
         consent callback said so: it is not signed) or "" (not granted)."""
         if self.consent_confirmed_at is not None:
             return "confirmed"

@@ -194,6 +194,14 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 PASSWORD_RESET_TIMEOUT = env_int("PORTAL_PASSWORD_RESET_HOURS", 2, minimum=1) * 3600
 INVITATION_VALID_DAYS = env_int("PORTAL_INVITATION_VALID_DAYS", 7, minimum=1)
 
+# Rate limits per hour, counted in the cache (accounts/rate_limits.py): support's
+# "Run a check now" per mailbox (each sends a test message from it), password-reset
+# requests per address and per client IP, unknown invitation links per client IP.
+SUPPORT_CHECKS_PER_HOUR = env_int("PORTAL_SUPPORT_CHECKS_PER_HOUR", 6, minimum=1)
+PASSWORD_RESETS_PER_ADDRESS_HOUR = env_int("PORTAL_PASSWORD_RESETS_PER_ADDRESS_HOUR", 3, minimum=1)
+PASSWORD_RESETS_PER_IP_HOUR = env_int("PORTAL_PASSWORD_RESETS_PER_IP_HOUR", 20, minimum=1)
+INVITATION_GUESSES_PER_IP_HOUR = env_int("PORTAL_INVITATION_GUESSES_PER_IP_HOUR", 20, minimum=1)
+
 # Brute-force protection: five failures for one user name from one address, then
 # a cool-off. Keying on the pair means nobody can lock a user out by name alone.
 AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_FAILURE_LIMIT", 5, minimum=1)

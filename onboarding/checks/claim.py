@@ -158,13 +158,21 @@ CHECK_AGAIN_SECONDS = 30
 TOO_SOON = "The last check was moments ago; try again in {seconds} s."
 
 
-def check_again(*, mailbox: Mailbox, user: User) -> Requested | int:
-    """A check asked for by a person: a tenant admin (the wizard) or support. Returns
-    the seconds to wait instead when the last check was requested moments ago."""
+def check_again_wait(mailbox: Mailbox) -> int:
+    """Seconds before a person may ask for another check of the mailbox (0: now)."""
     latest = mailbox.check_runs.first()
     since = timezone.now() - timedelta(seconds=CHECK_AGAIN_SECONDS)
     if latest is not None and latest.is_finished and latest.created_at > since:
         return int((latest.created_at - since).total_seconds()) + 1
+    return 0
+
+
+def check_again(*, mailbox: Mailbox, user: User) -> Requested | int:
+    """A check asked for by a person: a tenant admin (the wizard) or support. Returns
+    the seconds to wait instead when the last check was requested moments ago."""
+    wait = check_again_wait(mailbox)
+    if wait:
+        return wait
     member = user.memberships.filter(tenant_id=mailbox.tenant_id).exists()
     trigger = CheckRun.Trigger.WIZARD if member else CheckRun.Trigger.SUPPORT
     return check_request(mailbox=mailbox, trigger=trigger, requested_by=user)

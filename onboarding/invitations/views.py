@@ -11,7 +11,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts import rate_limits
 from accounts.actors import Actor
+from accounts.client_ip import client_ip
 from accounts.forms import ExistingAccountForm, NewAdminForm
 from accounts.models import User
 from onboarding import tasks
@@ -20,6 +22,12 @@ from onboarding.invitations.services import InvitationError
 from onboarding.models import Invitation
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# Unknown tokens are counted per client IP; past the limit no token is looked up.
+GUESSES = "invitation-guess"
+TOO_MANY_GUESSES = (
+    "Too many invalid invitation links were opened from your network. "
+    "Try again in an hour, or ask the person who invited you for a new link.\n"
+)
 
 
 def _invalid(request: HttpRequest, problem: str) -> HttpResponse:
@@ -47,8 +55,13 @@ def _welcome(request: HttpRequest, invitation: Invitation) -> HttpResponse:
 @sensitive_post_parameters("password", "password1", "password2")
 @never_cache
 def accept(request: HttpRequest, token: str) -> HttpResponse:
+    ip = client_ip(request) or "unknown"
+    limit = settings.INVITATION_GUESSES_PER_IP_HOUR
+    if rate_limits.exhausted(GUESSES, ip, limit=limit):
+        return HttpResponse(TOO_MANY_GUESSES, status=429, content_type="text/plain; charset=utf-8")
     invitation = invitations.invitation_from_token(token)
     if invitation is None:
+        rate_limits.hit(GUESSES, ip, limit=limit)
         return _invalid(request, "unknown")
     status = invitations.invitation_status(invitation)
     if status != "pending":
