@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from onboarding.models import AuditEvent, CheckRun, Mailbox, Tenant
 from onboarding.wizard.forms import UPN_INVALID, MailboxForm
+from tests.onboarding.wizard.conftest import mailbox_url
 
 UPN = "dispatch@acme.onmicrosoft.com"
 
@@ -76,24 +77,6 @@ def test_the_sign_in_name_is_the_upn_else_the_address(acme):
 
 
 # --- the pages ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def as_alice(client, alice):
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def at_mailbox_step(acme_consented):
-    from tests.onboarding.conftest import make_secret
-
-    make_secret(acme_consented)
-    return acme_consented
-
-
-def mailbox_url(tenant):
-    return reverse("onboarding:mailbox", args=[tenant.pk])
 
 
 def edit_url(mailbox):

@@ -1,25 +1,7 @@
-import pytest
 from django.urls import reverse
 
 from onboarding.models import AuditEvent, Mailbox, Tenant
-
-
-@pytest.fixture
-def as_alice(client, alice):
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def at_mailbox_step(acme_consented):
-    from tests.onboarding.conftest import make_secret
-
-    make_secret(acme_consented)
-    return acme_consented
-
-
-def mailbox_url(tenant):
-    return reverse("onboarding:mailbox", args=[tenant.pk])
+from tests.onboarding.wizard.conftest import mailbox_url
 
 
 def test_it_explains_the_optional_password(as_alice, at_mailbox_step, acme):

@@ -1,4 +1,3 @@
-import pytest
 import time_machine
 from django.urls import reverse
 
@@ -6,12 +5,6 @@ from onboarding.models import AuditEvent, ClientSecret, Tenant
 
 SECRET_ID = "5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 VALUE = "Zx98Q~" + "s" * 30 + "_.-~"
-
-
-@pytest.fixture
-def as_alice(client, alice):
-    client.force_login(alice)
-    return client
 
 
 def secret_url(tenant):

@@ -1,4 +1,3 @@
-import pytest
 from django.urls import reverse
 
 from onboarding.models import AppRegistration, CheckRun, Tenant
@@ -7,12 +6,6 @@ from tests.onboarding.conftest import ACME_CLIENT_ID, ACME_DIRECTORY_ID, GLOBEX_
 
 def url(name, tenant, *args):
     return reverse(f"onboarding:{name}", args=[tenant.pk, *args])
-
-
-@pytest.fixture
-def as_alice(client, alice):
-    client.force_login(alice)
-    return client
 
 
 def test_it_sends_strangers_to_sign_in(client, acme):

@@ -16,12 +16,6 @@ def url(name, tenant):
     return reverse(f"onboarding:{name}", args=[tenant.pk])
 
 
-@pytest.fixture
-def as_alice(client, alice):
-    client.force_login(alice)
-    return client
-
-
 def open_verify_step(client, tenant, capture) -> None:
     """On step 6, press "Run check" (showing the page starts nothing) and run the check
     (on commit, eager Celery)."""
