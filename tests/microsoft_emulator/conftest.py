@@ -114,3 +114,16 @@ def callback(response: requests.Response) -> dict[str, str]:
 
 def query(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def claims(token: str) -> dict:
+    """An emulator token's claims, read without verifying it (tests only)."""
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+@pytest.fixture
+def unconsented(emulator: RunningEmulator) -> Ready:
+    """Fabrikam with the guide's app registered and no admin consent."""
+    return ready_directory(emulator, "Fabrikam", consent=False)

@@ -3,21 +3,10 @@ documents (tests/recordings/). Where they disagree the recording wins."""
 
 import json
 
-import jwt
 import pytest
 
-from microsoft_emulator.scenarios import ready_directory
-from tests.microsoft_emulator.conftest import graph_scope
+from tests.microsoft_emulator.conftest import claims, graph_scope
 from tests.recordings import load
-
-
-def claims(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
-
-
-@pytest.fixture
-def unconsented(emulator):
-    return ready_directory(emulator, "Fabrikam", consent=False)
 
 
 @pytest.fixture

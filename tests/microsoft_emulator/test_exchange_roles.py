@@ -1,21 +1,11 @@
 """The emulator's Exchange RBAC for Applications (mailbox access granted outside Entra)
 and its consent propagation delay: behaviour, control API and state."""
 
-import jwt
 import pytest
 
 from microsoft_emulator.scenarios import ready_directory
 from microsoft_emulator.state import state_from_plain
-from tests.microsoft_emulator.conftest import graph_scope
-
-
-def claims(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
-
-
-@pytest.fixture
-def unconsented(emulator):
-    return ready_directory(emulator, "Fabrikam", consent=False)
+from tests.microsoft_emulator.conftest import claims, graph_scope
 
 
 @pytest.fixture
