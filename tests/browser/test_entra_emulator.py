@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from onboarding import microsoft
 from onboarding.microsoft import admin_center
@@ -133,7 +134,9 @@ def test_it_works_on_a_phone_by_keyboard(emulator_page, emulated_microsoft, cont
     page = emulator_page
     page.set_viewport_size({"width": 375, "height": 740})
     page.goto(f"{emulated_microsoft.base_url}/entra/")
-    page.keyboard.type("admin@contoso.onmicrosoft.com")  # the e-mail field has focus
+    # The e-mail field takes focus on load; typing before it has focus loses the keys.
+    expect(page.get_by_label("Email, phone, or Skype")).to_be_focused()
+    page.keyboard.type("admin@contoso.onmicrosoft.com")
     page.keyboard.press("Tab")
     page.keyboard.type("Admin-pass-1")
     page.keyboard.press("Enter")
