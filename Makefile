@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# axe-core for the browser tests only (package-lock.json pins it); `make run` needs no npm.
+NODE_STAMP := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
 
-.PHONY: install run test lint typecheck imports check ci clean
+.PHONY: install install-test-tools run test lint typecheck imports check ci clean
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the virtual environment in $(VENV) and installing the dependencies"
@@ -16,10 +18,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> Installing the browser tests' tools (axe-core) with npm ci"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.installed-*
+	@touch $@
+
+install-test-tools: $(NODE_STAMP)
+
 run: install
 	@$(PY) scripts/run_portal.py
 
-test: install
+test: install install-test-tools
 	@echo "==> Looking for PostgreSQL and Redis"
 	@eval "$$($(PY) scripts/test_services.py)" && $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -41,4 +51,4 @@ ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.http import HttpRequest
 
 from accounts import rate_limits
@@ -15,6 +15,44 @@ from accounts.models import User
 from accounts.tasks import password_reset_send
 
 logger = logging.getLogger(__name__)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form with the portal's words. The address is looked up without
+    regard to case (User.objects.get_by_natural_key), so only the password is
+    case-sensitive, and the message says so instead of Django's "both fields may be".
+    The same words for a wrong password, an unknown address and an inactive account,
+    so the page tells nobody which addresses have an account."""
+
+    error_messages = {
+        "invalid_login": (
+            "The e-mail address or the password is not right. Check the password: capital "
+            "letters count there (they do not in the address)."
+        ),
+        "inactive": (
+            "The e-mail address or the password is not right. Check the password: capital "
+            "letters count there (they do not in the address)."
+        ),
+    }
+
+    def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        username = self.fields["username"]
+        # type=email: phones show the keyboard with the @.
+        username.widget = forms.EmailInput(
+            attrs={**username.widget.attrs, "autocomplete": "email", "spellcheck": "false"}
+        )
+        username.label = "E-mail address"
+
+
+class NewPasswordForm(SetPasswordForm):
+    """The password reset's last step, in the portal's words."""
+
+    error_messages = {"password_mismatch": "The two passwords are not the same."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password2"].label = "Repeat the new password"
 
 
 class ResetRequestForm(PasswordResetForm):

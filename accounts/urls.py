@@ -4,7 +4,8 @@ portal's own templates and forms."""
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.forms import ResetRequestForm
+from accounts.forms import LoginForm, NewPasswordForm, ResetRequestForm
+from accounts.views import SignOutView
 
 app_name = "accounts"
 
@@ -12,11 +13,13 @@ urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
+            template_name="accounts/login.html",
+            authentication_form=LoginForm,
+            redirect_authenticated_user=True,
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", SignOutView.as_view(), name="logout"),
     path(
         "password-reset/",
         auth_views.PasswordResetView.as_view(
@@ -35,6 +38,7 @@ urlpatterns = [
         "password-reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
             template_name="accounts/password_reset_confirm.html",
+            form_class=NewPasswordForm,
             success_url=reverse_lazy("accounts:password-reset-complete"),
         ),
         name="password-reset-confirm",

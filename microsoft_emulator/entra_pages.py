@@ -209,8 +209,8 @@ def entra_blueprint(handle: EmulatorHandle) -> Blueprint:
         if not user.is_admin:
             abort(
                 403,
-                "Only a Global Administrator or Cloud Application Administrator can "
-                "grant admin consent.",
+                "Only a Global Administrator or Privileged Role Administrator can "
+                "grant admin consent for Microsoft Graph application permissions.",
             )
         if request.method == "POST":
             if request.form.get("decision") == "yes":

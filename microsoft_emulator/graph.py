@@ -163,7 +163,11 @@ def graph_blueprint(emulator: Emulator) -> Blueprint:
     def messages(key: str) -> Response:
         def work(user: User) -> Response:
             try:
-                return jsonify(mail.message_list(user, key, request.args, _graph_base()))
+                return jsonify(
+                    mail.message_list(
+                        user, key, request.args, _graph_base(), headers_of=store.headers_of
+                    )
+                )
             except ValueError as problem:
                 return graph_response(GraphError(400, "BadRequest", str(problem)), emulator)
 
@@ -174,10 +178,10 @@ def graph_blueprint(emulator: Emulator) -> Blueprint:
     def send_mail(key: str) -> Response:
         def work(user: User) -> Response:
             try:
-                message, save = mail.parse_send(request.mimetype, request.get_data())
+                message, save, headers = mail.parse_send(request.mimetype, request.get_data())
             except GraphError as error:
                 return graph_response(error, emulator)
-            store.deliver(user, message, save_sent=save)
+            store.deliver(user, message, save_sent=save, headers=headers)
             return Response(status=202)
 
         return mailbox_call("graph.sendMail", key, SEND, work)

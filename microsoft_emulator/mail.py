@@ -7,7 +7,7 @@ import binascii
 import email
 import email.policy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from microsoft_emulator.errors import GraphError
@@ -20,7 +20,9 @@ def _address(address: str) -> dict[str, Any]:
     return {"emailAddress": {"name": address, "address": address}}
 
 
-def message_resource(message: Message) -> dict[str, Any]:
+def message_resource(message: Message, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Graph's message; `headers`: the custom internet message headers it was sent with
+    (Graph returns internetMessageHeaders on $select only: message_list)."""
     received = iso(message.received)
     return {
         "id": message.id,
@@ -36,11 +38,21 @@ def message_resource(message: Message) -> dict[str, Any]:
         "sender": _address(message.sender),
         "from": _address(message.sender),
         "toRecipients": [_address(a) for a in message.to],
+        "internetMessageHeaders": [
+            {"name": name, "value": value} for name, value in (headers or {}).items()
+        ],
     }
 
 
-def message_list(user: User, key: str, args: Mapping[str, str], graph_base: str) -> dict[str, Any]:
-    """The newest messages first, honouring $top and $select; ValueError on a bad $top."""
+def message_list(
+    user: User,
+    key: str,
+    args: Mapping[str, str],
+    graph_base: str,
+    headers_of: Callable[[Message], Mapping[str, str]] = lambda _message: {},
+) -> dict[str, Any]:
+    """The newest messages first, honouring $top and $select; ValueError on a bad $top.
+    internetMessageHeaders only when $select names it, as Graph does."""
     top_text = args.get("$top", "10")
     if not top_text.isdigit() or not 1 <= int(top_text) <= MAX_TOP:
         raise ValueError(f"Invalid value '{top_text}' for query option $top.")
@@ -48,9 +60,11 @@ def message_list(user: User, key: str, args: Mapping[str, str], graph_base: str)
     newest = sorted(user.messages, key=lambda m: m.received, reverse=True)[: int(top_text)]
     values = []
     for message in newest:
-        resource = message_resource(message)
+        resource = message_resource(message, headers_of(message))
         if fields:
             resource = {k: v for k, v in resource.items() if k in fields or k == "id"}
+        else:
+            resource.pop("internetMessageHeaders")
         values.append({"@odata.etag": f'W/"{message.id[:8]}"', **resource})
     select = f"({','.join(fields)})" if fields else ""
     return {
@@ -59,10 +73,41 @@ def message_list(user: User, key: str, args: Mapping[str, str], graph_base: str)
     }
 
 
-def parse_send(mimetype: str, data: bytes) -> tuple[Message, bool]:
-    """A sendMail body, JSON or base64 MIME, as (message, saveToSentItems)."""
+# Graph's rules for a message's custom internetMessageHeaders: each name starts with x-
+# (tests/recordings/graph_sendmail_header_without_x_prefix.json), and one to five of them
+# (graph_sendmail_header_count.json).
+MAX_CUSTOM_HEADERS = 5
+
+
+def parse_headers(message: Mapping[str, Any]) -> dict[str, str]:
+    """The message's internetMessageHeaders as {name: value}, checked as Graph does."""
+    if "internetMessageHeaders" not in message:
+        return {}
+    given = message.get("internetMessageHeaders")
+    if not isinstance(given, list) or not 1 <= len(given) <= MAX_CUSTOM_HEADERS:
+        raise GraphError(
+            400,
+            "InvalidInternetMessageHeaderCollection",
+            "The number of internet message headers is invalid; it should be between 1 and 5.",
+        )
+    headers: dict[str, str] = {}
+    for header in given:
+        name = str(header.get("name", "")) if isinstance(header, dict) else ""
+        if not name.lower().startswith("x-"):
+            raise GraphError(
+                400,
+                "InvalidInternetMessageHeader",
+                f"The internet message header name '{name}' should start with 'x-' or 'X-'.",
+            )
+        headers[name] = str(header.get("value", ""))
+    return headers
+
+
+def parse_send(mimetype: str, data: bytes) -> tuple[Message, bool, dict[str, str]]:
+    """A sendMail body, JSON or base64 MIME, as (message, saveToSentItems, custom
+    internet message headers)."""
     if mimetype == "text/plain":
-        return _parse_mime(data), True
+        return _parse_mime(data), True, {}
     try:
         payload = json.loads(data or b"null")
     except ValueError:
@@ -89,7 +134,8 @@ def parse_send(mimetype: str, data: bytes) -> tuple[Message, bool]:
         body=str(body.get("content", "")) if isinstance(body, dict) else "",
         to=recipients,
     )
-    return parsed, bool(payload.get("saveToSentItems", True))
+    headers = parse_headers(message)
+    return parsed, bool(payload.get("saveToSentItems", True)), headers
 
 
 def _parse_mime(data: bytes) -> Message:

@@ -22,7 +22,10 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 # The consumer ("MSA") directory, where personal Outlook.com accounts live.
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
-ADMIN_ROLES = ("Global Administrator", "Cloud Application Administrator")
+# The roles that may consent to Microsoft Graph application permissions (recorded in the
+# portal's tests/recordings/admin_consent_roles.json): Cloud Application and Application
+# Administrators may consent to anything else, not to Graph app roles.
+ADMIN_ROLES = ("Global Administrator", "Privileged Role Administrator")
 # The "Supported account types" of Register an application. The signInAudience values and
 # their labels are entra-docs supported-accounts-validation.md's table, whose labels say
 # "(Any Microsoft Entra directory - Multitenant)"; the admin center itself now says "(Any

@@ -53,6 +53,8 @@ class Store:
         self.persist_to = persist_to
         self.clock_offset = timedelta()
         self.listeners: list[Callable[[], None]] = []
+        # Message id -> the custom internet message headers it was sent with.
+        self.message_headers: dict[str, dict[str, str]] = {}
 
     # --- time -----------------------------------------------------------------
     def now(self) -> datetime:
@@ -128,6 +130,7 @@ class Store:
             ensure_home_service_principals(state)
             self.state = state
             self.clock_offset = timedelta()
+            self.message_headers.clear()
         self.changed()
 
     def add_directory(self, name: str, domains: list[str], *, id: str | None = None) -> Directory:
@@ -216,10 +219,17 @@ class Store:
             sp.user_scopes[user.id] = sorted(granted)
         self.changed()
 
-    def deliver(self, sender: User, message: Message, *, save_sent: bool) -> None:
+    def deliver(
+        self,
+        sender: User,
+        message: Message,
+        *,
+        save_sent: bool,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Drop a sent message into every emulated recipient's inbox, found by any of
         its addresses (aliases too: Exchange delivers to them, Graph's paths don't take
-        them), from the sender's primary address."""
+        them), from the sender's primary address, with its custom headers."""
         with self.lock:
             for address in message.to:
                 recipient = self.recipient(address)
@@ -232,6 +242,17 @@ class Store:
                         received=self.now(),
                     )
                     recipient.messages.append(copy)
+                    if headers:
+                        self.message_headers[copy.id] = dict(headers)
             if save_sent:
                 sender.sent.append(message)
+                if headers:
+                    self.message_headers[message.id] = dict(headers)
         self.changed()
+
+    def headers_of(self, message: Message) -> dict[str, str]:
+        """The custom internet message headers a message was sent with. Kept beside the
+        state, not in it: a state file reloaded forgets them (state.Message has no field
+        for them)."""
+        with self.lock:
+            return dict(self.message_headers.get(message.id, {}))

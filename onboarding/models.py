@@ -46,6 +46,11 @@ class Tenant(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
+    # The vendor's own customer reference (its CRM's or billing's id), set by support;
+    # the operations app's API returns it so the vendor can match its records.
+    customer_reference = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="The vendor's own customer reference."
+    )
     time_zone = models.CharField(max_length=64, default="UTC")
     # The furthest wizard step reached (1-7); kept here so lists need no joins.
     onboarding_step = models.PositiveSmallIntegerField(default=1)

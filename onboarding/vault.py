@@ -94,6 +94,10 @@ class SecretColumn:
 SECRET_COLUMNS: tuple[SecretColumn, ...] = (
     SecretColumn("onboarding.ClientSecret", "value"),
     SecretColumn("onboarding.Mailbox", "password"),
+    # Webhook signing secrets: sealed by webhooks/ in the same format and binding, so
+    # a key rotation re-encrypts them with the rest.
+    SecretColumn("webhooks.Endpoint", "secret"),
+    SecretColumn("webhooks.Endpoint", "previous_secret"),
 )
 
 

@@ -49,6 +49,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         REDACTED,
     ),
     (re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), REDACTED),
+    # The API's service keys and webhook signing secrets, by their fixed prefixes.
+    (re.compile(r"mbp_live_[A-Za-z0-9]+_[A-Za-z0-9_\-]+"), REDACTED),
+    (re.compile(r"whsec_[A-Za-z0-9+/=]+"), REDACTED),
     (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=\-]+"), rf"\1{REDACTED}"),
     # password=... in forms and query strings.
     (re.compile(rf"(?i)\b({_FIELD_NAMES})=[^&\s'\",;]+"), rf"\1={REDACTED}"),

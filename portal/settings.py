@@ -7,12 +7,14 @@ every protection and refuses to start without real secrets.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 from portal.env import (
     env_bool,
@@ -94,8 +96,13 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
+    "webhooks",
     "onboarding",
+    "api",
     "support",
 ]
 
@@ -323,6 +330,136 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 PORTAL_CHECK_MAX_ATTEMPTS = env_int("PORTAL_CHECK_MAX_ATTEMPTS", 4, minimum=1)
 PORTAL_CHECK_FAILING_AFTER = env_int("PORTAL_CHECK_FAILING_AFTER", 2, minimum=1)
 PORTAL_RECHECK_HOURS = env_int("PORTAL_RECHECK_HOURS", 6, minimum=1)
+# A scheduled re-check proves the token, the permissions and the inbox read every
+# PORTAL_RECHECK_HOURS; it sends a test message only when the last one sent is at least
+# this many days old. A check someone asks for always sends.
+PORTAL_RECHECK_SEND_DAYS = env_int("PORTAL_RECHECK_SEND_DAYS", 7, minimum=1)
+# Where test messages go: "" sends each from the mailbox to itself; an address sends
+# them there instead (outside the inbox the operations app reads).
+PORTAL_CHECK_SEND_TO = env_str("PORTAL_CHECK_SEND_TO", "")
+if PORTAL_CHECK_SEND_TO:
+    try:
+        validate_email(PORTAL_CHECK_SEND_TO)
+    except ValidationError:
+        raise ImproperlyConfigured(
+            f"PORTAL_CHECK_SEND_TO={PORTAL_CHECK_SEND_TO!r} is not an e-mail address."
+        ) from None
+
+# --- The operations app's API (api/, webhooks/) -----------------------------------
+# Requests per service key (429 with Retry-After past it): N/s, N/min, N/hour or N/day.
+PORTAL_API_RATE_PER_KEY = env_str("PORTAL_API_RATE_PER_KEY", "600/min")
+if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", PORTAL_API_RATE_PER_KEY):
+    raise ImproperlyConfigured(
+        f"PORTAL_API_RATE_PER_KEY={PORTAL_API_RATE_PER_KEY!r}: use N/s, N/min, N/hour or N/day."
+    )
+# The legacy hand-off (POST /api/v1/connections/{id}/credentials): off unless the vendor
+# needs it; the token endpoint keeps the client secret inside the portal.
+PORTAL_API_CREDENTIAL_EXPORT = env_bool("PORTAL_API_CREDENTIAL_EXPORT", False)
+# The largest request body the API reads (413 past it); its bodies are a few fields.
+PORTAL_API_MAX_BODY_BYTES = env_int("PORTAL_API_MAX_BODY_BYTES", 16384, minimum=1024)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ServiceKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.KeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"key": PORTAL_API_RATE_PER_KEY},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mailbox portal: the operations app's API",
+    "DESCRIPTION": "Connection status, Microsoft Graph tokens on demand and the legacy "
+    "credential hand-off for the vendor's operations app. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The docs page's assets come from drf-spectacular-sidecar (static files), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"HealthEnum": "onboarding.models.Tenant.Health"},
+    # Every error documented as an RFC 9457 problem (application/problem+json).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.problem_responses",
+    ],
+}
+
+# Webhooks (webhooks/, docs/api.md "Webhooks"). Seconds to wait after each failed
+# attempt: Standard Webhooks' recommended schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+# 10 h: eight attempts over about a day), each wait jittered by up to a tenth so that
+# the deliveries queued for an endpoint that comes back do not all arrive at once.
+_webhook_retries = env_list(
+    "PORTAL_WEBHOOK_RETRY_SECONDS", ["5", "300", "1800", "7200", "18000", "36000", "36000"]
+)
+if not all(item.isdigit() and int(item) > 0 for item in _webhook_retries):
+    raise ImproperlyConfigured(
+        "PORTAL_WEBHOOK_RETRY_SECONDS must list whole numbers of seconds above 0, "
+        "such as 5,300,1800."
+    )
+WEBHOOK_RETRY_SCHEDULE = tuple(int(item) for item in _webhook_retries)
+# Connect and read timeout of one attempt; a slow receiver is a failed attempt.
+WEBHOOK_TIMEOUT_SECONDS: float = env_int("PORTAL_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# An endpoint is disabled (and support e-mailed) when every attempt of an event failed,
+# or after this many failures in a row spread over at least this many hours.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("PORTAL_WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("PORTAL_WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum=1)
+# After a rotation the old signing secret signs too, for this long.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("PORTAL_WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+WEBHOOK_MAX_ENDPOINTS_PER_ACCOUNT = env_int("PORTAL_WEBHOOK_MAX_ENDPOINTS", 10, minimum=1)
+# The sweeper re-sends deliveries overdue by this much (their task was lost).
+WEBHOOK_SWEEP_GRACE_SECONDS = env_int("PORTAL_WEBHOOK_SWEEP_GRACE_SECONDS", 60, minimum=1)
+# Plain http endpoints: for the emulator and local receivers only, never in production.
+WEBHOOK_ALLOW_HTTP = env_bool("PORTAL_WEBHOOK_ALLOW_HTTP", not PRODUCTION)
+# Addresses an endpoint may use although they are private or loopback (a local
+# receiver in development or tests, such as 127.0.0.1). Empty by default.
+WEBHOOK_ALLOWED_ADDRESSES = frozenset(env_list("PORTAL_WEBHOOK_ALLOW_ADDRESSES", []))
+if PRODUCTION and (WEBHOOK_ALLOW_HTTP or WEBHOOK_ALLOWED_ADDRESSES):
+    raise ImproperlyConfigured(
+        "PORTAL_WEBHOOK_ALLOW_HTTP and PORTAL_WEBHOOK_ALLOW_ADDRESSES are not allowed in "
+        "production: webhook endpoints there are public https:// addresses."
+    )
+del _webhook_retries
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "webhooks.tasks.sweep",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50},
+}
+# Delivered and given-up events are kept this long (support's list, replays), then pruned.
+WEBHOOK_RETENTION_DAYS = env_int("PORTAL_WEBHOOK_RETENTION_DAYS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["webhooks-prune"] = {
+    "task": "webhooks.tasks.prune",
+    "schedule": crontab(hour=3, minute=41),
+    "options": {"expires": 3600},
+}
+
+# --- The operations app ---------------------------------------------------------
+# Which of the operations app's own sign-in methods this vendor uses. The wizard asks
+# the customer only for the Entra settings these need, each with its reason and risk:
+#   interactive: its browser sign-in (localhost redirect URIs, implicit-grant tokens,
+#                work and personal accounts);
+#   password:    its sign-in with the mailbox password (public client flows, the
+#                delegated Mail.Read permission, the password on step 5).
+# The default keeps every setting of the customer setup guide. "none" asks for none.
+_SIGN_IN_METHODS = {"interactive", "password"}
+OPERATIONS_SIGN_IN = frozenset(
+    method
+    for method in env_list("PORTAL_OPERATIONS_SIGN_IN", sorted(_SIGN_IN_METHODS))
+    if method != "none"
+)
+if not OPERATIONS_SIGN_IN <= _SIGN_IN_METHODS:
+    raise ImproperlyConfigured(
+        "PORTAL_OPERATIONS_SIGN_IN="
+        f"{','.join(sorted(OPERATIONS_SIGN_IN))!r} lists an unknown method; use any of "
+        "interactive, password (comma-separated), or none."
+    )
 
 # --- E-mail -------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("PORTAL_FROM_EMAIL", "Mailbox portal <portal@localhost>")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("onboarding/", include("onboarding.urls")),
     path("checks/", include("onboarding.checks.urls")),
     path("support/", include("support.urls")),
+    path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

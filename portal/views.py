@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from onboarding.status import tenant_summary
 from onboarding.steps import STEP_COUNT
 
 
@@ -13,7 +14,16 @@ def home(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "is_support", False):
         return redirect("support:tenant-list")
     memberships = request.user.memberships.select_related("tenant")  # type: ignore[union-attr]
-    return render(request, "home.html", {"memberships": memberships, "steps": STEP_COUNT})
+    # One state per tenant, decided by onboarding.status as on the Done page and support.
+    tenants = [(m.tenant, tenant_summary(m.tenant)) for m in memberships]
+    context = {
+        "tenants": tenants,
+        "steps": STEP_COUNT,
+        # "Before you start" matters while a setup is left, and most before it begins.
+        "setup_left": any(summary.state.setup_left for _, summary in tenants),
+        "not_started": any(summary.step == 1 for _, summary in tenants),
+    }
+    return render(request, "home.html", context)
 
 
 @never_cache

@@ -34,3 +34,24 @@ def note_add(*, tenant: Tenant, text: str, actor: Actor) -> AuditEvent:
     """An internal note is an audit event: append-only like the rest of the record,
     it carries its author and time and lands in the timeline without a table of its own."""
     return audit_record(action="support.note", actor=actor, tenant=tenant, text=text)
+
+
+def customer_reference_set(*, tenant: Tenant, reference: str, actor: Actor) -> bool:
+    """Set (or with "" clear) the vendor's own reference for the tenant; False when it
+    was already that. Audited with both values: it is how the vendor matches records."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        before = locked.customer_reference
+        if before == reference:
+            return False
+        Tenant.objects.filter(pk=tenant.pk).update(customer_reference=reference)
+        tenant.customer_reference = reference
+        audit_record(
+            action="support.customer_reference_set",
+            actor=actor,
+            tenant=tenant,
+            obj=tenant,
+            before=before,
+            after=reference,
+        )
+    return True

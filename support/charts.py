@@ -14,6 +14,7 @@ class Bar:
     label: str
     value: int
     tone: str = ""
+    link: str = ""  # the tenant list filtered to what the bar counts
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class DrawnBar:
     label: str
     value: int
     tone: str
+    link: str
     x: float
     y: float
     width: float
@@ -55,6 +57,7 @@ def bar_chart(bars: list[Bar]) -> Chart:
                 label=bar.label,
                 value=bar.value,
                 tone=bar.tone,
+                link=bar.link,
                 x=round(x + slot * 0.1, 1),
                 y=round(y, 1),
                 width=round(slot * 0.8, 1),

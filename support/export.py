@@ -10,13 +10,16 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 
-from onboarding.diagnosis import CATALOGUE
 from onboarding.models import Tenant
+from onboarding.status import tenant_state
+from support.blockers import blocker
 from support.tenant_list import days_until
 
 HEADER = [
     "Tenant",
+    "State",
     "Onboarding step",
+    "Last activity",
     "Consent granted",
     "Consent confirmed",
     "Health",
@@ -43,12 +46,13 @@ def safe_cell(value: object) -> str:
 
 def _row(tenant: Tenant, today: date) -> list[object]:
     app = getattr(tenant, "app_registration", None)
-    diagnosis = CATALOGUE.get(tenant.diagnosis_code or "")  # type: ignore[attr-defined]
     consent = app.consent_granted_at if app is not None else None
     confirmed = app.consent_confirmed_at if app is not None else None
     return [
         tenant.name,
+        tenant_state(tenant).label,
         tenant.setup_progress,
+        tenant.last_activity_at.isoformat(),  # type: ignore[attr-defined]
         consent.isoformat() if consent else "",
         confirmed.isoformat() if confirmed else "",
         tenant.get_health_display(),
@@ -57,7 +61,7 @@ def _row(tenant: Tenant, today: date) -> list[object]:
         tenant.last_success_at.isoformat() if tenant.last_success_at else "",  # type: ignore[attr-defined]
         tenant.secret_expires_on or "",  # type: ignore[attr-defined]
         days_until(tenant.secret_expires_on, today),  # type: ignore[attr-defined]
-        diagnosis.title if diagnosis else (tenant.diagnosis_code or ""),  # type: ignore[attr-defined]
+        blocker(tenant),  # the list's diagnosis column: a failed check or what the setup waits on
         app.directory if app else "",
         app.client_id if app else "",
     ]

@@ -1,17 +1,38 @@
-"""The overview's figures: three small aggregate queries, whatever the number of tenants."""
+"""The overview's figures: a few small aggregate queries, whatever the number of tenants.
+Each bar names what it counts and links to the tenant list filtered to those tenants."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
+from onboarding import status
 from onboarding.models import ClientSecret, Tenant
-from onboarding.steps import STEP_COUNT
+from onboarding.steps import STEPS
 from support.charts import Bar
 
 WEEKS = 26
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a horizontal chart: drawn with <progress>, so it needs no inline style
+    and reads the same on a phone."""
+
+    label: str
+    value: int
+    top: int  # the largest value of the chart, the bar's maximum
+    link: str
+    tone: str = ""
+
+
+def _list_url(**params: str | int) -> str:
+    return f"{reverse('support:tenant-list')}?{urlencode(params)}"
 
 
 def expiries_per_week(today: date | None = None) -> list[Bar]:
@@ -28,27 +49,32 @@ def expiries_per_week(today: date | None = None) -> list[Bar]:
     counts = [0] * WEEKS
     for row in per_day:
         counts[(row["expires_on"] - today).days // 7] += row["n"]
+    weeks = [today + timedelta(weeks=week) for week in range(WEEKS)]
     return [
-        Bar(label=f"{today + timedelta(weeks=week):%d %b}", value=count)
-        for week, count in enumerate(counts)
+        Bar(label=f"{start:%d %b}", value=count, link=_list_url(expires_week=start.isoformat()))
+        for start, count in zip(weeks, counts, strict=True)
     ]
 
 
-def health_distribution() -> list[Bar]:
-    counts = dict(Tenant.objects.values_list("health").annotate(n=Count("id")).order_by())
+def state_distribution() -> list[Row]:
+    """Tenants in each state of onboarding.status, in one query."""
+    counts = Tenant.objects.aggregate(
+        **{key: Count("id", filter=condition) for key, condition in status.STATE_FILTERS.items()}
+    )
+    top = max(counts.values(), default=0)
     return [
-        Bar(label=label, value=counts.get(value, 0), tone=value)
-        for value, label in Tenant.Health.choices
+        Row(state.label, counts[state.key], top, _list_url(state=state.key), state.tone)
+        for state in status.STATES
     ]
 
 
-def onboarding_funnel() -> list[Bar]:
-    """Tenants that reached each step (a tenant at step 5 has passed steps 1-4)."""
+def onboarding_funnel() -> list[Row]:
+    """Tenants that reached each step (a tenant at step 5 has passed steps 1-4), named
+    as the wizard names them."""
     at_step = dict(Tenant.objects.values_list("onboarding_step").annotate(n=Count("id")).order_by())
+    reached = [(step, sum(n for at, n in at_step.items() if at >= step.number)) for step in STEPS]
+    top = max((n for _, n in reached), default=0)
     return [
-        Bar(
-            label=f"Step {step}",
-            value=sum(n for reached, n in at_step.items() if reached >= step),
-        )
-        for step in range(1, STEP_COUNT + 1)
+        Row(f"Step {step.number}: {step.title}", n, top, _list_url(reached=step.number))
+        for step, n in reached
     ]

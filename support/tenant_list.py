@@ -12,10 +12,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
-from onboarding.steps import DONE
+from onboarding import status
+from onboarding.models import AppRegistration, AuditEvent, ClientSecret, Mailbox, Tenant
+from onboarding.steps import DONE, STEP_COUNT
 
 EXPIRY_WINDOWS = (7, 30, 90)
 SORTS = {
@@ -30,6 +32,8 @@ SORTS = {
     "-last-success": (F("last_success_at").desc(nulls_last=True), "name"),
     "created": ("created_at", "name"),
     "-created": ("-created_at", "name"),
+    "waiting": ("last_activity_at", "name"),
+    "-waiting": ("-last_activity_at", "name"),
 }
 SORT_LABELS = {
     "name": "Name, A to Z",
@@ -43,9 +47,14 @@ SORT_LABELS = {
     "-last-success": "Last success, newest first",
     "created": "Created, oldest first",
     "-created": "Created, newest first",
+    "waiting": "Last activity, longest ago first",
+    "-waiting": "Last activity, most recent first",
 }
 DEFAULT_SORT = "name"
-FAILING_HEALTH = (Tenant.Health.FAILING, Tenant.Health.DEGRADED)
+# "Failing": a finished setup whose mail broke (onboarding.status). A tenant still in
+# the setup is not failing, however its first checks went: it is waiting on a step.
+FAILING_STATES = (status.PARTLY, status.FAILING)
+SIGN_IN_ACTIONS = ("login", "logout", "login.failed", "login.locked_out")
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,11 @@ class Filters:
     failing: bool = False
     expiring: int | None = None  # days
     expired: bool = False
-    stuck: int | None = None  # days in onboarding
+    stuck: int | None = None  # days in setup without the customer doing anything; 0 counts
     never_verified: bool = False
+    state: str = ""  # an onboarding.status key
+    reached: int | None = None  # setup step reached, at least
+    expires_week: date | None = None  # the secret in use expires in the 7 days from it
     sort: str = DEFAULT_SORT
 
     @classmethod
@@ -67,17 +79,28 @@ class Filters:
             failing=params.get("failing") == "1",
             expiring=expiring if expiring in EXPIRY_WINDOWS else None,
             expired=params.get("expired") == "1",
-            stuck=_int(params.get("stuck"), maximum=3650),
+            stuck=_int(params.get("stuck"), minimum=0, maximum=3650),
             never_verified=params.get("never_verified") == "1",
+            state=params.get("state", "") if params.get("state", "") in status.STATE_BY_KEY else "",
+            reached=_int(params.get("reached"), maximum=STEP_COUNT),
+            expires_week=_date(params.get("expires_week")),
             sort=params.get("sort", "") if params.get("sort", "") in SORTS else DEFAULT_SORT,
         )
 
 
-def _int(raw: str | None, maximum: int = 10_000) -> int | None:
-    if raw is None or not raw.strip().isdigit():
+def _int(raw: str | None, *, minimum: int = 1, maximum: int = 10_000) -> int | None:
+    # Only plain digits: "-5", "1e3" and 20-digit numbers are ignored, never an error.
+    if raw is None or not raw.strip().isdigit() or len(raw.strip()) > 6:
         return None
     value = int(raw)
-    return value if 0 < value <= maximum else None
+    return value if minimum <= value <= maximum else None
+
+
+def _date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat((raw or "").strip()[:10])
+    except ValueError:
+        return None
 
 
 def tenant_rows(filters: Filters, *, today: date | None = None) -> QuerySet[Tenant]:
@@ -100,7 +123,24 @@ def _annotated(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
         .annotate(latest=Max("last_success_at"))
         .values("latest")
     )
+    # The customer's last doing (an audit event by one of the tenant's own users): what
+    # "waiting since" counts from. Support's notes and checks, and the scheduled
+    # checks, are not the customer moving on. Until the customer's first step: the
+    # tenant's creation.
+    # Signing in is not moving on: a customer who looks in daily and stops at a step is
+    # still stuck there.
+    by_customer = (
+        AuditEvent.objects.filter(tenant=OuterRef("pk"), actor__memberships__tenant=OuterRef("pk"))
+        .exclude(action__in=SIGN_IN_ACTIONS)
+        .order_by("-at")
+    )
+    consent_failure = AuditEvent.objects.filter(
+        tenant=OuterRef("pk"), action="consent.failed"
+    ).order_by("-at")
     return tenants.select_related("app_registration").annotate(
+        last_activity_at=Coalesce(Subquery(by_customer.values("at")[:1]), F("created_at")),
+        consent_failed_at=Subquery(consent_failure.values("at")[:1]),
+        consent_failure=Subquery(consent_failure.values("details")[:1]),
         secret_expires_on=Subquery(secret.values("expires_on")[:1]),
         secret_hint=Subquery(secret.values("hint")[:1]),
         mailbox_address=Subquery(mailbox.values("address")[:1]),
@@ -112,8 +152,20 @@ def _annotated(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
 
 def _filtered(tenants: QuerySet[Tenant], filters: Filters, today: date) -> QuerySet[Tenant]:
     if filters.failing:
-        failing_mailboxes = Mailbox.objects.filter(health__in=FAILING_HEALTH).values("tenant")
-        tenants = tenants.filter(Q(health__in=FAILING_HEALTH) | Q(pk__in=failing_mailboxes))
+        tenants = tenants.filter(_any_state(FAILING_STATES))
+    if filters.state:
+        tenants = tenants.filter(status.STATE_FILTERS[filters.state])
+    if filters.reached is not None:
+        tenants = tenants.filter(onboarding_step__gte=filters.reached)
+    if filters.expires_week is not None:
+        # The overview's bar of that week: tenants with an active secret expiring in it.
+        start = filters.expires_week
+        expiring = ClientSecret.objects.filter(
+            status=ClientSecret.Status.ACTIVE,
+            expires_on__gte=start,
+            expires_on__lt=start + timedelta(days=7),
+        ).values("app__tenant")
+        tenants = tenants.filter(pk__in=expiring)
     if filters.expiring is not None:
         window = Q(latest__gte=today, latest__lte=today + timedelta(days=filters.expiring))
         tenants = tenants.filter(pk__in=_latest_expiry(window))
@@ -122,13 +174,22 @@ def _filtered(tenants: QuerySet[Tenant], filters: Filters, today: date) -> Query
             Q(pk__in=_latest_expiry(Q(latest__lt=today))) | Q(health=Tenant.Health.EXPIRED)
         )
     if filters.stuck is not None:
+        # 0 days: every tenant in the setup that has not moved since a moment ago.
         tenants = tenants.filter(
-            onboarding_step__lt=DONE, created_at__lt=timezone.now() - timedelta(days=filters.stuck)
-        )
+            onboarding_step__lt=DONE,
+            last_activity_at__lte=timezone.now() - timedelta(days=filters.stuck),
+        )  # type: ignore[misc]  # an annotation of _annotated, unknown to the stubs
     if filters.never_verified:
         verified = Mailbox.objects.filter(last_success_at__isnull=False).values("tenant")
         tenants = tenants.exclude(pk__in=verified)
     return tenants
+
+
+def _any_state(keys: tuple[str, ...]) -> Q:
+    condition = Q(pk__in=[])
+    for key in keys:
+        condition |= status.STATE_FILTERS[key]
+    return condition
 
 
 # Filters are uncorrelated subqueries (`pk IN (...)`): PostgreSQL computes each once

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from support.views import checks, lists, tenants, two_factor
+from support.views import checks, lists, service_accounts, tenants, two_factor, webhooks
 
 app_name = "support"
 
@@ -29,6 +29,41 @@ urlpatterns = [
         checks.check_status,
         name="check-status",
     ),
+    path(
+        "tenants/<uuid:tenant_id>/customer-reference/",
+        tenants.customer_reference_set,
+        name="customer-reference",
+    ),
+    path("service-accounts/", service_accounts.service_account_list, name="service-accounts"),
+    path(
+        "service-accounts/new/",
+        service_accounts.service_account_create,
+        name="service-account-create",
+    ),
+    path(
+        "service-accounts/<uuid:account_id>/rotate/",
+        service_accounts.service_account_rotate,
+        name="service-account-rotate",
+    ),
+    path(
+        "service-accounts/<uuid:account_id>/revoke/",
+        service_accounts.service_account_revoke,
+        name="service-account-revoke",
+    ),
+    path(
+        "service-accounts/<uuid:account_id>/keys/<uuid:key_id>/revoke/",
+        service_accounts.service_key_revoke,
+        name="service-key-revoke",
+    ),
+    path("webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/<uuid:endpoint_id>/", webhooks.endpoint_detail, name="webhook-detail"),
+    path(
+        "webhooks/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/replay/",
+        webhooks.delivery_replay,
+        name="webhook-replay",
+    ),
+    path("webhooks/<uuid:endpoint_id>/enable/", webhooks.endpoint_enable, name="webhook-enable"),
+    path("webhooks/<uuid:endpoint_id>/disable/", webhooks.endpoint_disable, name="webhook-disable"),
     path(
         "invitations/<uuid:invitation_id>/resend/",
         tenants.invitation_resend,

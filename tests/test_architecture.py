@@ -15,7 +15,15 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST_PARTY = ("portal", "accounts", "onboarding", "support", "microsoft_emulator")
+FIRST_PARTY = (
+    "portal",
+    "accounts",
+    "webhooks",
+    "onboarding",
+    "api",
+    "support",
+    "microsoft_emulator",
+)
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:

@@ -8,6 +8,10 @@ run is claimed with a conditional UPDATE (queued -> running), so two workers in 
 number of processes never check the same mailbox at once; a run whose worker died is
 handed back after the task's hard time limit.
 
+Test messages: a scheduled re-check sends one only when the last one sent from the
+mailbox is PORTAL_RECHECK_SEND_DAYS days old (`test_message_due`; see
+onboarding.checks.schedule); a check someone asked for always sends.
+
 Retries: a transient failure (429, 5xx, unreachable) sends the run back to `queued`
 and the task re-enqueues it after max(Retry-After, exponential backoff with jitter).
 """
@@ -18,7 +22,7 @@ import random
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -176,3 +180,58 @@ def check_again(*, mailbox: Mailbox, user: User) -> Requested | int:
     member = user.memberships.filter(tenant_id=mailbox.tenant_id).exists()
     trigger = CheckRun.Trigger.WIZARD if member else CheckRun.Trigger.SUPPORT
     return check_request(mailbox=mailbox, trigger=trigger, requested_by=user)
+
+
+# --- whether a check sends its test message ------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendDecision:
+    """Whether this run sends its test message; `last_sent_at`: when the last one went
+    out (None: none within PORTAL_RECHECK_SEND_DAYS days, or not looked up)."""
+
+    send: bool
+    last_sent_at: datetime | None = None
+
+    def reason(self) -> str:
+        """Why the step was skipped, in plain words."""
+        days = settings.PORTAL_RECHECK_SEND_DAYS
+        when = f" on {self.last_sent_at:%d %b %Y at %H:%M} UTC" if self.last_sent_at else ""
+        return (
+            f"Not sent this time: a scheduled check sends a test message at most every "
+            f"{days} day{'s' if days != 1 else ''}, and the last one was sent{when}. "
+            "Sign-in, permissions and the inbox read were checked as usual."
+        )
+
+
+def test_message_due(run: CheckRun) -> SendDecision:
+    """Send unless the run is a scheduled one and a test message went out from the
+    mailbox less than PORTAL_RECHECK_SEND_DAYS days ago."""
+    if run.trigger != CheckRun.Trigger.SCHEDULE:
+        return SendDecision(send=True)
+    last = last_test_sent_at(run.mailbox_id, exclude=run.pk)
+    if last is None:
+        return SendDecision(send=True)
+    old_enough = timezone.now() - last >= timedelta(days=settings.PORTAL_RECHECK_SEND_DAYS)
+    return SendDecision(send=old_enough, last_sent_at=last)
+
+
+def last_test_sent_at(mailbox_id: uuid.UUID, *, exclude: uuid.UUID) -> datetime | None:
+    """When the newest test message Graph accepted for the mailbox was sent (`exclude`:
+    the run asking), looked for within the last PORTAL_RECHECK_SEND_DAYS days only (an
+    older one decides nothing): a few dozen runs at most, read in Python, as the steps
+    are JSON."""
+    since = timezone.now() - timedelta(days=settings.PORTAL_RECHECK_SEND_DAYS)
+    recent = (
+        CheckRun.objects.filter(mailbox_id=mailbox_id, finished_at__gte=since)
+        .exclude(pk=exclude)
+        .order_by("-finished_at")
+        .values_list("finished_at", "steps")
+    )
+    for finished_at, steps in recent:
+        if any(
+            step.get("name") == "send_test" and step.get("outcome") == "passed"
+            for step in steps or []
+        ):
+            return finished_at
+    return None

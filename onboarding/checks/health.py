@@ -42,6 +42,7 @@ from onboarding.client_secrets import (
 from onboarding.diagnosis import CATALOGUE, fix_path
 from onboarding.models import AuditEvent, CheckRun, ClientSecret, Mailbox, Tenant
 from onboarding.progress import consent_confirm, record_progress
+from webhooks import events as webhook_events
 
 Health = Tenant.Health
 _ALARMING = (Health.FAILING, Health.EXPIRED)
@@ -159,9 +160,24 @@ def record_health(run: CheckRun) -> None:
         **({"last_success_at": run.finished_at} if passed else {}),
     }
     old = mailbox.health
-    # Usually one UPDATE: the health read when the run was claimed is still current.
-    while not Mailbox.objects.filter(pk=mailbox.pk, health=old).update(health=new, **fields):
-        old = Mailbox.objects.values_list("health", flat=True).get(pk=mailbox.pk)
+    unchanged = Mailbox.objects.filter(pk=mailbox.pk, health=new)
+    # Most checks confirm the health read when the run was claimed: one UPDATE.
+    if old != new or not unchanged.update(**fields):
+        # A change, and its webhook event, commit together (the outbox): no event for a
+        # change that rolled back, none lost for one that committed.
+        with transaction.atomic():
+            while not Mailbox.objects.filter(pk=mailbox.pk, health=old).update(
+                health=new, **fields
+            ):
+                old = Mailbox.objects.values_list("health", flat=True).get(pk=mailbox.pk)
+            if old != new:
+                webhook_events.health_changed(
+                    tenant_id=mailbox.tenant_id,
+                    connection_id=mailbox.pk,
+                    old=old,
+                    new=new,
+                    diagnosis_code=run.diagnosis_key,
+                )
     mailbox.health = new
     if old != new:
         tenant_recompute(mailbox.tenant_id)
@@ -272,6 +288,13 @@ def _promote(run: CheckRun, secret: ClientSecret) -> str | None:
             retired_secret_ids=[str(s.secret_id) for s in retired],
         )
         record_health(run)
+        webhook_events.credential_renewed(
+            tenant_id=tenant.pk,
+            connection_ids=list(tenant.mailboxes.values_list("pk", flat=True)),
+            secret_id=secret.secret_id,
+            expires_on=secret.expires_on,
+            retired_secret_ids=[s.secret_id for s in retired],
+        )
         to = tenant.recipients()
         if to:
             transaction.on_commit(

@@ -8,10 +8,21 @@ only informs (the roles in the token: a hint, never a verdict).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
+
 from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, fix_path
-from onboarding.models import CheckRun
+from onboarding.models import CheckRun, Mailbox
+
+# Every test message carries both, so the operations app (and the customer's mail rules)
+# can tell it from real mail: documented in README.md, "Test messages". Graph accepts
+# only custom headers named x-... (tests/recordings/graph_sendmail_header_without_x_prefix).
+TEST_SUBJECT_PREFIX = "[Mailbox portal check]"
+TEST_SUBJECT = TEST_SUBJECT_PREFIX + " Connection check {id}"
+TEST_HEADER = "X-Mailbox-Portal-Check"
 
 STEP_LABELS = {
     "token": "Sign in as the application",
@@ -33,8 +44,9 @@ def info(name: str, message: str) -> dict[str, Any]:
     return _entry(name, "info", "", message, "", 0, "")
 
 
-def skipped(name: str) -> dict[str, Any]:
-    return _entry(name, "skipped", "", "Skipped: the permission it needs is missing.", "", 0, "")
+def skipped(name: str, message: str) -> dict[str, Any]:
+    """A step not run on purpose, with the plain reason: never a failure, never a proof."""
+    return _entry(name, "skipped", "", message, "", 0, "")
 
 
 def failed(
@@ -106,7 +118,48 @@ def status_context(run: CheckRun) -> dict[str, Any]:
     waiting = not run.is_finished and any(
         step.get("diagnosis_key") == "consent_propagating" for step in run.steps
     )
-    return {"run": run, "rows": rows, "poll": True, "waiting_for_consent": waiting}
+    return {
+        "run": run,
+        "rows": rows,
+        "poll": True,
+        "poll_ms": poll_ms(run),
+        "waiting_for_consent": waiting,
+        "test_message": test_message(run.mailbox),
+    }
+
+
+def test_message(mailbox: Mailbox) -> dict[str, Any]:
+    """What a check sends, as the pages state it before anyone presses the button."""
+    return {
+        "sender": mailbox.address,
+        "to": settings.PORTAL_CHECK_SEND_TO or mailbox.address,
+        "to_itself": not settings.PORTAL_CHECK_SEND_TO,
+        # Followed by the check's reference (its ID), which the header carries too.
+        "subject": TEST_SUBJECT.format(id="").rstrip(),
+        "subject_prefix": TEST_SUBJECT_PREFIX,
+        "header": TEST_HEADER,
+        "send_days": settings.PORTAL_RECHECK_SEND_DAYS,
+        "recheck_hours": settings.PORTAL_RECHECK_HOURS,
+    }
+
+
+# The live pages poll a check this often while it runs (most finish within a second or
+# two), then back off: a run waiting on a retry, or slow, needs no four polls a second.
+FAST_POLL_MS = 250
+SLOW_POLL_MS = 1000
+FAST_POLL_FOR = timedelta(seconds=15)
+# A finished run: sorts after every pending one (the verify step polls at the fastest).
+IDLE_POLL_MS = 30000
+
+
+def poll_ms(run: CheckRun) -> int:
+    if run.is_finished:
+        return IDLE_POLL_MS
+    now = timezone.now()
+    if run.retry_at is not None and run.retry_at - now > timedelta(seconds=2):
+        return SLOW_POLL_MS
+    latest = max(filter(None, (run.created_at, run.started_at, run.retry_at)))
+    return FAST_POLL_MS if now - latest < FAST_POLL_FOR else SLOW_POLL_MS
 
 
 def _unrecorded(run: CheckRun) -> str:

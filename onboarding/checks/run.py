@@ -6,8 +6,13 @@ mail, step by step. The task (onboarding.tasks.run_mailbox_check) calls `check_r
 2. permissions: the roles in the token, shown as a hint (never a verdict: Graph's
    answers are, and a consent just granted is waited for);
 3. read_inbox: the newest inbox message (top 1);
-4. send_test: a message from the mailbox to itself, not saved to Sent Items;
-5. password_sign_in: only when a mailbox password is stored, as its own line.
+4. send_test: a message from the mailbox to itself (or to PORTAL_CHECK_SEND_TO), not
+   saved to Sent Items, marked by its subject prefix and header (results.TEST_HEADER);
+   a scheduled re-check skips it while the last one sent is recent
+   (onboarding.checks.claim.test_message_due);
+5. password_sign_in: only when a mailbox password is stored, as its own line; skipped
+   ("not needed") when the operations app does not use that sign-in
+   (settings.OPERATIONS_SIGN_IN).
 
 A check makes its requests one after another, so at most one request per mailbox is
 in flight (Microsoft allows four). A transient failure is retried as a whole (see
@@ -31,16 +36,20 @@ from django.utils import timezone
 
 from onboarding import microsoft, vault
 from onboarding.checks import health, results, settling
-from onboarding.checks.claim import claim, requeue
+from onboarding.checks.claim import claim, requeue, test_message_due
 from onboarding.diagnosis import CATALOGUE, Diagnosis, consent, diagnose
-from onboarding.microsoft import MicrosoftError
+from onboarding.microsoft import MicrosoftError, admin_center
 from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-TEST_SUBJECT = "Mailbox portal: connection check {id}"
-# Half the live page's polling interval (1 s).
+TEST_SUBJECT = results.TEST_SUBJECT
+PASSWORD_NOT_NEEDED = (
+    "Not needed: the operations app here does not sign in with the mailbox password."
+)
+# Twice the live page's fast polling interval (results.FAST_POLL_MS): a slow run shows
+# each step as it ends, without a write per step for the quick ones.
 PROGRESS_SAVE_SECONDS = 0.5
 
 
@@ -122,7 +131,7 @@ def _finish(run: CheckRun, steps: list[dict[str, Any]]) -> None:
 
 
 class _Steps:
-    """The steps of one run as they end. The live page polls the run every second, so
+    """The steps of one run as they end. The live page polls the run while it runs, so
     what is done is saved before a wait on Microsoft once the run has gone unsaved for
     PROGRESS_SAVE_SECONDS: a slow run shows each step as it ends, and a quick one (nearly
     all) writes its steps once, with its result."""
@@ -194,7 +203,12 @@ def _perform(steps: _Steps) -> None:
         if token is not None:
             fresh = _Token(token, lambda: _app_token(app, secret, True, steps=steps))
             _mail_steps(steps, mailbox, fresh)
-    if mailbox.has_password:
+    if not admin_center.asks().password:
+        # The operations app here does not sign in with the mailbox password
+        # (settings.OPERATIONS_SIGN_IN): a password stored earlier is not tried, and the
+        # line says why, so nobody wonders whether it was forgotten.
+        steps.add(results.skipped("password_sign_in", PASSWORD_NOT_NEEDED))
+    elif mailbox.has_password:
         steps.call("password_sign_in", lambda: _password_sign_in(app, mailbox, steps))
 
 
@@ -256,8 +270,14 @@ def _mail_steps(steps: _Steps, mailbox: Mailbox, token: _Token) -> None:
         consent.READ_ROLES,
     )
     _graph_step(steps, "read_inbox", read, token)
-    send = token.call(lambda access: _send_test(steps.run, mailbox, access), consent.SEND_ROLES)
-    _graph_step(steps, "send_test", send, token)
+    due = test_message_due(steps.run)
+    if due.send:
+        send = token.call(lambda access: _send_test(steps.run, mailbox, access), consent.SEND_ROLES)
+        _graph_step(steps, "send_test", send, token)
+    else:
+        # Skipped, not passed: it proves nothing, so it confirms no consent and no secret
+        # (progress.consent_confirm and health.secret_proved want it passed).
+        steps.add(results.skipped("send_test", due.reason()))
     hint["message"] = consent.roles_hint(token.token.roles)  # of the last token, if renewed
     waiting = settling.retry(steps.run, steps.done)  # a consent granted moments ago
     if waiting is not None:
@@ -299,12 +319,14 @@ def _app_token(
 def _send_test(run: CheckRun, mailbox: Mailbox, access_token: str) -> None:
     microsoft.send_test_message(
         access_token=access_token,
-        # Graph's path takes the UPN, never an alias; the message goes to the address.
+        # Graph's path takes the UPN, never an alias; the message goes to the address,
+        # or to the deployment's own address outside the inbox the operations app reads.
         mailbox=mailbox.sign_in_name,
-        to=mailbox.address,
+        to=settings.PORTAL_CHECK_SEND_TO or mailbox.address,
         subject=TEST_SUBJECT.format(id=run.pk),
         body="The mailbox portal sent this message to check that the operations app can "
         "send mail from this mailbox. It needs no answer and can be deleted.",
+        headers={results.TEST_HEADER: str(run.pk)},
     )
 
 

@@ -1,4 +1,12 @@
-"""Scheduled re-checks: every verified mailbox is checked again each period."""
+"""Scheduled re-checks: every verified mailbox is checked again each period.
+
+A scheduled re-check proves the token, the permissions and the inbox read each
+PORTAL_RECHECK_HOURS, but sends its test message only when the last one sent from the
+mailbox is PORTAL_RECHECK_SEND_DAYS days old or more: a message every six hours in the
+inbox the operations app reads is a surprise nobody asked for. A check someone asks for
+(the wizard, support, a save, a renewal) always sends. The run decides as it starts
+(onboarding.checks.claim.test_message_due: run.py may not import this module).
+"""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from onboarding import tasks
 from onboarding.access import staff_verified, user_of, visible_mailbox_or_404
 from onboarding.checks.claim import TOO_SOON, check_again
-from onboarding.checks.results import status_context
+from onboarding.checks.results import status_context, test_message
 from onboarding.models import CheckRun
 
 
@@ -53,7 +53,11 @@ def mailbox_check(request: HttpRequest, mailbox_id: Any) -> HttpResponse:
             tasks.enqueue_requested(requested)
         return redirect("checks:mailbox-check", mailbox_id=mailbox.pk)
     run = mailbox.check_runs.first()
-    context = {"mailbox": mailbox, **(status_context(run) if run else {"run": None})}
+    context = {
+        "mailbox": mailbox,
+        "test_message": test_message(mailbox),  # stated before the first check, too
+        **(status_context(run) if run else {"run": None}),
+    }
     return render(request, "onboarding/check_page.html", context)
 
 

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
@@ -37,6 +37,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from accounts.models import User
 from onboarding import microsoft
 from onboarding.models import AppRegistration, ConsentUse
 
@@ -66,14 +67,20 @@ FAILURE_KINDS = {
     "AADSTS90094": "not_admin",
     "AADSTS50011": "redirect_uri",
     "AADSTS50020": "wrong_directory",
+    # Microsoft knows no such app in the directory: usually the Object ID saved as the
+    # client ID, or an app of another directory. Microsoft shows it on its own page
+    # (tests/recordings/adminconsent_unknown_client_id.json); should a callback carry
+    # it, the page explains the fix.
+    "AADSTS700016": "app_not_found",
 }
 
-# Who may grant tenant-wide admin consent for application permissions to Graph.
+# Who may grant tenant-wide admin consent for application permissions to Graph
+# (recorded: tests/recordings/admin_consent_roles.json). Cloud Application and
+# Application Administrators may consent to anything except Graph app roles, which are
+# exactly what this app asks for, so they are not listed.
 CONSENT_ROLES = (
     "Global Administrator",
     "Privileged Role Administrator",
-    "Cloud Application Administrator",
-    "Application Administrator",
 )
 
 
@@ -85,7 +92,8 @@ class ConsentRejected(Exception):
 class ConsentFailure:
     """Microsoft reported that consent was not granted."""
 
-    kind: str  # "declined", "not_admin", "redirect_uri", "wrong_directory" or "other"
+    # "declined", "not_admin", "redirect_uri", "wrong_directory", "app_not_found", "other"
+    kind: str
     code: str
     message: str
     correlation_id: str = ""
@@ -96,6 +104,8 @@ class ConsentOutcome:
     app: AppRegistration
     forwarded: bool
     failure: ConsentFailure | None = None
+    # Who asked for a forwarded consent, so that "Try again" still names them.
+    asked_by: User | None = None
 
 
 def login_origin() -> str:
@@ -116,9 +126,13 @@ def consent_start(
     user_id: str | None,
     forwarded: bool = False,
     forward_link: str = "",
+    select_account: bool = False,
+    asked_by: User | None = None,
 ) -> str:
     """Remember a fresh state in this session; return Microsoft's admin consent URL.
-    `forward_link`: the forwarded link's token the state was started from."""
+    `forward_link`: the forwarded link's token the state was started from.
+    `select_account`: after an account that could not consent, let Microsoft offer the
+    choice of another account instead of signing the same one in again."""
     state = secrets.token_urlsafe(32)
     pending = _live_states(session)
     while len(pending) >= MAX_PENDING:
@@ -130,15 +144,18 @@ def consent_start(
         "user": user_id,
         "forwarded": forwarded or bool(forward_link),
         "forward_key": _use_key(forward_link) if forward_link else "",
+        "asked_by": asked_by.pk.hex if asked_by is not None else "",
         "at": timezone.now().timestamp(),
     }
     session[SESSION_KEY] = pending
-    return microsoft.admin_consent_url(
+    url = microsoft.admin_consent_url(
         directory=str(app.directory_id),
         client_id=str(app.client_id),
         redirect_uri=callback_url(),
         state=state,
     )
+    # The OpenID Connect prompt parameter, as msal sends it (Prompt.SELECT_ACCOUNT).
+    return f"{url}&{urlencode({'prompt': 'select_account'})}" if select_account else url
 
 
 def consent_callback(session: SessionBase, query: Any, *, user_id: str | None) -> ConsentOutcome:
@@ -156,7 +173,10 @@ def consent_callback(session: SessionBase, query: Any, *, user_id: str | None) -
     if entry["forwarded"] and app.consent_confirmed_at is not None:
         raise ConsentRejected("forward link used after consent was confirmed")
     if "error" in params:
-        return ConsentOutcome(app, entry["forwarded"], failure_from(params))
+        asked_by = None
+        if entry.get("asked_by"):
+            asked_by = User.objects.filter(pk=entry["asked_by"], is_active=True).first()
+        return ConsentOutcome(app, entry["forwarded"], failure_from(params), asked_by)
     if params.get("admin_consent", "").lower() != "true":
         raise ConsentRejected("neither consent nor an error")
     if params.get("tenant", "").lower() != str(app.directory_id):
@@ -252,13 +272,15 @@ def failure_from(params: Mapping[str, str]) -> ConsentFailure:
     return ConsentFailure(kind, code, message, correlation.group(1) if correlation else "")
 
 
-def forward_token(app: AppRegistration) -> str:
+def forward_token(app: AppRegistration, *, asked_by: User | None = None) -> str:
     """A link a colleague with an admin role can open to grant consent for this app.
 
     Signed and dated; it names the app and a fingerprint of its client and directory,
-    so a change to either voids it.
+    so a change to either voids it, and the portal user who asked (shown on the page,
+    so that the colleague can tell a real request from phishing).
     """
-    return _forward_signer().sign(f"{app.pk.hex}.{_fingerprint(app)}")
+    asker = f".{asked_by.pk.hex}" if asked_by is not None else ""
+    return _forward_signer().sign(f"{app.pk.hex}.{_fingerprint(app)}{asker}")
 
 
 def _forward_signer() -> signing.TimestampSigner:
@@ -270,18 +292,26 @@ def _fingerprint(app: AppRegistration) -> str:
     return hashlib.sha256(ids).hexdigest()[:16]
 
 
-def forward_url(app: AppRegistration) -> str:
-    path = reverse("onboarding:consent-forwarded", args=[forward_token(app)])
+def forward_url(app: AppRegistration, *, asked_by: User | None = None) -> str:
+    path = reverse("onboarding:consent-forwarded", args=[forward_token(app, asked_by=asked_by)])
     return settings.PORTAL_BASE_URL + path
 
 
-def app_for_forward_token(token: str) -> AppRegistration:
-    """The app a forwarded link is for, while the link is unused and consent unconfirmed."""
+@dataclass(frozen=True)
+class ForwardRequest:
+    app: AppRegistration
+    asked_by: User | None  # None for a link made without a user, or a user since removed
+
+
+def forward_request(token: str) -> ForwardRequest:
+    """The app a forwarded link is for, and who asked, while the link is unused and
+    consent unconfirmed. Raises ConsentRejected otherwise."""
     try:
         value = _forward_signer().unsign(token, max_age=FORWARD_MAX_AGE)
     except signing.BadSignature:
         raise ConsentRejected("forward link altered or expired") from None
-    app_hex, _, fingerprint = value.partition(".")
+    app_hex, _, rest = value.partition(".")
+    fingerprint, _, asker_hex = rest.partition(".")
     app = AppRegistration.objects.select_related("tenant").filter(pk=app_hex).first()
     if app is None or not constant_time_compare(_fingerprint(app), fingerprint):
         raise ConsentRejected("the app registration changed since the link was made")
@@ -289,7 +319,18 @@ def app_for_forward_token(token: str) -> AppRegistration:
         raise ConsentRejected("forward link opened after consent was confirmed")
     if ConsentUse.objects.filter(key=_use_key(token), kind=ConsentUse.Kind.FORWARD).exists():
         raise ConsentRejected("forward link used before")
-    return app
+    asked_by = None
+    if asker_hex:
+        # Only someone who still administers this tenant is named.
+        asked_by = User.objects.filter(
+            pk=asker_hex, is_active=True, memberships__tenant=app.tenant
+        ).first()
+    return ForwardRequest(app, asked_by)
+
+
+def app_for_forward_token(token: str) -> AppRegistration:
+    """The app a forwarded link is for, while the link is unused and consent unconfirmed."""
+    return forward_request(token).app
 
 
 def allow_form_to_microsoft(response: HttpResponse) -> HttpResponse:

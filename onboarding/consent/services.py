@@ -32,14 +32,16 @@ def record_consent(app: AppRegistration, *, actor: Actor, forwarded: bool) -> li
 
 
 def record_consent_failure(
-    app: AppRegistration, *, code: str, actor: Actor, forwarded: bool
+    app: AppRegistration, *, code: str, kind: str, actor: Actor, forwarded: bool
 ) -> None:
-    """Step 3 did not work out: Microsoft reported an error (declined, not an admin...)."""
+    """Step 3 did not work out: Microsoft reported an error (declined, not an admin...).
+    The kind is kept as the callback read it, so support names the same blocker."""
     audit_record(
         action="consent.failed",
         actor=actor,
         tenant=app.tenant,
         obj=app,
         code=code,
+        kind=kind,
         via="forwarded link" if forwarded else "wizard",
     )

@@ -55,7 +55,7 @@ ENTRIES = [
         (
             "Open step 3 of this wizard.",
             "Press Grant admin consent and accept, signed in as a Global Administrator or "
-            "Cloud Application Administrator: granting consent creates the enterprise "
+            "Privileged Role Administrator: granting consent creates the enterprise "
             "application again.",
             "Run the check again.",
         ),

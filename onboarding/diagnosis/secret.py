@@ -85,8 +85,10 @@ ENTRIES = [
     entry(
         "secret_limit_reached",
         "Entra allows this app two client secrets only",
-        "For the account type of the setup guide (work and personal Microsoft accounts), "
-        "Entra keeps at most two client secrets per app and refuses a third: “Not allowed to "
+        # Only apps whose account types include personal Microsoft accounts have the limit
+        # (onboarding.renewal.limits): a refusal means the app is registered so.
+        "For an app that accepts personal Microsoft accounts (as in the setup guide's account "
+        "type), Entra keeps at most two client secrets and refuses a third: “Not allowed to "
         "add 3 passwords. You can only add a maximum of 2 passwords.” Renewal keeps the old "
         "secret working until the new one is proved, and a secret that failed verification "
         "stays in Entra too, so one of them has to be deleted first.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -35,20 +36,42 @@ def read_inbox(*, access_token: str, mailbox: str) -> InboxMessage | None:
     )
 
 
-def send_test_message(*, access_token: str, mailbox: str, to: str, subject: str, body: str) -> None:
-    """Send a plain-text message from `mailbox` (not kept in Sent Items). Needs Mail.Send.
+# Graph takes at most five custom headers, each named x-... (InvalidInternetMessageHeader
+# otherwise: tests/recordings/graph_sendmail_header_without_x_prefix.json, _header_count).
+MAX_CUSTOM_HEADERS = 5
 
-    Graph answers 202: accepted for delivery, not delivered yet.
+
+def send_test_message(
+    *,
+    access_token: str,
+    mailbox: str,
+    to: str,
+    subject: str,
+    body: str,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Send a plain-text message from `mailbox` (not kept in Sent Items), with custom
+    internet message `headers`. Needs Mail.Send.
+
+    Graph answers 202: accepted for delivery, not delivered yet
+    (tests/recordings/graph_sendmail_custom_headers.json).
     """
-    message = {
-        "message": {
-            "subject": subject,
-            "body": {"contentType": "Text", "content": body},
-            "toRecipients": [{"emailAddress": {"address": to}}],
-        },
-        "saveToSentItems": False,
+    custom = dict(headers or {})
+    if len(custom) > MAX_CUSTOM_HEADERS or any(
+        not name.lower().startswith("x-") for name in custom
+    ):
+        raise ValueError("Graph accepts up to five custom headers, each named x-...")
+    message: dict[str, Any] = {
+        "subject": subject,
+        "body": {"contentType": "Text", "content": body},
+        "toRecipients": [{"emailAddress": {"address": to}}],
     }
-    _graph("POST", f"{_user_path(mailbox)}/sendMail", access_token, json=message)
+    if custom:  # an empty list is refused (msgraph-sdk-dotnet#2208): leave it out
+        message["internetMessageHeaders"] = [
+            {"name": name, "value": value} for name, value in custom.items()
+        ]
+    payload = {"message": message, "saveToSentItems": False}
+    _graph("POST", f"{_user_path(mailbox)}/sendMail", access_token, json=payload)
 
 
 def _user_path(mailbox: str) -> str:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from onboarding.checks import health
 from onboarding.client_secrets import secrets_in_use
 from onboarding.models import ReminderDispatch, local_today
+from webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,23 @@ def claim(wanted: list[tuple[uuid.UUID, date, int]], now: datetime) -> list[int]
     return claimed
 
 
+def _announce_expiring(dispatch_ids: list[int]) -> None:
+    """The operations app hears of each threshold the admins are reminded of, in the
+    transaction of the claim: one webhook event per mailbox that uses the secret."""
+    dispatches = ReminderDispatch.objects.filter(pk__in=dispatch_ids).select_related(
+        "secret__app__tenant"
+    )
+    for dispatch in dispatches.prefetch_related("secret__app__tenant__mailboxes"):
+        tenant = dispatch.secret.app.tenant
+        webhook_events.credential_expiring(
+            tenant_id=tenant.pk,
+            connection_ids=[mailbox.pk for mailbox in tenant.mailboxes.all()],
+            secret_id=dispatch.secret.secret_id,
+            expires_on=dispatch.expires_on,
+            days_left=dispatch.threshold,
+        )
+
+
 def _stale_claims(now: datetime) -> list[int]:
     """Claimed rows whose lease ran out unsent; those tried too often are given up."""
     stale = ReminderDispatch.objects.filter(status=Status.CLAIMED, lease_until__lt=now)
@@ -166,6 +184,7 @@ def scan(now: datetime | None = None) -> ScanResult:
     wanted, expired = _due(now)
     with transaction.atomic():
         claimed = claim(wanted, now)
+        _announce_expiring(claimed)
     result = ScanResult(claimed=claimed, reclaimed=_stale_claims(now))
     result.expired_tenants = health.tenants_expired(expired)
     logger.info(

@@ -49,6 +49,7 @@ class WizardPage:
 
 
 StepView = Callable[..., HttpResponse]
+ENTRA_TAB_OPENER_POLICY = "same-origin-allow-popups"
 
 
 def wizard_step(number: int) -> Callable[[StepView], StepView]:
@@ -68,7 +69,12 @@ def wizard_step(number: int) -> Callable[[StepView], StepView]:
                 messages.info(request, f"Please finish “{resume.title}” first.")
                 return redirect(step_path(tenant.pk, resume.number))
             page = WizardPage(tenant, progress, STEP_BY_NUMBER[number])
-            return view(request, page, *args, **kwargs)
+            response = view(request, page, *args, **kwargs)
+            # The steps' Entra links reuse one named tab (onboarding/_external.html);
+            # "same-origin" would cut every tab this page opens off from it, so each
+            # link would open another. Pages opening this one are still cut off.
+            response.headers.setdefault("Cross-Origin-Opener-Policy", ENTRA_TAB_OPENER_POLICY)
+            return response
 
         return wrapped
 

@@ -8,6 +8,7 @@ the data (onboarding.progress), never stored as a flag of its own.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,13 +16,15 @@ from typing import Generic, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.actors import Actor
 from onboarding.audit import audit_record
 from onboarding.checks import health
 from onboarding.checks.claim import Requested, checks_after_change
-from onboarding.client_secrets import secret_store, secrets_retire_live
+from onboarding.client_secrets import LIVE_STATUSES, secret_store, secrets_retire_live
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
+from webhooks import events as webhook_events
 
 T = TypeVar("T")
 
@@ -51,6 +54,48 @@ def suggested_app_name(tenant: Tenant) -> str:
     return f"{name}{suffix}"
 
 
+@dataclass(frozen=True)
+class AppChange:
+    """What saving another client ID or directory on step 1 would disconnect."""
+
+    disconnects: list[str]
+    # Names this exact change (old and new IDs): a confirmation counts for it only.
+    token: str = ""
+
+
+def app_change(tenant: Tenant, *, client_id: str, directory_id: str) -> AppChange:
+    """Empty for a first save, the same IDs again, or a tenant with nothing to lose."""
+    app = AppRegistration.objects.filter(tenant=tenant).first()
+    if app is None:
+        return AppChange([])
+    app_changed = str(app.client_id) != client_id
+    if not app_changed and str(app.directory_id) == directory_id:
+        return AppChange([])
+    disconnects = []
+    if app.consent_granted_at is not None:
+        when = date_format(timezone.localtime(app.consent_granted_at), "j F Y")
+        disconnects.append(
+            f"The admin consent granted on {when}: the new app needs its own (step 3)."
+        )
+    working = (Tenant.Health.HEALTHY, Tenant.Health.DEGRADED)
+    verified = tenant.mailboxes.filter(health__in=working).order_by("address")
+    if verified:
+        addresses = ", ".join(mailbox.address for mailbox in verified)
+        disconnects.append(
+            f"The verification of {addresses}: mail stops until a check passes again (step 6)."
+        )
+    secret = app.secrets.filter(status__in=LIVE_STATUSES).first() if app_changed else None
+    if secret is not None:
+        disconnects.append(
+            f"The client secret {secret.hint}… of the old app: it works only for that app, "
+            "so the new app needs a secret of its own (step 4)."
+        )
+    if not disconnects:
+        return AppChange([])
+    ids = f"{app.client_id}/{app.directory_id}>{client_id}/{directory_id}"
+    return AppChange(disconnects, hashlib.sha256(ids.encode()).hexdigest()[:32])
+
+
 @transaction.atomic
 def save_registration(
     tenant: Tenant, *, client_id: str, directory: str, directory_id: str, actor: Actor
@@ -69,6 +114,11 @@ def save_registration(
         app.consent_granted_at, app.consent_granted_by = None, None
         app.consent_confirmed_at = None
     app.save()
+    retired: list[ClientSecret] = []
+    if app_changed and not app._state.adding:
+        # The old app's secret cannot sign in as the new app; before the checks reset,
+        # so that the tenant's health is recomputed without it.
+        retired = secrets_retire_live(app, actor=actor, replaced_in="app_change")
     checks = []
     if app_changed or directory_changed:
         checks = checks_after_change(tenant, requested_by=actor.user)
@@ -81,6 +131,7 @@ def save_registration(
         directory=directory,
         directory_id=directory_id,
         consent_cleared=consent_cleared,
+        secrets_retired=len(retired),
     )
     return Saved(app, checks)
 
@@ -174,12 +225,17 @@ def save_mailbox(
 def remove_mailbox(mailbox: Mailbox, *, actor: Actor) -> None:
     """Step 5: the mailbox is no longer used; the tenant is as healthy as those left."""
     tenant = mailbox.tenant
-    audit_record(
-        action="mailbox.removed",
-        actor=actor,
-        tenant=tenant,
-        obj=mailbox,
-        address=mailbox.address,
-    )
-    mailbox.delete()
+    with transaction.atomic():
+        audit_record(
+            action="mailbox.removed",
+            actor=actor,
+            tenant=tenant,
+            obj=mailbox,
+            address=mailbox.address,
+        )
+        # Its id answers 404 from the API from now on; the operations app hears so.
+        webhook_events.connection_removed(
+            tenant_id=tenant.pk, connection_id=mailbox.pk, address=mailbox.address
+        )
+        mailbox.delete()
     health.tenant_recompute(tenant.pk)

@@ -278,3 +278,38 @@ def validate_mailbox_address(value: str) -> str:
             code="personal",
         )
     return value
+
+
+# --- The Essentials block of an app's Overview page ---------------------------------
+
+# Entra's Overview lists, under Essentials: Display name, Application (client) ID, Object
+# ID, Directory (tenant) ID, Supported account types... An admin who selects the block
+# and pastes it gets the labels and values, with " : " or line breaks between them, and
+# without the line breaks when pasted into a one-line field (the browser drops them).
+_ESSENTIALS_LABELS = {
+    "client_id": r"Application\s*\(\s*client\s*\)\s*ID",
+    "object_id": r"Object\s*ID",
+    "directory_id": r"Directory\s*\(\s*tenant\s*\)\s*ID",
+    "other": r"Display\s*name|Supported\s*account\s*types|Client\s*credentials|"
+    r"Redirect\s*URIs|Application\s*ID\s*URI|Managed\s*application",
+}
+_ESSENTIALS_RE = re.compile(
+    "|".join(f"(?P<{name}>{pattern})" for name, pattern in _ESSENTIALS_LABELS.items()), re.I
+)
+_GUID_IN_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def parse_essentials(text: str) -> dict[str, str]:
+    """The IDs of a pasted Essentials block, by label ("client_id", "object_id",
+    "directory_id"), lower-case; {} for text without an ID label (a plain value)."""
+    labels = list(_ESSENTIALS_RE.finditer(text or ""))
+    found: dict[str, str] = {}
+    for index, label in enumerate(labels):
+        name = label.lastgroup
+        if name is None or name == "other" or name in found:
+            continue
+        end = labels[index + 1].start() if index + 1 < len(labels) else len(text)
+        guid = _GUID_IN_TEXT.search(text, label.end(), end)
+        if guid:
+            found[name] = guid.group(0).lower()
+    return found

@@ -10,18 +10,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
 from onboarding import tasks
 from onboarding.access import admin_tenant_or_404, user_of
 from onboarding.checks.claim import TOO_SOON, check_again
-from onboarding.checks.results import status_context
+from onboarding.checks.results import status_context, test_message
 from onboarding.client_secrets import LIVE_STATUSES
 from onboarding.consent import flow as consent
 from onboarding.microsoft import admin_center
 from onboarding.models import CheckRun, Mailbox
 from onboarding.progress import progress_for
+from onboarding.status import tenant_summary
 from onboarding.steps import (
     AUTHENTICATION,
     DONE,
@@ -50,25 +51,41 @@ def register(request: HttpRequest, page: WizardPage) -> HttpResponse:
     initial = {"client_id": app.client_id, "directory": app.directory} if app else None
     form = RegisterForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
+        client_id, directory_id = form.cleaned_data["client_id"], form.cleaned_data["directory_id"]
+        change = services.app_change(page.tenant, client_id=client_id, directory_id=directory_id)
+        if change.disconnects and request.POST.get("confirm_change") != change.token:
+            # A live tenant's app changes only once the admin has read what it disconnects.
+            context = page.context(form=form, change=change, app=app)
+            return render(request, "onboarding/register_confirm.html", context)
         had_consent = bool(app and app.consent_granted_at)
         saved = services.save_registration(
             page.tenant,
-            client_id=form.cleaned_data["client_id"],
+            client_id=client_id,
             directory=form.cleaned_data["directory"],
-            directory_id=form.cleaned_data["directory_id"],
+            directory_id=directory_id,
             actor=Actor.of(request),
         )
         tasks.enqueue_requested(saved.checks)
+        if form.from_essentials:
+            messages.info(
+                request,
+                f"Read from the Essentials text you pasted: Application (client) ID {client_id}, "
+                f"Directory (tenant) ID {directory_id}.",
+            )
         if had_consent and saved.obj.consent_granted_at is None:
             messages.warning(
                 request, "The app or directory changed, so admin consent must be granted again."
             )
         return page.go_to(AUTHENTICATION)
+    asks = admin_center.asks()
+    callback_url = consent.callback_url()
     context = page.context(
         form=form,
+        asks=asks,
         app_name=services.suggested_app_name(page.tenant),
-        account_type=admin_center.ACCOUNT_TYPE,
-        first_redirect_uri=admin_center.GUIDE_REDIRECT_URIS[0],
+        account_type=asks.account_type,
+        first_redirect_uri=asks.web_redirect_uris(callback_url)[0],
+        callback_url=callback_url,
         new_registration_url=admin_center.new_registration_url(),
         app_list_url=admin_center.app_list_url(),
     )
@@ -87,6 +104,7 @@ def authentication(request: HttpRequest, page: WizardPage) -> HttpResponse:
     context = page.context(
         form=form,
         app=app,
+        asks=admin_center.asks(),
         redirect_uris=admin_center.web_redirect_uris(callback_url),
         callback_url=callback_url,
         authentication_url=admin_center.app_page_url(app.client_id, "Authentication"),
@@ -100,11 +118,14 @@ def permissions(request: HttpRequest, page: WizardPage) -> HttpResponse:
     assert app is not None
     context = page.context(
         app=app,
+        asks=admin_center.asks(),
         permissions=admin_center.GRAPH_PERMISSIONS,
-        forward_url=consent.forward_url(app),
+        forward_url=consent.forward_url(app, asked_by=user_of(request.user)),
         callback_url=consent.callback_url(),
         consent_roles=consent.CONSENT_ROLES,
         api_permissions_url=admin_center.app_page_url(app.client_id, "CallAnAPI"),
+        # Back from an account that could not consent (the failure page's link).
+        select_account=request.GET.get("select_account") == "1",
     )
     page_response = render(request, "onboarding/permissions.html", context)
     return consent.allow_form_to_microsoft(page_response)
@@ -116,7 +137,13 @@ def consent_start(request: HttpRequest, page: WizardPage) -> HttpResponse:
     """Step 3's button: off to Microsoft's admin consent, with a state in this session."""
     app = page.app
     assert app is not None
-    url = consent.consent_start(request.session, app, user_id=str(request.user.pk))
+    url = consent.consent_start(
+        request.session,
+        app,
+        user_id=str(request.user.pk),
+        # "Back to admin consent" after an account that could not consent.
+        select_account=request.POST.get("select_account") == "1",
+    )
     return redirect(url)
 
 
@@ -181,9 +208,12 @@ def mailbox_edit(request: HttpRequest, page: WizardPage, mailbox_id: object) -> 
 
 
 @wizard_step(MAILBOX)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def mailbox_remove(request: HttpRequest, page: WizardPage, mailbox_id: object) -> HttpResponse:
+    """GET asks first (a page, so it works without JavaScript); only POST removes."""
     existing = get_object_or_404(Mailbox, pk=mailbox_id, tenant=page.tenant)
+    if request.method != "POST":
+        return render(request, "onboarding/mailbox_remove.html", page.context(mailbox=existing))
     services.remove_mailbox(existing, actor=Actor.of(request))
     messages.success(request, f"{existing.address} removed.")
     return page.go_to(MAILBOX)
@@ -226,7 +256,14 @@ def _verify_context(page: WizardPage) -> dict[str, Any]:
     checks = []
     for item in page.tenant.mailboxes.order_by("address"):
         run = item.check_runs.first()
-        checks.append({"mailbox": item, **(status_context(run) if run else {"run": None})})
+        checks.append(
+            {
+                "mailbox": item,
+                # What a check will send, stated before anyone presses the button.
+                "test_message": test_message(item),
+                **(status_context(run) if run else {"run": None}),
+            }
+        )
     runs = [check["run"] for check in checks]
     pending = any(run is not None and not run.is_finished for run in runs)
     # Shown in the live fragment, so the way on appears as soon as the check passes.
@@ -242,5 +279,7 @@ def _verify_context(page: WizardPage) -> dict[str, Any]:
 @wizard_step(DONE)
 def done(request: HttpRequest, page: WizardPage) -> HttpResponse:
     app = page.app
-    context = page.context(app=app, mailboxes=page.tenant.mailboxes.order_by("address"))
+    # The state and its facts as the start page and support show them (onboarding.status).
+    summary = tenant_summary(page.tenant)
+    context = page.context(app=app, mailboxes=summary.mailboxes, summary=summary)
     return render(request, "onboarding/done.html", context)

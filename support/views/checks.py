@@ -20,6 +20,7 @@ from accounts.models import User
 from onboarding import tasks
 from onboarding.audit import audit_record
 from onboarding.checks.claim import TOO_SOON, check_again_wait, check_request
+from onboarding.checks.results import status_context
 from onboarding.diagnosis import CATALOGUE
 from onboarding.models import CheckRun, Mailbox
 from support.decorators import support_required
@@ -77,5 +78,15 @@ def _refused(request: HttpRequest, mailbox: Mailbox, message: str) -> HttpRespon
 
 
 def _fragment(request: HttpRequest, run: CheckRun) -> HttpResponse:
-    context = {"run": run, "diagnosis": CATALOGUE.get(run.diagnosis_key or "")}
+    """The run's steps as the checks app words them (its status fragment's context),
+    and, once it has finished, the mailbox's new health for the line above."""
+    mailbox = Mailbox.objects.get(pk=run.mailbox_id)
+    mailbox.diagnosis = CATALOGUE.get(mailbox.diagnosis_code)  # type: ignore[attr-defined]
+    status = status_context(run)
+    context = {
+        **status,
+        "step_diagnosed": any(row["diagnosis"] for row in status["rows"]),
+        "diagnosis": CATALOGUE.get(run.diagnosis_key or ""),
+        "mailbox": mailbox,
+    }
     return render(request, "support/_check_run.html", context)

@@ -7,8 +7,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from onboarding.diagnosis import CATALOGUE
+from onboarding import status
 from support import charts, overview
+from support.blockers import blocker
 from support.decorators import support_required
 from support.export import CONTENT_TYPE, csv_lines
 from support.tenant_list import (
@@ -28,11 +29,15 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
     filters = Filters.from_query(request.GET.dict())
     today = timezone.localdate()
     page = Paginator(tenant_rows(filters, today=today), PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
     for tenant in page:
         days = days_until(tenant.secret_expires_on, today)  # type: ignore[attr-defined]
         tenant.days_left = days  # type: ignore[attr-defined]
         tenant.expiry_colour = expiry_colour(days)  # type: ignore[attr-defined]
-        tenant.diagnosis = CATALOGUE.get(tenant.diagnosis_code or "")  # type: ignore[attr-defined]
+        tenant.state = status.tenant_state(tenant)  # type: ignore[attr-defined]
+        tenant.blocker = blocker(tenant)  # type: ignore[attr-defined]
+        idle = now - tenant.last_activity_at  # type: ignore[attr-defined]
+        tenant.idle_days = idle.days  # type: ignore[attr-defined]
     context = {
         "page": page,
         "tenants": page.object_list,
@@ -40,6 +45,7 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
         "query": _without(request, "page"),
         "sort_options": SORT_LABELS.items(),
         "expiry_windows": EXPIRY_WINDOWS,
+        "states": status.STATES,
     }
     return render(request, "support/tenant_list.html", context)
 
@@ -65,7 +71,7 @@ def tenant_export(request: HttpRequest) -> StreamingHttpResponse:
 def overview_page(request: HttpRequest) -> HttpResponse:
     context = {
         "expiries": charts.bar_chart(overview.expiries_per_week()),
-        "health": charts.bar_chart(overview.health_distribution()),
-        "funnel": charts.bar_chart(overview.onboarding_funnel()),
+        "states": overview.state_distribution(),
+        "funnel": overview.onboarding_funnel(),
     }
     return render(request, "support/overview.html", context)

@@ -14,12 +14,19 @@ from accounts.actors import Actor
 from onboarding.diagnosis import CATALOGUE
 from onboarding.invitations import services as invitations
 from onboarding.invitations.services import InvitationError
-from onboarding.models import AppRegistration, ClientSecret, Invitation, Tenant
+from onboarding.models import AppRegistration, AuditEvent, ClientSecret, Invitation, Tenant
+from onboarding.status import tenant_summary
 from support import actions
 from support.decorators import support_required
-from support.forms import InvitationForm, NoteForm, NotificationAddressForm, TenantCreateForm
+from support.forms import (
+    CustomerReferenceForm,
+    InvitationForm,
+    NoteForm,
+    NotificationAddressForm,
+    TenantCreateForm,
+)
 from support.tenants import tenant_create as tenant_create_workflow
-from support.timeline import tenant_timeline
+from support.timeline import KINDS, tenant_timeline
 
 
 def _report_sent(request: HttpRequest, invitation: Invitation) -> None:
@@ -65,18 +72,53 @@ def _configuration(tenant: Tenant) -> dict[str, Any]:
     }
 
 
+# Written by the API's legacy hand-off (api/views.py) for each export it answered.
+CREDENTIALS_EXPORTED = "api.credentials_exported"
+
+
+def _exports(tenant: Tenant) -> list[dict[str, Any]]:
+    """The legacy hand-off's exports of this tenant's credentials, newest first: to
+    whom, when, for which mailbox, and the reason the operations app gave."""
+    events = AuditEvent.objects.filter(tenant=tenant, action=CREDENTIALS_EXPORTED).order_by("-at")[
+        :50
+    ]
+    addresses = dict(tenant.mailboxes.values_list("pk", "address"))
+    return [
+        {
+            "at": event.at,
+            "service_account": event.details.get("service_account") or "a service account",
+            "key_id": event.details.get("key_id", ""),
+            "reason": event.details.get("reason", ""),
+            "mailbox": next(
+                (address for pk, address in addresses.items() if str(pk) == event.object_id),
+                "",
+            ),
+        }
+        for event in events
+    ]
+
+
 def _detail(request: HttpRequest, tenant: Tenant, status: int = 200, **forms: Any):
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in KINDS else ""
     context = {
         "tenant": tenant,
+        # The state and its facts as the start page and the Done page show them.
+        "summary": tenant_summary(tenant),
+        "timeline_kinds": KINDS.items(),
+        "timeline_kind": kind,
         "memberships": tenant.memberships.select_related("user").order_by("created_at"),
         "invitations": [
             (invitation, invitations.invitation_status(invitation))
             for invitation in tenant.invitations.order_by("-created_at")[:20]
         ],
-        "timeline": tenant_timeline(tenant),
+        "timeline": tenant_timeline(tenant, kind),
         "form": forms.get("form") or InvitationForm(),
         "address_form": forms.get("address_form") or NotificationAddressForm(),
         "note_form": forms.get("note_form") or NoteForm(),
+        "reference_form": forms.get("reference_form")
+        or CustomerReferenceForm(initial={"customer_reference": tenant.customer_reference}),
+        "exports": _exports(tenant),
         **_configuration(tenant),
     }
     return render(request, "support/tenant_detail.html", context, status=status)
@@ -105,6 +147,25 @@ def notification_address_add(request: HttpRequest, tenant_id: str) -> HttpRespon
     if form.errors:
         return _detail(request, tenant, status=400, address_form=form)
     messages.success(request, f"{form.cleaned_data['email']} now receives the reminders.")
+    return redirect("support:tenant-detail", tenant_id=tenant.pk)
+
+
+@support_required
+@require_POST
+def customer_reference_set(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    form = CustomerReferenceForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, tenant, status=400, reference_form=form)
+    actions.customer_reference_set(
+        tenant=tenant,
+        reference=form.cleaned_data["customer_reference"],
+        actor=Actor.of(request),
+    )
+    if form.cleaned_data["customer_reference"]:
+        messages.success(request, "Customer reference saved.")
+    else:
+        messages.success(request, "Customer reference removed.")
     return redirect("support:tenant-detail", tenant_id=tenant.pk)
 
 

@@ -16,8 +16,11 @@ from support.forms import TokenForm
 
 
 def _wait_message(seconds: int) -> str:
+    # The code was not checked at all (support.two_factor: the throttle comes first), so
+    # a right code typed quickly after a wrong one must not read as wrong.
     return (
-        f"Too many wrong codes: wait {seconds} second{'s' if seconds != 1 else ''}, "
+        "After a wrong code the next one is checked only after a pause, so this one was "
+        f"not checked: wait {seconds} second{'s' if seconds != 1 else ''}, "
         "then enter the code your app shows at that time."
     )
 

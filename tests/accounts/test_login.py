@@ -18,7 +18,11 @@ def test_it_says_the_same_for_a_wrong_password_and_an_unknown_address(client, al
     unknown = client.post(LOGIN, {"username": "nobody@acme.example", "password": "whatever"})
     assert wrong.status_code == unknown.status_code == 200
     assert wrong.context["form"].errors == unknown.context["form"].errors
-    assert "Please enter a correct e-mail address and password" in wrong.content.decode()
+    page = wrong.content.decode()
+    assert "The e-mail address or the password is not right." in page
+    # The address is looked up in any case: Django's "both fields may be case-sensitive"
+    # would send the user retyping the wrong one.
+    assert "case-sensitive" not in page
 
 
 def test_it_does_not_let_an_inactive_account_in_nor_reveal_it(client, alice):

@@ -189,3 +189,34 @@ def test_it_runs_the_emulator_throughput_bench(tmp_path):
     rates = figures(rf"^\s*({workloads}): median\s+({NUMBER}) req/s", output)
     assert [name for name, _ in rates] == ["token", "graph inbox", "1 token + 4 graph"]
     assert all(number(rate) > 0 for _, rate in rates)
+
+
+def test_it_runs_the_verify_latency_bench(tmp_path):
+    output = run_bench("verify_latency_bench.py", "--runs", "2", env=bench_env(tmp_path))
+    rows = figures(
+        rf"^(before|after) \| ({NUMBER}) / ({NUMBER}) \| ({NUMBER}) / ({NUMBER})$", output
+    )
+    assert [row[0] for row in rows] == ["before", "after"]
+    for _, *timings in rows:
+        answer_median, answer_p90, click_median, click_p90 = (number(t) for t in timings)
+        assert 0 <= answer_median <= answer_p90
+        assert 0 < click_median <= click_p90
+    assert figures(r"\(2/2 passed\)$", output) == ["(2/2 passed)", "(2/2 passed)"]
+
+
+def test_it_runs_the_api_bench_with_one_token_request_per_credential(tmp_path):
+    output = run_bench(
+        "api_bench.py",
+        *("--directories", "2", "--per-directory", "2", "--callers", "1,2", "--calls", "5"),
+        *("--workers", "1", "--threads", "2"),
+        env=bench_env(tmp_path),
+    )
+    rows = figures(
+        rf"^(\d+) \| (\d+) \| ({NUMBER}) \| ({NUMBER}) \| ({NUMBER}) \| ({NUMBER}) \| (\d+)$",
+        output,
+    )
+    assert [(row[0], row[1], row[6]) for row in rows] == [("1", "5", "0"), ("2", "10", "0")]
+    for _, _, rate, p50, p95, p99, _ in rows:
+        assert number(rate) > 0
+        assert 0 < number(p50) <= number(p95) <= number(p99)
+    assert "token requests at the emulator: 2 for 2 credentials (at most 1 per" in output

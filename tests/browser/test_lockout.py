@@ -10,7 +10,7 @@ def test_it_pauses_sign_in_after_five_wrong_passwords(page, live_server, alice, 
         page.get_by_label(re.compile(r"^\s*Password\W*$")).fill(f"wrong password {attempt}")
         page.get_by_role("button", name="Sign in").click()
         if attempt < 4:
-            page.get_by_text("Please enter a correct e-mail address and password").wait_for()
+            page.get_by_text("The e-mail address or the password is not right").first.wait_for()
     page.get_by_role("heading", name="Too many failed sign-ins").wait_for()
     page.get_by_text("Please wait 15 minutes before you try again.").wait_for()
     screenshot(page, "locked-out")

@@ -41,6 +41,11 @@ def through_step_4(emulated_microsoft, acme):
     """Contoso set up as the guide says, its mailbox user reached at an alias; Acme's
     steps 1 to 4 done against it."""
     ready = ready_directory(emulated_microsoft)
+    # The alias is on a verified domain of the directory, as Exchange Online requires
+    # (step 5 warns about a domain of no directory or of another one).
+    with emulated_microsoft.store.lock:
+        ready.directory.domains.append("contoso.com")
+    emulated_microsoft.store.changed()
     emulated_microsoft.update_user(
         ready.mailbox, mail="dispatch@contoso.com", proxy_addresses=[f"smtp:{ALIAS}"]
     )

@@ -19,7 +19,7 @@ def test_it_resets_a_forgotten_password(page, live_server, alice, settings, scre
     assert match
     page.goto(match.group(0))
     page.get_by_label(re.compile(r"^\s*New password\W*$")).fill(NEW_PASSWORD)
-    page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
+    page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
     screenshot(page, "choose")
     page.get_by_role("button", name="Save the new password").click()
     page.get_by_role("heading", name="Your password is changed").wait_for()

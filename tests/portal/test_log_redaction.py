@@ -24,6 +24,14 @@ def test_it_redacts_a_secret_glued_to_other_text():
     assert SECRET_40 not in redact(f"x{SECRET_40}y")
 
 
+def test_it_redacts_service_keys_and_webhook_secrets_by_their_prefixes():
+    # Shapes of api.keys and webhooks.signing values, made up here.
+    key = "mbp_live_" + "a1b2c3d4e5f6" + "_" + "Zx9-" * 10 + "abc"
+    webhook_secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+/="
+    text = redact(f"key {key} secret {webhook_secret}.")
+    assert text == f"key {REDACTED} secret {REDACTED}."
+
+
 def test_it_keeps_ordinary_text_ids_and_hints():
     text = "Secret Abc*** (9f0c1a52-6a4b-4f1e-9d3e-2b7c8e4d5f60) for app ops@acme.example"
     assert redact(text) == text

@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actors import Actor
 from accounts.models import User
+from api import keys
 from onboarding.invitations import services as invitations
 from onboarding.models import (
     AppRegistration,
@@ -35,6 +36,7 @@ from onboarding.models import (
 )
 from tests.conftest import PASSWORD
 from tests.two_factor import confirmed_device, sign_in_verified
+from webhooks.models import Delivery, Endpoint, OutboxEvent
 
 # Reachable without signing in, by design.
 PUBLIC = {
@@ -64,6 +66,11 @@ ID_KWARGS = {
     "object_id",
     "pk",
     "content_type_id",
+    # Support's pages of the operations app's API (service accounts, webhook endpoints).
+    "account_id",
+    "key_id",
+    "endpoint_id",
+    "delivery_id",
 }
 OTHER_KWARGS = {"token", "uidb64", "app_label", "url"}
 
@@ -104,6 +111,26 @@ class Acme:
         self.invitation, self.token = invitations.invitation_create(
             tenant=tenant, email="eve@acme.example", actor=Actor(user=staff)
         )
+        self.service_key = keys.create_account(
+            name="Acme operations app", scopes=["connections:read"], tenants=[tenant]
+        ).key
+        self.endpoint = Endpoint.objects.create(
+            owner=self.service_key.account,
+            url="https://hooks.acme.example/portal",
+            events=["connection.failing"],
+        )
+        connection = uuid.uuid4()
+        event = OutboxEvent.objects.create(
+            id="msg_url_access",
+            type="connection.failing",
+            tenant_id=tenant.pk,
+            connection_id=connection,
+            sequence=1,
+            payload={"type": "connection.failing"},
+        )
+        self.delivery = Delivery.objects.create(
+            event=event, endpoint=self.endpoint, connection_id=connection, sequence=1
+        )
 
     def value(self, name: str, route: str) -> str:
         by_name = {
@@ -113,6 +140,10 @@ class Acme:
             "check_run_id": self.run.pk,
             "invitation_id": self.invitation.pk,
             "secret_pk": self.secret.pk,
+            "account_id": self.service_key.account_id,
+            "key_id": self.service_key.pk,
+            "endpoint_id": self.endpoint.pk,
+            "delivery_id": self.delivery.pk,
             "content_type_id": ContentType.objects.get_for_model(Mailbox).pk,
             "token": self.token if route.startswith("invitations/") else "not-a-token",
             "uidb64": "MQ",
@@ -161,7 +192,13 @@ def visit(client, name: str, url: str):
 
 
 def targets(acme_objects: Acme) -> list[tuple[str, str, str]]:
-    return [(name, route, acme_objects.url(route)) for name, route in all_routes()]
+    # The API (/api/v1/) takes no session: every visitor here gets its 401 problem.
+    # tests/api/test_access.py walks it with keys of every scope and tenant list.
+    return [
+        (name, route, acme_objects.url(route))
+        for name, route in all_routes()
+        if not route.startswith("api/")
+    ]
 
 
 def test_it_knows_every_argument_of_every_url():

@@ -6,9 +6,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.actors import Actor
+from api import keys
 from onboarding.invitations import services as invitations
 from onboarding.models import CheckRun, Mailbox
 from tests.two_factor import confirmed_device, sign_in_verified
+from webhooks.models import Delivery, Endpoint, OutboxEvent
 
 ROUTES = [
     ("get", "support:tenant-list", None),
@@ -23,6 +25,22 @@ ROUTES = [
     ("post", "support:invitation-resend", "invitation"),
     ("post", "support:check-run", "mailbox"),
     ("get", "support:check-status", "run"),
+    ("post", "support:customer-reference", "tenant"),
+    ("get", "support:service-accounts", None),
+    ("get", "support:service-account-create", None),
+    ("post", "support:service-account-create", None),
+    ("get", "support:service-account-rotate", "account"),
+    ("post", "support:service-account-rotate", "account"),
+    ("get", "support:service-account-revoke", "account"),
+    ("post", "support:service-account-revoke", "account"),
+    ("get", "support:service-key-revoke", "key"),
+    ("post", "support:service-key-revoke", "key"),
+    ("get", "support:webhooks", None),
+    ("get", "support:webhook-detail", "endpoint"),
+    ("post", "support:webhook-replay", "delivery"),
+    ("post", "support:webhook-enable", "endpoint"),
+    ("get", "support:webhook-disable", "endpoint"),
+    ("post", "support:webhook-disable", "endpoint"),
 ]
 TWO_FACTOR_ROUTES = ["support:two-factor", "support:two-factor-setup"]
 
@@ -34,7 +52,26 @@ def url_for(acme, charlie):
     )
     mailbox = Mailbox.objects.create(tenant=acme, address="ops@acme.example")
     run = CheckRun.objects.create(mailbox=mailbox, trigger="support", status="passed")
+    key = keys.create_account(name="Ops", scopes=["connections:read"]).key
+    endpoint = Endpoint.objects.create(
+        owner=key.account, url="https://hooks.ops.example/", events=["connection.failing"]
+    )
+    event = OutboxEvent.objects.create(
+        id="msg_access",
+        type="connection.failing",
+        tenant_id=acme.pk,
+        connection_id=mailbox.pk,
+        sequence=1,
+        payload={},
+    )
+    delivery = Delivery.objects.create(
+        event=event, endpoint=endpoint, connection_id=mailbox.pk, sequence=1
+    )
     ids = {
+        "account": {"account_id": key.account_id},
+        "key": {"account_id": key.account_id, "key_id": key.pk},
+        "endpoint": {"endpoint_id": endpoint.pk},
+        "delivery": {"endpoint_id": endpoint.pk, "delivery_id": delivery.pk},
         "tenant": {"tenant_id": acme.pk},
         "invitation": {"invitation_id": invitation.pk},
         "mailbox": {"tenant_id": acme.pk, "mailbox_id": mailbox.pk},

@@ -16,7 +16,8 @@ def test_it_requests_a_support_check_and_audits_it(staff_client, charlie, db):
     assert (run.trigger, run.requested_by, run.status) == ("support", charlie, "queued")
     body = response.content.decode()
     assert f"/support/tenants/{tenant.pk}/checks/{run.pk}/" in body  # polls while queued
-    assert 'hx-trigger="every 2s"' in body
+    assert 'hx-trigger="every ' in body
+    assert "Sign in as the application:" in body  # its steps, filled in as they end
     event = AuditEvent.objects.get(action="check.requested")
     assert (event.actor_label, event.details) == (charlie.email, {"mailbox": "ops@alpha.example"})
 
@@ -57,6 +58,6 @@ def test_it_puts_checks_with_their_diagnosis_in_the_timeline(staff_client, charl
     )
     (entry,) = staff_client.get(f"/support/tenants/{tenant.pk}/").context["timeline"]
     assert entry.kind == "check"
-    assert entry.title == "Check of ops@alpha.example: failed"
+    assert entry.title == "Check of ops@alpha.example failed"
     assert entry.detail == "Application not found in your directory"
     assert entry.actor == "Charlie Support"

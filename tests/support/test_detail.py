@@ -43,7 +43,8 @@ def test_it_merges_audit_events_notes_and_consent_newest_first(staff_client, cha
     audit_record(action="tenant.created", actor=Actor(user=charlie), tenant=tenant)
     staff_client.post(f"/support/tenants/{tenant.pk}/notes/", {"text": "Called Ian, will retry"})
     timeline = staff_client.get(f"/support/tenants/{tenant.pk}/").context["timeline"]
-    assert [entry.kind for entry in timeline] == ["note", "audit", "consent"]
+    assert [entry.kind for entry in timeline] == ["note", "support", "consent"]
+    assert timeline[1].title == "Tenant created"  # a sentence, not the audit code
     assert timeline[0].detail == "Called Ian, will retry"
     assert timeline[0].actor == charlie.email
 
@@ -132,5 +133,5 @@ def test_it_tells_a_reported_consent_from_one_a_check_confirmed(staff_client, db
     response = staff_client.get(f"/support/tenants/{tenant.pk}/")
     assert "Confirmed by Microsoft" in response.content.decode()
     kinds = [(entry.kind, entry.title) for entry in response.context["timeline"]]
-    assert ("consent", "Admin consent confirmed by a check") in kinds
+    assert ("consent", "Admin consent confirmed by a passing check") in kinds
     assert "Confirmed" in staff_client.get("/support/").content.decode()

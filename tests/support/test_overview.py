@@ -21,19 +21,44 @@ def test_it_counts_expiries_per_week(db):
     assert bars[1].label == "09 Mar"
 
 
-def test_it_draws_the_funnel_of_steps_reached(db):
+def test_it_draws_the_funnel_of_steps_reached_with_the_step_names(db):
     make_tenant("A", step=1)
     make_tenant("B", step=3)
     make_tenant("C", step=7)
-    assert [bar.value for bar in overview.onboarding_funnel()] == [3, 2, 2, 1, 1, 1, 1]
+    rows = overview.onboarding_funnel()
+    assert [row.value for row in rows] == [3, 2, 2, 1, 1, 1, 1]
+    assert rows[2].label == "Step 3: API permissions and admin consent"
+    assert rows[2].link == "/support/?reached=3"
 
 
-def test_it_counts_tenants_by_health(db):
+def test_it_counts_tenants_by_the_state_every_page_shows(db):
     make_tenant("A", health="failing")
     make_tenant("B", health="failing")
     make_tenant("C", health="healthy")
-    counts = {bar.tone: bar.value for bar in overview.health_distribution()}
-    assert counts == {"unknown": 0, "healthy": 1, "degraded": 0, "failing": 2, "expired": 0}
+    # In the setup, a failed first check is a step to finish, not a broken connection.
+    make_tenant("D", step=6, health="degraded")
+    counts = {row.label: row.value for row in overview.state_distribution()}
+    assert counts == {
+        "Connected": 1,
+        "Setup in progress": 1,
+        "Waiting for a check": 0,
+        "Partly working": 0,
+        "Not working": 2,
+        "Secret expired": 0,
+    }
+    links = {row.label: row.link for row in overview.state_distribution()}
+    assert links["Not working"] == "/support/?state=failing"
+
+
+def test_each_bar_links_to_the_tenants_it_counts(staff_client, db):
+    make_tenant("A", health="failing")
+    make_tenant("B", step=3)
+    make_tenant("C", expires_in=10)
+    for row in overview.state_distribution() + overview.onboarding_funnel():
+        listed = staff_client.get(row.link).context["page"].paginator.count
+        assert listed == row.value, row.label
+    for bar in overview.expiries_per_week():
+        assert staff_client.get(bar.link).context["page"].paginator.count == bar.value
 
 
 def test_it_scales_bars_to_the_largest():
@@ -53,7 +78,8 @@ def test_it_serves_the_overview_as_svg(staff_client, db):
     make_tenant("A", expires_in=10, health="failing")
     response = staff_client.get("/support/overview/")
     body = response.content.decode()
-    assert body.count("<svg") == 3
-    assert "chart-failing" in body
+    assert body.count("<svg") == 1
+    assert 'href="/support/?state=failing"' in body
+    assert "Step 4: Client secret" in body
     assert "<script>" not in body
     assert "style=" not in body

@@ -1,7 +1,10 @@
 import base64
 from datetime import timedelta
 
+import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onboarding.models import AuditEvent
@@ -115,7 +118,7 @@ def test_many_wrong_codes_lock_the_owner_out_for_minutes_not_days(client, charli
 
     response = client.post("/support/2fa/", {"token": current_code(device)})
     message = response.context["form"].errors["token"][0]
-    assert message.startswith("Too many wrong codes: wait ")
+    assert "this one was not checked: wait " in message
     seconds = int(message.split("wait ")[1].split(" ")[0])
     assert 0 < seconds <= MAX_THROTTLE_SECONDS
     assert client.get("/support/").status_code == 302  # the right code, unchecked
@@ -197,3 +200,39 @@ def _key_of(manual_key: str) -> str:
 
 def has_device_for(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def _post_at(client, url, token, moment):
+    with time_machine.travel(moment, tick=False):
+        return client.post(url, {"token": token, "next": "/support/"})
+
+
+def _error(response) -> str:
+    return response.context["form"].errors["token"][0]
+
+
+@pytest.mark.parametrize("path", ["/support/2fa/", "/support/2fa/setup/"])
+def test_a_right_code_right_after_a_wrong_one_is_told_to_wait_never_that_it_is_wrong(
+    client, charlie, path
+):
+    # Issue 15, finding 11: sign-in and enrolment alike.
+    start = timezone.now()
+    client.force_login(charlie)
+    if path.endswith("setup/"):
+        client.get(path)
+        device = TOTPDevice.objects.get(user=charlie)
+    else:
+        device = confirmed_device(charlie)
+    with time_machine.travel(start, tick=False):
+        right = current_code(device)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+
+    first = _post_at(client, path, wrong, start)
+    assert "not valid" in _error(first) or "does not match" in _error(first)
+    soon = _post_at(client, path, right, start + timedelta(milliseconds=400))
+    assert "wait 1 second," in _error(soon)
+    assert "not valid" not in _error(soon)
+    assert "does not match" not in _error(soon)
+    later = _post_at(client, path, right, start + timedelta(milliseconds=1600))
+    assert later.status_code == 302
+    assert later["Location"] == "/support/"

@@ -64,17 +64,17 @@ def test_it_requests_one_token_per_credential_for_many_checks(
     assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id.lower(): 1}
 
 
-def test_a_quick_passing_check_of_a_healthy_mailbox_costs_five_statements(
+def test_a_quick_passing_check_of_a_healthy_mailbox_costs_seven_statements(
     acme, ready, emulated_microsoft, django_assert_num_queries
 ):
     # What a scheduled re-check costs the database: claim (in a savepoint: two more
-    # statements), load, secret, result, health, consent confirmation (one UPDATE that
-    # matches nothing once confirmed). Worker throughput depends on it
-    # (bench/checks_bench.py).
+    # statements), load, secret, when the last test message was sent (claim.
+    # test_message_due), result, health, consent confirmation (one UPDATE that matches
+    # nothing once confirmed). Worker throughput depends on it (bench/checks_bench.py).
     mailbox = configure(acme, ready)
     Mailbox.objects.filter(pk=mailbox.pk).update(health="healthy")
     run = CheckRun.objects.create(mailbox=mailbox, trigger="schedule")
-    with django_assert_num_queries(6 + 2):
+    with django_assert_num_queries(7 + 2):
         attempt = check_run.check_run(run.pk)
     assert attempt.finished is not None
     assert attempt.finished.status == "passed"
@@ -420,3 +420,52 @@ def test_it_checks_and_then_activates_the_first_secret_of_the_wizard(
     run = run_check(mailbox, django_capture_on_commit_callbacks)
     assert run.status == "passed"
     assert acme.app_registration.secrets.get().status == "active"
+
+
+# --- the password sign-in when the operations app does not use it --------------------
+
+
+@pytest.mark.parametrize("methods", [frozenset(), frozenset({"interactive"})])
+def test_without_the_password_method_a_stored_password_is_not_tried(
+    acme, ready, settings, django_capture_on_commit_callbacks, methods
+):
+    settings.OPERATIONS_SIGN_IN = methods
+    # A wrong password would fail the step (and degrade the mailbox) if it were tried.
+    mailbox = configure(acme, ready, password="wrong")
+    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    assert run.status == CheckRun.Status.PASSED
+    assert steps(run)["password_sign_in"] == ("skipped", "")
+    skipped = next(step for step in run.steps if step["name"] == "password_sign_in")
+    assert skipped["message"] == check_run.PASSWORD_NOT_NEEDED
+    mailbox.refresh_from_db()
+    assert mailbox.health == "healthy"
+
+
+def test_without_the_password_method_the_step_shows_as_not_needed_with_no_password(
+    acme, ready, settings, django_capture_on_commit_callbacks
+):
+    settings.OPERATIONS_SIGN_IN = frozenset()
+    run = run_check(configure(acme, ready), django_capture_on_commit_callbacks)
+    assert run.status == CheckRun.Status.PASSED
+    rows = {row["label"]: row["step"] for row in check_results.status_context(run)["rows"]}
+    shown = rows[check_results.STEP_LABELS["password_sign_in"]]
+    assert shown["outcome"] == "skipped"
+    assert shown["message"].startswith("Not needed")
+
+
+def test_with_the_password_method_and_no_password_there_is_no_password_step(
+    acme, ready, settings, django_capture_on_commit_callbacks
+):
+    settings.OPERATIONS_SIGN_IN = frozenset({"interactive", "password"})
+    run = run_check(configure(acme, ready), django_capture_on_commit_callbacks)
+    assert run.status == CheckRun.Status.PASSED
+    assert "password_sign_in" not in steps(run)
+
+
+def test_with_the_password_method_a_wrong_stored_password_still_fails_its_step(
+    acme, delegated, settings, django_capture_on_commit_callbacks
+):
+    settings.OPERATIONS_SIGN_IN = frozenset({"password"})
+    mailbox = configure(acme, delegated, password="wrong")
+    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    assert steps(run)["password_sign_in"] == ("failed", "wrong_password")

@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from microsoft_emulator.scenarios import ready_directory
+from onboarding.checks.results import FAST_POLL_MS
 from onboarding.models import CheckRun, Mailbox
-from tests.onboarding.check_helpers import configure
+from tests.onboarding.check_helpers import configure, through_the_wizard
 from tests.two_factor import sign_in_verified
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,8 @@ def test_it_polls_the_fragment_only_while_the_check_runs(client, alice, mailbox)
     run = CheckRun.objects.create(mailbox=mailbox, trigger="wizard")
     client.force_login(alice)
     url = reverse("checks:check-status", kwargs={"check_run_id": run.pk})
-    assert b'hx-trigger="every 1s"' in client.get(url).content
+    # Four times a second while it starts (onboarding.checks.results.poll_ms).
+    assert b'hx-trigger="every 250ms"' in client.get(url).content
     CheckRun.objects.filter(pk=run.pk).update(status="passed")
     response = client.get(url)
     assert response.status_code == 200
@@ -115,3 +117,29 @@ def test_it_links_an_expired_secret_to_the_renewal_page(
     body = client.get(page(mailbox)).content.decode()
     assert f'href="{reverse("onboarding:renew-secret", args=[acme.pk])}"' in body
     assert "Renew the secret" in body
+
+
+def test_the_verify_step_polls_fast_while_its_check_starts_and_slowly_once_done(
+    client, alice, acme, emulated_microsoft
+):
+    ready = ready_directory(emulated_microsoft)
+    mailbox = configure(acme, ready)
+    through_the_wizard(acme, ready)
+    run = CheckRun.objects.create(mailbox=mailbox, trigger="wizard")
+    client.force_login(alice)
+    status = reverse("onboarding:verify-status", args=[acme.pk])
+    assert f'hx-trigger="every {FAST_POLL_MS}ms"' in client.get(status).content.decode()
+    CheckRun.objects.filter(pk=run.pk).update(status="passed")
+    assert 'hx-trigger="every 30s"' in client.get(status).content.decode()
+
+
+def test_the_check_page_states_the_test_message_before_the_first_check(
+    client, alice, mailbox, settings
+):
+    settings.PORTAL_CHECK_SEND_TO = ""
+    client.force_login(alice)
+    body = client.get(page(mailbox)).content.decode()
+    assert "This mailbox has not been checked yet." in body
+    assert f"from {mailbox.address} to {mailbox.address} (the same mailbox)" in body
+    assert "“[Mailbox portal check] Connection check”" in body
+    assert "X-Mailbox-Portal-Check" in body

@@ -37,14 +37,15 @@ def replay(client, name: str, state: str):
 
 
 def test_it_shows_the_forward_page_for_the_need_admin_approval_return_link(
-    as_alice, acme_configured, acme, fake_microsoft
+    as_alice, alice, acme_configured, acme, fake_microsoft
 ):
     response = replay(as_alice, "adminconsent_not_admin_return_link", begin(as_alice, acme))
     content = response.content.decode()
     assert response.status_code == 200
     assert "An administrator needs to grant consent" in content
-    assert "Cloud Application Administrator" in content
-    assert consent.forward_url(acme_configured) in content
+    assert "Privileged Role Administrator" in content
+    # The link names who asked, so the colleague can tell it from phishing.
+    assert consent.forward_url(acme_configured, asked_by=alice) in content
     event = AuditEvent.objects.get(action="consent.failed")
     assert (event.details["code"], event.details["via"]) == ("access_denied", "wizard")
     acme_configured.refresh_from_db()
@@ -59,7 +60,8 @@ def test_it_offers_the_forwarded_link_again_when_the_colleague_is_no_admin_eithe
     state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
     content = replay(client, "adminconsent_not_admin_return_link", state).content.decode()
     assert "An administrator needs to grant consent" in content
-    assert f'href="{consent.forward_url(acme_configured)}"' in content  # "Try again"
+    # "Try again": the same request, and Microsoft offers another account this time.
+    assert f'href="{consent.forward_url(acme_configured)}?select_account=1"' in content
 
 
 def test_it_explains_the_recorded_decline(as_alice, acme_configured, acme, fake_microsoft):
@@ -135,7 +137,7 @@ def back_to_portal(client, url: str):
 
 
 def test_it_shows_the_forward_page_after_the_emulators_need_admin_approval(
-    as_alice, acme, emulated, emulated_microsoft
+    as_alice, alice, acme, emulated, emulated_microsoft
 ):
     ready, app = emulated
     _, page = at_microsoft(as_alice, emulated_microsoft, acme, ready.mailbox.upn, "Mailbox-pass-1")
@@ -145,7 +147,7 @@ def test_it_shows_the_forward_page_after_the_emulators_need_admin_approval(
     assert set(query(back)) == {"error", "error_subcode", "state"}
     content = back_to_portal(as_alice, back).content.decode()
     assert "An administrator needs to grant consent" in content
-    assert consent.forward_url(app) in content
+    assert consent.forward_url(app, asked_by=alice) in content
 
 
 def test_it_explains_the_emulators_answer_to_an_admin_of_another_directory(

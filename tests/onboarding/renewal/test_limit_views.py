@@ -59,11 +59,23 @@ def test_at_the_limit_it_names_the_failed_secret_before_a_new_one_is_made(
     page = client.get(renew_url(acme)).content.decode()
     assert "First make room in Entra: delete one secret" in page
     assert "failed verification and was never used" in page
-    assert f'data-copy="{rejected.secret_id}" aria-label="Copy Secret ID to delete"' in page
-    assert f'data-copy="{active.secret_id}" aria-label="Copy Secret ID to delete"' not in page
+    assert f'data-copy="{rejected.secret_id}" aria-label="Copy Secret ID to delete' in page
+    assert f'data-copy="{active.secret_id}" aria-label="Copy Secret ID to delete' not in page
     assert f"Keep the secret in use (Secret ID <code>{active.secret_id}</code>)" in page
     assert page.index("First make room") < page.index("1. Create a new secret in Entra")
     assert deleted_url(acme, rejected.pk) in page
+
+
+def test_a_single_tenant_app_is_not_asked_to_make_room_first(
+    client, alice, acme, acme_full, settings
+):
+    # Without the interactive sign-in the wizard asks for a single-tenant app, for which
+    # Entra sets no two-secret limit (onboarding.renewal.limits).
+    settings.OPERATIONS_SIGN_IN = frozenset({"password"})
+    client.force_login(alice)
+    page = client.get(renew_url(acme)).content.decode()
+    assert "First make room" not in page
+    assert "holds two the portal still uses" not in page
 
 
 def test_i_deleted_it_records_and_audits_and_makes_room(client, alice, acme, acme_full):
@@ -170,7 +182,7 @@ def test_reporting_entras_refusal_is_audited_and_explained(client, alice, acme, 
     text = response.content.decode()
     assert "Entra allows this app two client secrets only" in text
     assert "Not allowed to add 3 passwords. You can only add a maximum of 2 passwords." in text
-    assert f'data-copy="{rejected.secret_id}" aria-label="Copy Secret ID to delete"' in text
+    assert f'data-copy="{rejected.secret_id}" aria-label="Copy Secret ID to delete' in text
     assert f"Never delete the secret in use, Secret ID <code>{active.secret_id}</code>" in text
     event = AuditEvent.objects.get(action="client_secret.limit_reported")
     assert (event.actor, event.tenant) == (alice, acme)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.actors import Actor
 from onboarding.client_secrets import secret_deleted_in_entra
 from onboarding.models import AuditEvent, ClientSecret
-from onboarding.renewal.limits import ENTRA_SECRET_LIMIT, secret_room
+from onboarding.renewal.limits import ENTRA_SECRET_LIMIT, secret_limit, secret_room
 from onboarding.wizard.services import APP_NAME_MAX, suggested_app_name
 from tests.onboarding.conftest import make_secret
 from tests.recordings import load
@@ -115,3 +115,50 @@ def test_a_short_tenant_name_is_kept_whole_and_names_stay_unique(acme, globex):
     assert suggested_app_name(acme) == f"{acme.name} mailbox connection ({acme.pk.hex[:8]})"
     acme.name = globex.name = "y" * 200
     assert suggested_app_name(acme) != suggested_app_name(globex)
+
+
+# --- the limit follows the account type the wizard asks for -------------------------
+
+
+def test_the_documented_limit_is_for_personal_account_types_only():
+    statement = load("supported_accounts_two_secrets").statement
+    secrets_row = next(line for line in statement.splitlines() if "passwordCredentials" in line)
+    cells = [cell.strip() for cell in secrets_row.strip("|").split("|")]
+    # AzureADMyOrg, AzureADMultipleOrgs, then the personal-account audiences.
+    assert cells[1:] == ["No limit\\*", "No limit\\*", "Maximum of two client secrets"]
+
+
+@pytest.mark.parametrize(
+    ("methods", "limit"),
+    [
+        (frozenset({"interactive", "password"}), ENTRA_SECRET_LIMIT),
+        (frozenset({"interactive"}), ENTRA_SECRET_LIMIT),
+        (frozenset({"password"}), None),
+        (frozenset(), None),
+    ],
+)
+def test_the_limit_applies_only_when_the_wizard_asks_for_personal_accounts(
+    settings, methods, limit
+):
+    settings.OPERATIONS_SIGN_IN = methods
+    assert secret_limit() == limit
+
+
+def test_a_single_tenant_app_is_never_at_the_limit(acme_consented, settings):
+    settings.OPERATIONS_SIGN_IN = frozenset()
+    secret(acme_consented, Status.ACTIVE, days_ago=30)
+    rejected = secret(acme_consented, Status.REJECTED, days_ago=5)
+    secret(acme_consented, Status.RETIRED, days_ago=60, retired_at=timezone.now())
+    room = secret_room(acme_consented)
+    assert (room.count, room.limit, room.at_limit) == (3, None, False)
+    # Should Entra refuse all the same (an app registered otherwise), the refusal page
+    # still knows which secret to delete first.
+    assert room.to_delete == rejected
+
+
+def test_with_personal_accounts_two_secrets_are_the_limit(acme_consented, settings):
+    settings.OPERATIONS_SIGN_IN = frozenset({"interactive"})
+    secret(acme_consented, Status.ACTIVE, days_ago=30)
+    secret(acme_consented, Status.REJECTED)
+    room = secret_room(acme_consented)
+    assert (room.limit, room.at_limit) == (ENTRA_SECRET_LIMIT, True)

@@ -84,10 +84,11 @@ def test_it_removes_a_mailbox_and_closes_verify_without_one(as_alice, acme_ready
     assert as_alice.get(verify)["Location"] == mailbox_url(acme)
 
 
-def test_it_only_removes_by_post(as_alice, acme_ready, acme):
+def test_it_asks_before_removing_and_removes_only_by_post(as_alice, acme_ready, acme):
     mailbox = acme.mailboxes.get()
     response = as_alice.get(reverse("onboarding:mailbox-remove", args=[acme.pk, mailbox.pk]))
-    assert response.status_code == 405
+    assert response.status_code == 200
+    assert f"Remove {mailbox.address}?" in response.content.decode()
     assert Mailbox.objects.exists()
 
 

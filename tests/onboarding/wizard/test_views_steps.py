@@ -107,7 +107,8 @@ def test_it_offers_consent_and_a_link_to_forward(as_alice, acme_configured, acme
     page = as_alice.get(url("permissions", acme)).content.decode()
     assert url("consent-start", acme) in page
     assert "/onboarding/consent/forwarded/" in page
-    assert "Cloud Application Administrator" in page
+    assert "Privileged Role Administrator" in page
+    assert "Cloud Application Administrator" not in page
     assert 'data-copy="Mail.Send"' in page
 
 
@@ -126,9 +127,14 @@ def test_it_shows_who_granted_consent(as_alice, acme_consented, acme):
 def test_it_clears_consent_when_an_earlier_answer_changes(
     as_alice, acme_ready, acme, fake_microsoft
 ):
+    data = {"client_id": GLOBEX_CLIENT_ID, "directory": ACME_DIRECTORY_ID}
+    # A live tenant's app is changed only once the admin confirms what it disconnects.
+    shown = as_alice.post(url("register", acme), data)
+    acme_ready.refresh_from_db()
+    assert acme_ready.consent_granted_at is not None
     response = as_alice.post(
         url("register", acme),
-        {"client_id": GLOBEX_CLIENT_ID, "directory": ACME_DIRECTORY_ID},
+        {**data, "confirm_change": shown.context["change"].token},
         follow=True,
     )
     assert "consent must be granted again" in response.content.decode()
