@@ -152,10 +152,16 @@ FAST_POLL_FOR = timedelta(seconds=15)
 IDLE_POLL_MS = 30000
 
 
+# A run just finished: its consequences (health, the wizard's step) are written a
+# moment after its result, so the page looks once more before it idles.
+SETTLE_FOR = timedelta(seconds=5)
+
+
 def poll_ms(run: CheckRun) -> int:
-    if run.is_finished:
-        return IDLE_POLL_MS
     now = timezone.now()
+    if run.is_finished:
+        recent = run.finished_at is not None and now - run.finished_at < SETTLE_FOR
+        return SLOW_POLL_MS if recent else IDLE_POLL_MS
     if run.retry_at is not None and run.retry_at - now > timedelta(seconds=2):
         return SLOW_POLL_MS
     latest = max(filter(None, (run.created_at, run.started_at, run.retry_at)))

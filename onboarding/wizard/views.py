@@ -16,7 +16,7 @@ from accounts.actors import Actor
 from onboarding import tasks
 from onboarding.access import admin_tenant_or_404, user_of
 from onboarding.checks.claim import TOO_SOON, check_again
-from onboarding.checks.results import status_context, test_message
+from onboarding.checks.results import IDLE_POLL_MS, poll_ms, status_context, test_message
 from onboarding.client_secrets import LIVE_STATUSES
 from onboarding.consent import flow as consent
 from onboarding.microsoft import admin_center
@@ -271,8 +271,16 @@ def _verify_context(page: WizardPage) -> dict[str, Any]:
         run is not None and run.status == CheckRun.Status.PASSED for run in runs
     )
     all_checked = all(run is not None for run in runs)
+    # Keep polling briefly after the last run ends: the step list follows its result.
+    settling = any(
+        run is not None and run.is_finished and poll_ms(run) < IDLE_POLL_MS for run in runs
+    )
     return page.context(
-        checks=checks, pending=pending, all_passed=all_passed, all_checked=all_checked
+        checks=checks,
+        pending=pending,
+        settling=settling,
+        all_passed=all_passed,
+        all_checked=all_checked,
     )
 
 

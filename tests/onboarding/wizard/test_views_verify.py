@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from microsoft_emulator.scenarios import ready_directory
 from onboarding.models import CheckRun
@@ -42,7 +45,10 @@ def test_it_checks_a_new_mailbox_and_opens_the_last_step(
     # Token, read, send; the roles in the token are a line for information.
     assert status.count("passed</strong>") == 3
     assert "Roles in the token: Mail.Read, Mail.Send." in status
-    assert 'hx-trigger="every 30s"' in status
+    # Once a second for a few seconds more (the step list follows the result), then idle.
+    assert 'hx-trigger="every 1000ms"' in status
+    CheckRun.objects.update(finished_at=timezone.now() - timedelta(seconds=6))
+    assert 'hx-trigger="every 30s"' in polled_status(as_alice, acme)
     assert as_alice.get(url("done", acme)).status_code == 200
 
 
