@@ -17,46 +17,22 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 from django.db import connections, models, router, transaction
 
 # Settings parse the keyring at start-up, so it lives in a module without app code.
 from portal.keyring import (
-    KEYS_VARIABLE,
     Binding,
     DecryptionError,
     Keyring,
-    KeyringError,
-    ensure_key_file,
-    read_keyring_file,
+    current_keyring,
 )
 
 logger = logging.getLogger(__name__)
-
-_dev_lock = threading.Lock()
-_dev_keyrings: dict[Path, Keyring] = {}
-
-
-def current_keyring() -> Keyring:
-    """The keyring in force: configured, or else (development only) the local key file."""
-    configured = getattr(settings, "ENCRYPTION_KEYRING", None)
-    if configured is not None:
-        return configured
-    if getattr(settings, "PRODUCTION", False):
-        raise KeyringError(f"{KEYS_VARIABLE} must be set in production.")
-    path = Path(settings.ENCRYPTION_KEYS_DEV_FILE)
-    with _dev_lock:
-        if path not in _dev_keyrings:
-            ensure_key_file(path)
-            _dev_keyrings[path] = read_keyring_file(path)
-        return _dev_keyrings[path]
 
 
 # --- Secret columns ----------------------------------------------------------------

@@ -18,6 +18,7 @@ import binascii
 import os
 import re
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,3 +202,27 @@ def ensure_key_file(path: Path) -> bool:
     finally:
         temporary.unlink()
     return True
+
+
+_dev_lock = threading.Lock()
+_dev_keyrings: dict[Path, Keyring] = {}
+
+
+def current_keyring() -> Keyring:
+    """The keyring in force: settings.ENCRYPTION_KEYRING (parsed at start-up), or else,
+    in development only, the local key file (settings.ENCRYPTION_KEYS_DEV_FILE), created
+    on first use and read once per process. The vault and the webhook secrets both read
+    it here, so they always agree."""
+    from django.conf import settings  # at call time: the settings import this module
+
+    configured = getattr(settings, "ENCRYPTION_KEYRING", None)
+    if configured is not None:
+        return configured
+    if getattr(settings, "PRODUCTION", False):
+        raise KeyringError(f"{KEYS_VARIABLE} must be set in production.")
+    path = Path(settings.ENCRYPTION_KEYS_DEV_FILE)
+    with _dev_lock:
+        if path not in _dev_keyrings:
+            ensure_key_file(path)
+            _dev_keyrings[path] = read_keyring_file(path)
+        return _dev_keyrings[path]

@@ -4,8 +4,7 @@ Secrets are Standard Webhooks' `whsec_` + base64 of 32 random bytes. They are st
 like every secret column of the portal (onboarding.vault's format and binding: the
 lower-case model label, the row's primary key and the field name), so the vault's key
 rotation can re-encrypt them once `webhooks.Endpoint.secret` and `.previous_secret` are
-listed in its SECRET_COLUMNS. This module cannot import onboarding, so it reads the
-keyring the way the vault does.
+listed in its SECRET_COLUMNS. The keyring is the vault's own (portal.keyring.current_keyring).
 """
 
 from __future__ import annotations
@@ -13,22 +12,16 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from portal.keyring import (
-    KEYS_VARIABLE,
     Binding,
     DecryptionError,
-    Keyring,
-    KeyringError,
-    ensure_key_file,
-    read_keyring_file,
+    current_keyring,
 )
 from webhooks.models import Endpoint
 
@@ -37,24 +30,6 @@ logger = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 MODEL_LABEL = "webhooks.endpoint"
-
-_dev_lock = threading.Lock()
-_dev_keyrings: dict[Path, Keyring] = {}
-
-
-def current_keyring() -> Keyring:
-    """The keyring in force, exactly as onboarding.vault.current_keyring finds it."""
-    configured = getattr(settings, "ENCRYPTION_KEYRING", None)
-    if configured is not None:
-        return configured
-    if getattr(settings, "PRODUCTION", False):
-        raise KeyringError(f"{KEYS_VARIABLE} must be set in production.")
-    path = Path(settings.ENCRYPTION_KEYS_DEV_FILE)
-    with _dev_lock:
-        if path not in _dev_keyrings:
-            ensure_key_file(path)
-            _dev_keyrings[path] = read_keyring_file(path)
-        return _dev_keyrings[path]
 
 
 def new_secret() -> str:
