@@ -17,11 +17,18 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from accounts.actors import Actor
+from microsoft_emulator.scenarios import Ready, ready_directory
+from onboarding import progress
+from onboarding.invitations import services as invitations
+from onboarding.models import AppRegistration, ClientSecret
 from tests.conftest import require_service
 
 # Playwright's sync API keeps an event loop in the test thread; Django's ORM
@@ -37,6 +44,7 @@ AXE_RUNNER = Path(__file__).with_name("axe_runner.js")
 AXE_IDLE_TIMEOUT_MS = 20_000
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
+INVITED_PASSWORD = "a long enough passphrase"
 
 pytestmark = pytest.mark.browser
 
@@ -276,3 +284,57 @@ def screenshot(request):
         page.set_viewport_size(original)
 
     return take
+
+
+def fits_a_phone(page) -> None:
+    """No sideways scrolling at 375 pixels."""
+    original = page.viewport_size
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.set_viewport_size(original)
+
+
+@pytest.fixture
+def portal(live_server, settings, emulated_microsoft):
+    """The live portal, with its consent callback at its own address."""
+    settings.PORTAL_BASE_URL = live_server.url
+    return live_server
+
+
+def accept_invitation(page, portal, tenant, charlie) -> None:
+    """Dora (dora@acme.example), invited by Charlie, creates her account from the link."""
+    _, token = invitations.invitation_create(
+        tenant=tenant, email="dora@acme.example", actor=Actor(user=charlie)
+    )
+    page.goto(f"{portal.url}/invitations/{token}/")
+    page.get_by_label("Your full name").fill("Dora Admin")
+    page.get_by_label("Choose a password").fill(INVITED_PASSWORD)
+    page.get_by_label("Repeat the password").fill(INVITED_PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+
+
+def save_steps_1_to_4(tenant, ready: Ready) -> None:
+    """through_step_4's saving, for a test that changes the directory before it."""
+    app = AppRegistration.objects.create(
+        tenant=tenant,
+        client_id=ready.app.client_id,
+        directory=ready.directory.id,
+        directory_id=ready.directory.id,
+        authentication_confirmed_at=timezone.now(),
+        consent_granted_at=timezone.now(),
+    )
+    secret = ClientSecret(
+        app=app, secret_id=ready.secret.key_id, expires_on=date.today() + timedelta(days=180)
+    )
+    secret.set_value(ready.secret.value)
+    secret.save()
+    progress.record_progress(tenant)
+
+
+@pytest.fixture
+def through_step_4(emulated_microsoft, acme) -> Ready:
+    """Contoso set up as the guide says; Acme's steps 1 to 4 saved against it, as the
+    admin leaves them (the secret still waiting for its first check)."""
+    ready = ready_directory(emulated_microsoft)
+    save_steps_1_to_4(acme, ready)
+    return ready

@@ -7,75 +7,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.utils import timezone
 
-from accounts.actors import Actor
-from microsoft_emulator.scenarios import ready_directory
-from onboarding import progress
-from onboarding.invitations import services as invitations
-from onboarding.models import AppRegistration, ClientSecret
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import accept_invitation, fits_a_phone
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a long enough passphrase"
-
-
-@pytest.fixture
-def portal(live_server, settings, emulated_microsoft):
-    settings.PORTAL_BASE_URL = live_server.url
-    return live_server
-
-
-@pytest.fixture
-def admin_page(chromium_browser):
-    context = chromium_browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def through_step_4(emulated_microsoft, acme):
-    """Contoso set up as the guide says; Acme's steps 1 to 4 saved against it, as the
-    admin leaves them (the secret still waiting for its first check)."""
-    ready = ready_directory(emulated_microsoft)
-    app = AppRegistration.objects.create(
-        tenant=acme,
-        client_id=ready.app.client_id,
-        directory=ready.directory.id,
-        directory_id=ready.directory.id,
-        authentication_confirmed_at=timezone.now(),
-        consent_granted_at=timezone.now(),
-    )
-    secret = ClientSecret(
-        app=app, secret_id=ready.secret.key_id, expires_on=date.today() + timedelta(days=180)
-    )
-    secret.set_value(ready.secret.value)
-    secret.save()
-    progress.record_progress(acme)
-    return ready
-
-
-def fits_a_phone(page) -> None:
-    original = page.viewport_size
-    page.set_viewport_size(PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    page.set_viewport_size(original)
-
 
 def test_a_new_admin_who_finishes_sees_connected_everywhere(
-    admin_page, portal, through_step_4, acme, charlie, screenshot
+    page, portal, through_step_4, acme, charlie, screenshot
 ):
-    ready, page = through_step_4, admin_page
-    _, token = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
-    )
-    page.goto(f"{portal.url}/invitations/{token}/")
-    page.get_by_label("Your full name").fill("Dora Admin")
-    page.get_by_label("Choose a password").fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
+    ready = through_step_4
+    accept_invitation(page, portal, acme, charlie)
 
     # Before finishing: the start page offers the setup and says what it takes.
     page.get_by_role("heading", name="Welcome, Dora").wait_for()

@@ -10,26 +10,20 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from onboarding.models import AppRegistration
+from tests.browser.conftest import fits_a_phone
+from tests.browser.entra_steps import sign_in_to_microsoft
 from tests.browser.test_wizard import (
     ADMIN,
     CLERK,
     MS_PASSWORD,
     browser_context,
     copied,
-    fits_a_phone,
-    sign_in_to_microsoft,
     sign_in_to_portal,
 )
 
 pytestmark = pytest.mark.browser
 
 OUTSIDER = "admin@globex.onmicrosoft.com"
-
-
-@pytest.fixture
-def portal(live_server, settings, emulated_microsoft):
-    settings.PORTAL_BASE_URL = live_server.url
-    return live_server
 
 
 @pytest.fixture
@@ -78,7 +72,7 @@ def test_it_shows_the_forward_page_after_microsofts_need_admin_approval(
 ):
     page = browser_page
     to_microsoft(page, portal, alice, acme)
-    sign_in_to_microsoft(page, CLERK)
+    sign_in_to_microsoft(page, CLERK, MS_PASSWORD)
     page.get_by_role("heading", name="Need admin approval").wait_for()
     page.get_by_role("link", name="Return to the application without granting consent").click()
     page.get_by_role("heading", name="An administrator needs to grant consent").wait_for()
@@ -99,7 +93,7 @@ def test_it_tells_an_admin_of_another_directory_to_use_their_own(
 ):
     page = browser_page
     to_microsoft(page, portal, alice, acme)
-    sign_in_to_microsoft(page, OUTSIDER)
+    sign_in_to_microsoft(page, OUTSIDER, MS_PASSWORD)
     page.get_by_role("heading", name="That account belongs to another organisation").wait_for()
     page.get_by_text(contoso.id).wait_for()
     page.get_by_role("button", name="Copy Link for your colleague").wait_for()

@@ -22,12 +22,6 @@ WIDTHS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "
 
 
 @pytest.fixture
-def portal(live_server, settings, emulated_microsoft):
-    settings.PORTAL_BASE_URL = live_server.url
-    return live_server
-
-
-@pytest.fixture
 def context_at(chromium_browser):
     contexts = []
 

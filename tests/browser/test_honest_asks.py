@@ -12,13 +12,13 @@ import pytest
 from django.utils import timezone
 
 from onboarding.models import AppRegistration, Mailbox, Tenant
+from tests.browser.conftest import fits_a_phone
+from tests.browser.entra_steps import sign_in_to_microsoft
 from tests.browser.test_wizard import (  # noqa: F401  (fixtures)
     ADMIN,
+    MS_PASSWORD,
     admin_page,
     contoso,
-    fits_a_phone,
-    portal,
-    sign_in_to_microsoft,
     sign_in_to_portal,
 )
 from tests.onboarding.conftest import make_secret
@@ -43,7 +43,7 @@ def essentials_from_entra(page, emulated_microsoft, app) -> str:
     tab = page.context.new_page()
     tab.goto(f"{emulated_microsoft.base_url}/entra/apps/{app.client_id}")
     if tab.get_by_label("Email, phone, or Skype").count():
-        sign_in_to_microsoft(tab, ADMIN)
+        sign_in_to_microsoft(tab, ADMIN, MS_PASSWORD)
     text = tab.locator("dl").first.inner_text()
     tab.close()
     return text
@@ -51,7 +51,7 @@ def essentials_from_entra(page, emulated_microsoft, app) -> str:
 
 def test_the_default_asks_for_every_setting_with_its_reason_and_risk(
     admin_page,  # noqa: F811
-    portal,  # noqa: F811
+    portal,
     registered,
     emulated_microsoft,
     alice,
@@ -114,7 +114,7 @@ def test_the_default_asks_for_every_setting_with_its_reason_and_risk(
 
 def test_a_vendor_without_the_operations_apps_sign_ins_asks_for_none_of_them(
     admin_page,  # noqa: F811
-    portal,  # noqa: F811
+    portal,
     registered,
     alice,
     acme,
@@ -157,7 +157,7 @@ def test_a_vendor_without_the_operations_apps_sign_ins_asks_for_none_of_them(
 
 def test_step_1_catches_mixed_up_ids_before_microsoft_is_asked(
     admin_page,  # noqa: F811
-    portal,  # noqa: F811
+    portal,
     registered,
     alice,
     acme,
@@ -191,7 +191,7 @@ def test_step_1_catches_mixed_up_ids_before_microsoft_is_asked(
 
 def test_changing_a_live_tenants_app_asks_first(
     admin_page,  # noqa: F811
-    portal,  # noqa: F811
+    portal,
     registered,
     emulated_microsoft,
     contoso,  # noqa: F811

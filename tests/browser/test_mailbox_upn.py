@@ -4,36 +4,15 @@ passes, with the test message sent to the alias."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
-from django.utils import timezone
 
-from accounts.actors import Actor
 from microsoft_emulator.scenarios import ready_directory
-from onboarding import progress
-from onboarding.invitations import services as invitations
-from onboarding.models import AppRegistration, ClientSecret, Mailbox
-from tests.browser.conftest import DESKTOP
+from onboarding.models import Mailbox
+from tests.browser.conftest import accept_invitation, save_steps_1_to_4
 
 pytestmark = pytest.mark.browser
 
 ALIAS = "orders@contoso.com"
-PASSWORD = "a long enough passphrase"
-
-
-@pytest.fixture
-def portal(live_server, settings, emulated_microsoft):
-    settings.PORTAL_BASE_URL = live_server.url
-    return live_server
-
-
-@pytest.fixture
-def admin_page(chromium_browser):
-    context = chromium_browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
@@ -49,35 +28,15 @@ def through_step_4(emulated_microsoft, acme):
     emulated_microsoft.update_user(
         ready.mailbox, mail="dispatch@contoso.com", proxy_addresses=[f"smtp:{ALIAS}"]
     )
-    app = AppRegistration.objects.create(
-        tenant=acme,
-        client_id=ready.app.client_id,
-        directory=ready.directory.id,
-        directory_id=ready.directory.id,
-        authentication_confirmed_at=timezone.now(),
-        consent_granted_at=timezone.now(),
-    )
-    secret = ClientSecret(
-        app=app, secret_id=ready.secret.key_id, expires_on=date.today() + timedelta(days=180)
-    )
-    secret.set_value(ready.secret.value)
-    secret.save()
-    progress.record_progress(acme)
+    save_steps_1_to_4(acme, ready)
     return ready
 
 
 def test_a_new_admin_enters_an_alias_and_its_upn_and_the_check_passes(
-    admin_page, portal, through_step_4, acme, charlie, screenshot
+    page, portal, through_step_4, acme, charlie, screenshot
 ):
-    ready, page = through_step_4, admin_page
-    _, token = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
-    )
-    page.goto(f"{portal.url}/invitations/{token}/")
-    page.get_by_label("Your full name").fill("Dora Admin")
-    page.get_by_label("Choose a password").fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
+    ready = through_step_4
+    accept_invitation(page, portal, acme, charlie)
     page.get_by_role("link", name="Continue the setup").click()
 
     page.get_by_role("heading", name="Mailbox", exact=True).wait_for()

@@ -5,74 +5,28 @@ marked as not needed."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
-from django.utils import timezone
 
-from accounts.actors import Actor
-from microsoft_emulator.scenarios import ready_directory
-from onboarding import progress
 from onboarding.checks.results import TEST_HEADER, TEST_SUBJECT_PREFIX
-from onboarding.invitations import services as invitations
-from onboarding.models import AppRegistration, ClientSecret, Mailbox
-from tests.browser.conftest import DESKTOP
+from onboarding.models import Mailbox
+from tests.browser.conftest import accept_invitation
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a long enough passphrase"
-
 
 @pytest.fixture
-def portal(live_server, settings, emulated_microsoft):
-    settings.PORTAL_BASE_URL = live_server.url
+def portal(portal, settings):
+    """The shared portal fixture, with no check recipient and no mailbox password."""
     settings.PORTAL_CHECK_SEND_TO = ""
     settings.OPERATIONS_SIGN_IN = frozenset()  # PORTAL_OPERATIONS_SIGN_IN=none
-    return live_server
-
-
-@pytest.fixture
-def admin_page(chromium_browser):
-    # The screenshots are taken at both widths (the `screenshot` fixture).
-    context = chromium_browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def through_step_4(emulated_microsoft, acme):
-    """Contoso set up as the guide says; Acme's steps 1 to 4 done against it."""
-    ready = ready_directory(emulated_microsoft)
-    app = AppRegistration.objects.create(
-        tenant=acme,
-        client_id=ready.app.client_id,
-        directory=ready.directory.id,
-        directory_id=ready.directory.id,
-        authentication_confirmed_at=timezone.now(),
-        consent_granted_at=timezone.now(),
-    )
-    secret = ClientSecret(
-        app=app, secret_id=ready.secret.key_id, expires_on=date.today() + timedelta(days=180)
-    )
-    secret.set_value(ready.secret.value)
-    secret.save()
-    progress.record_progress(acme)
-    return ready
+    return portal
 
 
 def test_without_the_password_method_step_5_asks_for_no_password_and_the_check_passes(
-    admin_page, portal, through_step_4, acme, charlie, screenshot
+    page, portal, through_step_4, acme, charlie, screenshot
 ):
-    ready, page = through_step_4, admin_page
-    _, token = invitations.invitation_create(
-        tenant=acme, email="dora@acme.example", actor=Actor(user=charlie)
-    )
-    page.goto(f"{portal.url}/invitations/{token}/")
-    page.get_by_label("Your full name").fill("Dora Admin")
-    page.get_by_label("Choose a password").fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
+    ready = through_step_4
+    accept_invitation(page, portal, acme, charlie)
     page.get_by_role("link", name="Continue the setup").click()
 
     page.get_by_role("heading", name="Mailbox", exact=True).wait_for()

@@ -8,15 +8,20 @@ from collections.abc import Iterator
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from accounts.actors import Actor
 from onboarding import progress
 from onboarding.checks import health
-from onboarding.invitations import services as invitations
 from onboarding.models import AppRegistration, ClientSecret, Mailbox
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, accept_invitation, fits_a_phone
+from tests.browser.entra_steps import (
+    entra_authentication,
+    entra_new_secret,
+    entra_permissions,
+    entra_register,
+    open_in_entra,
+    sign_in_to_microsoft,
+)
 from tests.onboarding.conftest import make_secret
 
 pytestmark = pytest.mark.browser
@@ -24,7 +29,6 @@ pytestmark = pytest.mark.browser
 ADMIN = "admin@contoso.onmicrosoft.com"
 CLERK = "clerk@contoso.onmicrosoft.com"
 MS_PASSWORD = "Admin-pass-1"
-PORTAL_PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture
@@ -34,13 +38,6 @@ def contoso(emulated_microsoft):
     emulated_microsoft.add_user(directory, CLERK, MS_PASSWORD, admin=False)
     emulated_microsoft.add_user(directory, "dispatch@contoso.onmicrosoft.com", MS_PASSWORD)
     return directory
-
-
-@pytest.fixture
-def portal(live_server, settings, emulated_microsoft):
-    """The live portal, with its consent callback at its own address."""
-    settings.PORTAL_BASE_URL = live_server.url
-    return live_server
 
 
 def browser_context(chromium_browser):
@@ -66,105 +63,14 @@ def colleague_page(chromium_browser) -> Iterator:
     context.close()
 
 
-def fits_a_phone(page) -> None:
-    """No sideways scrolling at 375 pixels."""
-    original = page.viewport_size
-    page.set_viewport_size(PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    page.set_viewport_size(original)
-
-
 def step(page, screenshot, name: str, heading: str) -> None:
     page.get_by_role("heading", name=heading, exact=True).wait_for()
     fits_a_phone(page)
     screenshot(page, name)
 
 
-def accept_invitation(page, portal, tenant, charlie) -> None:
-    _, token = invitations.invitation_create(
-        tenant=tenant, email="dora@acme.example", actor=Actor(user=charlie)
-    )
-    page.goto(f"{portal.url}/invitations/{token}/")
-    page.get_by_label("Your full name").fill("Dora Admin")
-    page.get_by_label("Choose a password").fill(PORTAL_PASSWORD)
-    page.get_by_label("Repeat the password").fill(PORTAL_PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
-    page.get_by_role("link", name="Set up the mailbox connection").click()
-
-
 def copied(page, label: str) -> str:
     return page.get_by_role("button", name=f"Copy {label}").first.get_attribute("data-copy")
-
-
-def sign_in_to_microsoft(page, upn: str) -> None:
-    page.get_by_label("Email, phone, or Skype").fill(upn)
-    page.get_by_label("Password").fill(MS_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def open_in_entra(page, link_name: str):
-    """Follow one of the wizard's deep links. They open the admin center in one tab
-    named "entra" and reuse it; after the consent round trip through Microsoft the
-    wizard's tab no longer reaches that tab (the browser cut the tie), so the next link
-    opens a new one, reused from then on."""
-    link = page.get_by_role("link", name=link_name)
-    others = [other for other in page.context.pages if other is not page]
-    before = {id(other): other.url for other in others}
-    try:
-        with page.context.expect_page(timeout=5_000) as opened:
-            link.click()
-        tab = opened.value
-    except PlaywrightTimeoutError:
-        tab = others[-1]  # the Entra tab, reused
-        tab.wait_for_url(lambda url: url != before[id(tab)])
-    tab.wait_for_load_state()
-    return tab
-
-
-def entra_register(tab, name: str) -> tuple[str, str]:
-    sign_in_to_microsoft(tab, ADMIN)
-    tab.get_by_role("heading", name="Register an application").wait_for()
-    tab.get_by_label("Name", exact=True).fill(name)
-    # The emulator words the option more briefly than Entra does.
-    tab.get_by_label(
-        re.compile(r"^Accounts in any organizational directory .* and personal")
-    ).check()
-    tab.get_by_label("Select a platform").select_option("Web")
-    tab.get_by_label("Redirect URI").fill("https://localhost")
-    tab.get_by_role("button", name="Register").click()
-    return tab.locator("#client-id").inner_text(), tab.locator("#tenant-id").inner_text()
-
-
-def entra_authentication(tab, uris: list[str]) -> None:
-    tab.get_by_role("heading", name="Authentication").wait_for()
-    for uri in uris:
-        tab.get_by_label("Add URI").fill(uri)
-        tab.get_by_label("Access tokens (used for implicit flows)").check()
-        tab.get_by_label("ID tokens (used for implicit and hybrid flows)").check()
-        tab.get_by_label("Yes").check()
-        tab.get_by_role("button", name="Save").click()
-        tab.get_by_text("Successfully updated").wait_for()
-
-
-def entra_permissions(tab) -> None:
-    tab.get_by_role("link", name="Add a permission").click()
-    tab.get_by_role("link", name="Application permissions").click()
-    tab.get_by_label("Select permissions").fill("mail")
-    tab.get_by_role("button", name="Search").click()
-    tab.get_by_label("Mail.Read", exact=True).check()
-    tab.get_by_label("Mail.Send", exact=True).check()
-    tab.get_by_role("button", name="Add permissions").click()
-
-
-def entra_new_secret(tab) -> tuple[str, str, str]:
-    tab.get_by_role("link", name="New client secret").click()
-    tab.get_by_label("Description").fill("Mailbox portal")
-    tab.get_by_label("Expires").select_option(label="Recommended: 180 days (6 months)")
-    tab.get_by_role("button", name="Add").click()
-    row = tab.get_by_role("row").filter(has=tab.get_by_test_id("secret-value"))
-    expires = row.get_by_role("cell").nth(1).inner_text().split()[0]
-    value = tab.get_by_test_id("secret-value").inner_text()
-    return value, tab.get_by_test_id("secret-id").inner_text(), expires
 
 
 def test_it_walks_a_new_admin_from_the_invitation_to_verify(
@@ -173,10 +79,11 @@ def test_it_walks_a_new_admin_from_the_invitation_to_verify(
     settings.ENTRA_ADMIN_URL = emulated_microsoft.base_url
     page = admin_page
     accept_invitation(page, portal, acme, charlie)
+    page.get_by_role("link", name="Set up the mailbox connection").click()
     step(page, screenshot, "1-register", "Register the application")
     assert "and personal Microsoft accounts" in copied(page, "Supported account types")
     entra = open_in_entra(page, "New registration")
-    client_id, tenant_id = entra_register(entra, copied(page, "Name"))
+    client_id, tenant_id = entra_register(entra, copied(page, "Name"), ADMIN, MS_PASSWORD)
     assert tenant_id == contoso.id
 
     page.get_by_label("Application (client) ID").fill(client_id)
@@ -285,7 +192,7 @@ def test_it_explains_a_declined_consent(
     sign_in_to_portal(page, portal, alice)
     page.goto(f"{portal.url}/onboarding/{acme.pk}/step/3/")
     page.get_by_role("button", name="Grant admin consent").click()
-    sign_in_to_microsoft(page, ADMIN)
+    sign_in_to_microsoft(page, ADMIN, MS_PASSWORD)
     page.get_by_role("button", name="Cancel").click()
     page.get_by_role("heading", name="Consent was declined").wait_for()
     fits_a_phone(page)
@@ -303,7 +210,7 @@ def test_it_lets_a_non_admin_forward_consent_to_a_colleague(
     sign_in_to_portal(page, portal, alice)
     page.goto(f"{portal.url}/onboarding/{acme.pk}/step/3/")
     page.get_by_role("button", name="Grant admin consent").click()
-    sign_in_to_microsoft(page, CLERK)
+    sign_in_to_microsoft(page, CLERK, MS_PASSWORD)
     page.get_by_role("heading", name="Need admin approval").wait_for()
     page.get_by_role("link", name="Return to the application without granting consent").click()
     page.get_by_role("heading", name="An administrator needs to grant consent").wait_for()
@@ -320,7 +227,7 @@ def test_it_lets_a_non_admin_forward_consent_to_a_colleague(
     colleague_page.get_by_text("alice@acme.example").wait_for()
     screenshot(colleague_page, "forwarded-link")
     colleague_page.get_by_role("button", name="Grant admin consent").click()
-    sign_in_to_microsoft(colleague_page, ADMIN)
+    sign_in_to_microsoft(colleague_page, ADMIN, MS_PASSWORD)
     colleague_page.get_by_role("button", name="Accept").click()
     colleague_page.get_by_role("heading", name="Thank you: admin consent is granted").wait_for()
     screenshot(colleague_page, "forwarded-granted")

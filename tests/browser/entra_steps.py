@@ -1,0 +1,81 @@
+"""The guide's steps in the emulated Entra admin center, as an admin clicks them, for
+the browser tests that walk the wizard."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+
+def sign_in_to_microsoft(page, upn: str, password: str) -> None:
+    page.get_by_label("Email, phone, or Skype").fill(upn)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def open_in_entra(page, link_name: str):
+    """Follow one of the wizard's deep links. They open the admin center in one tab
+    named "entra" and reuse it; after the consent round trip through Microsoft the
+    wizard's tab no longer reaches that tab (the browser cut the tie), so the next link
+    opens a new one, reused from then on."""
+    link = page.get_by_role("link", name=link_name)
+    others = [other for other in page.context.pages if other is not page]
+    before = {id(other): other.url for other in others}
+    try:
+        with page.context.expect_page(timeout=5_000) as opened:
+            link.click()
+        tab = opened.value
+    except PlaywrightTimeoutError:
+        tab = others[-1]  # the Entra tab, reused
+        tab.wait_for_url(lambda url: url != before[id(tab)])
+    tab.wait_for_load_state()
+    return tab
+
+
+def entra_register(tab, name: str, upn: str, password: str) -> tuple[str, str]:
+    """Signs in and registers the app; returns its client id and directory id."""
+    sign_in_to_microsoft(tab, upn, password)
+    tab.get_by_role("heading", name="Register an application").wait_for()
+    tab.get_by_label("Name", exact=True).fill(name)
+    # The emulator words the option more briefly than Entra does.
+    tab.get_by_label(
+        re.compile(r"^Accounts in any organizational directory .* and personal")
+    ).check()
+    tab.get_by_label("Select a platform").select_option("Web")
+    tab.get_by_label("Redirect URI").fill("https://localhost")
+    tab.get_by_role("button", name="Register").click()
+    return tab.locator("#client-id").inner_text(), tab.locator("#tenant-id").inner_text()
+
+
+def entra_authentication(tab, uris: list[str]) -> None:
+    tab.get_by_role("heading", name="Authentication").wait_for()
+    for uri in uris:
+        tab.get_by_label("Add URI").fill(uri)
+        tab.get_by_label("Access tokens (used for implicit flows)").check()
+        tab.get_by_label("ID tokens (used for implicit and hybrid flows)").check()
+        tab.get_by_label("Yes").check()
+        tab.get_by_role("button", name="Save").click()
+        tab.get_by_text("Successfully updated").wait_for()
+
+
+def entra_permissions(tab) -> None:
+    tab.get_by_role("link", name="Add a permission").click()
+    tab.get_by_role("link", name="Application permissions").click()
+    tab.get_by_label("Select permissions").fill("mail")
+    tab.get_by_role("button", name="Search").click()
+    tab.get_by_label("Mail.Read", exact=True).check()
+    tab.get_by_label("Mail.Send", exact=True).check()
+    tab.get_by_role("button", name="Add permissions").click()
+
+
+def entra_new_secret(tab) -> tuple[str, str, str]:
+    """A new secret on the app's Certificates & secrets page: value, id, expiry (M/D/Y)."""
+    tab.get_by_role("link", name="New client secret").click()
+    tab.get_by_label("Description").fill("Mailbox portal")
+    tab.get_by_label("Expires").select_option(label="Recommended: 180 days (6 months)")
+    tab.get_by_role("button", name="Add").click()
+    row = tab.get_by_role("row").filter(has=tab.get_by_test_id("secret-value"))
+    expires = row.get_by_role("cell").nth(1).inner_text().split()[0]
+    value = tab.get_by_test_id("secret-value").inner_text()
+    return value, tab.get_by_test_id("secret-id").inner_text(), expires
