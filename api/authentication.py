@@ -13,7 +13,7 @@ from typing import Any
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from api import keys
+from api import keys, memo
 from api.models import ServiceAccount, ServiceKey
 
 # One message for every bad key, whatever was wrong with it.
@@ -32,7 +32,7 @@ class ServiceKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise exceptions.AuthenticationFailed(INVALID_KEY)
-        key = keys.authenticate(value.strip())
+        key = keys.authenticate(value.strip(), memo.version(request))
         if key is None:
             raise exceptions.AuthenticationFailed(INVALID_KEY)
         return key.account, key

@@ -38,12 +38,10 @@ class KeyRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         name = f"api-rate:{key.key_id}:{period}:{window}"
-        cache.add(name, 0, timeout=period + 1)
         try:
-            count = cache.incr(name)
-        except ValueError:  # expired between add and incr: a new window
-            cache.add(name, 1, timeout=period + 1)
-            count = 1
+            count = cache.incr(name)  # one round trip for all calls but a window's first
+        except ValueError:  # the window's first call (or two racing: one add wins)
+            count = 1 if cache.add(name, 1, timeout=period + 1) else cache.incr(name)
         self._wait = (window + 1) * period - now
         return count <= limit
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from api import memo
 from api.connections import active_secrets
 from onboarding import microsoft, vault
 from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose
@@ -23,6 +24,7 @@ from onboarding.models import AppRegistration, ClientSecret, Mailbox
 # never sends an expired token. msal itself serves cached tokens only with 5 minutes
 # left, so a fresh request is rare (a clock step, a token shorter-lived than that).
 MIN_VALID_SECONDS = 300
+_SECRETS = memo.Memo()
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,18 @@ class Unavailable(Exception):
         self.retry_after = retry_after
 
 
-def credential_for(mailbox: Mailbox) -> tuple[AppRegistration, ClientSecret, str]:
+def credential_for(
+    mailbox: Mailbox, version: str | None = None
+) -> tuple[AppRegistration, ClientSecret, str]:
     """The app, its active secret and that value of a mailbox's tenant, or Unusable.
-    One query when the connection is usable (the secret with its app)."""
-    secret = active_secrets(mailbox.tenant_id).select_related("app").first()
+    One query when the connection is usable (the secret with its app); none with the
+    version of the connections when this process read it before (api/memo.py; the
+    value is in this process's memory anyway, in msal's app for the credential)."""
+
+    def load() -> ClientSecret | None:
+        return active_secrets(mailbox.tenant_id).select_related("app").first()
+
+    secret = _SECRETS.get(mailbox.tenant_id, version, load) if version else load()
     if secret is None:
         if not AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).exists():
             raise Unusable(CATALOGUE["app_missing"], "app_missing")
@@ -65,8 +75,8 @@ def credential_for(mailbox: Mailbox) -> tuple[AppRegistration, ClientSecret, str
         raise Unusable(CATALOGUE["secret_unreadable"], "secret_unreadable") from None
 
 
-def issue(mailbox: Mailbox) -> IssuedToken:
-    app, _, value = credential_for(mailbox)
+def issue(mailbox: Mailbox, version: str | None = None) -> IssuedToken:
+    app, _, value = credential_for(mailbox, version)
     try:
         token = _acquire(app, value, fresh=False)
         if token.expires_in < MIN_VALID_SECONDS:

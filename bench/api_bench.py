@@ -5,8 +5,10 @@ Starts the emulator in its own process, seeds D directories of M mailboxes each 
 app and secret per directory: a credential), saves them in the portal with a service
 key, starts gunicorn (W workers x T threads), then for each caller count runs C calls
 per caller of POST /api/v1/connections/{id}/token, spread over every connection. Prints
-tokens/s and p50/p95/p99 latency per caller count, and the token requests the emulator
-saw (the target: exactly one per credential per token lifetime, whatever the callers).
+tokens/s and p50/p95/p99 latency per caller count, beside the rate of the same callers
+against GET /healthz/ (a bare request: the machine's ceiling), and the token requests
+the emulator saw (the target: exactly one per credential per token lifetime, whatever
+the callers).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench_api \\
     REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/api_bench.py \\
@@ -88,9 +90,10 @@ def start_gunicorn(args: argparse.Namespace, port: int, env: dict[str, str]) -> 
 
 
 def run_callers(
-    base: str, key: str, ids: list[str], callers: int, calls: int
+    base: str, key: str, ids: list[str], callers: int, calls: int, *, bare: bool = False
 ) -> tuple[float, list[float], int]:
-    """(seconds, latencies in ms, failures) of `callers` threads making `calls` each."""
+    """(seconds, latencies in ms, failures) of `callers` threads making `calls` each: token
+    calls, or with `bare` GET /healthz/ (one query, no API code: this machine's ceiling)."""
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -106,7 +109,10 @@ def run_callers(
         for call in range(calls):
             connection = ids[(index * calls + call) % len(ids)]
             began = time.perf_counter()
-            response = http.post(f"{base}/api/v1/connections/{connection}/token", timeout=30)
+            if bare:
+                response = http.get(f"{base}/healthz/", timeout=30)
+            else:
+                response = http.post(f"{base}/api/v1/connections/{connection}/token", timeout=30)
             mine.append((time.perf_counter() - began) * 1000)
             bad += response.status_code != 200
         with lock:
@@ -177,13 +183,24 @@ def main() -> None:
                 f"{'PostgreSQL' if 'postgres' in os.environ.get('DATABASE_URL', '') else 'SQLite'}"
                 f", cache {'Redis' if os.environ.get('REDIS_URL') else 'files'}"
             )
-            print("callers | calls | tokens/s | p50 ms | p95 ms | p99 ms | failed")
+            # Each level is followed by the same callers against the cheapest page there is
+            # (GET /healthz/: one query, no API code), so that the ratio says how much of
+            # this machine's capacity (shared with the callers themselves) a token takes.
+            print(
+                "callers | calls | tokens/s | p50 ms | p95 ms | p99 ms | failed | "
+                "bare requests/s | bare p95 ms | tokens/bare"
+            )
             for callers in levels:
                 seconds, latencies, failed = run_callers(base, key, ids, callers, args.calls)
+                bare_s, bare, bare_failed = run_callers(
+                    base, key, ids, callers, args.calls, bare=True
+                )
+                rate, bare_rate = len(latencies) / seconds, len(bare) / bare_s
                 print(
-                    f"{callers} | {len(latencies)} | {len(latencies) / seconds:.1f} | "
+                    f"{callers} | {len(latencies)} | {rate:.1f} | "
                     f"{statistics.median(latencies):.1f} | {percentile(latencies, 0.95):.1f} | "
-                    f"{percentile(latencies, 0.99):.1f} | {failed}"
+                    f"{percentile(latencies, 0.99):.1f} | {failed + bare_failed} | "
+                    f"{bare_rate:.1f} | {percentile(bare, 0.95):.1f} | {rate / bare_rate:.2f}"
                 )
             counters: dict[str, Any] = control.call("GET", "/counters")
             per_credential = counters["token_requests"]

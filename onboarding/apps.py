@@ -8,4 +8,6 @@ class OnboardingConfig(AppConfig):
     def ready(self) -> None:
         # The audit log is onboarding's; it listens to sign-ins, so accounts needs no
         # import of it.
-        from onboarding import sign_in_audit  # noqa: F401  (connects the receivers)
+        # changes: model writes replace the shared version of the connections (api's
+        # memory). Both modules connect receivers on import.
+        from onboarding import changes, sign_in_audit  # noqa: F401

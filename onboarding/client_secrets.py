@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.actors import SYSTEM, Actor
 from accounts.models import User
+from onboarding import changes as connection_changes
 from onboarding.audit import audit_record
 from onboarding.models import AppRegistration, ClientSecret
 
@@ -61,6 +62,7 @@ def _move(
     moved = ClientSecret.objects.filter(pk=secret.pk, status__in=sources).update(**changes)
     if not moved:
         return False
+    connection_changes.changed()  # the token call uses the active secret
     previous = secret.status
     for field, value in changes.items():
         setattr(secret, field, value)

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.actors import Actor
-from onboarding import emails
+from onboarding import changes, emails
 from onboarding.audit import audit_record
 from onboarding.checks.results import STEP_LABELS, first_failure, step_diagnosis
 from onboarding.client_secrets import (
@@ -162,6 +162,8 @@ def record_health(run: CheckRun) -> None:
     old = mailbox.health
     unchanged = Mailbox.objects.filter(pk=mailbox.pk, health=new)
     # Most checks confirm the health read when the run was claimed: one UPDATE.
+    if old != new or run.diagnosis_key != mailbox.diagnosis_code:
+        changes.changed()  # the token call answers with the health and diagnosis
     if old != new or not unchanged.update(**fields):
         # A change, and its webhook event, commit together (the outbox): no event for a
         # change that rolled back, none lost for one that committed.
@@ -329,9 +331,10 @@ def verification_reset(tenant: Tenant, mailbox_ids: Iterable[object] | None = No
     mailboxes = Mailbox.objects.filter(tenant=tenant)
     if mailbox_ids is not None:
         mailboxes = mailboxes.filter(pk__in=list(mailbox_ids))
-    mailboxes.filter(~Q(health=Health.UNKNOWN) | ~Q(diagnosis_code="")).update(
+    if mailboxes.filter(~Q(health=Health.UNKNOWN) | ~Q(diagnosis_code="")).update(
         health=Health.UNKNOWN, diagnosis_code=""
-    )
+    ):
+        changes.changed()
     tenant_recompute(tenant.pk)
 
 

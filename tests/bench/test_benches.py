@@ -212,11 +212,15 @@ def test_it_runs_the_api_bench_with_one_token_request_per_credential(tmp_path):
         env=bench_env(tmp_path),
     )
     rows = figures(
-        rf"^(\d+) \| (\d+) \| ({NUMBER}) \| ({NUMBER}) \| ({NUMBER}) \| ({NUMBER}) \| (\d+)$",
+        rf"^(\d+) \| (\d+) \| ({NUMBER}) \| ({NUMBER}) \| ({NUMBER}) \| ({NUMBER}) \| (\d+)"
+        rf" \| ({NUMBER}) \| ({NUMBER}) \| ({NUMBER})$",
         output,
     )
     assert [(row[0], row[1], row[6]) for row in rows] == [("1", "5", "0"), ("2", "10", "0")]
-    for _, _, rate, p50, p95, p99, _ in rows:
+    for _, _, rate, p50, p95, p99, _, bare_rate, bare_p95, ratio in rows:
         assert number(rate) > 0
         assert 0 < number(p50) <= number(p95) <= number(p99)
+        assert number(bare_rate) > 0
+        assert number(bare_p95) > 0
+        assert number(ratio) == pytest.approx(number(rate) / number(bare_rate), abs=0.01)
     assert "token requests at the emulator: 2 for 2 credentials (at most 1 per" in output
