@@ -199,7 +199,12 @@ def _perform(steps: _Steps) -> None:
         app = secret.app
         if run.secret_id is None and secret.status == ClientSecret.Status.PENDING:
             steps.first_secret = secret
-        token = steps.call("token", lambda: _app_token(app, secret, steps=steps))
+        # A check someone asked for (a saved change, "Run check again", support) proves
+        # the secret as Microsoft sees it now: a new token, since a token issued earlier
+        # outlives a secret deleted in Entra by up to an hour. Scheduled checks take the
+        # cached one while it lasts (one token request per credential per lifetime).
+        asked = run.trigger != CheckRun.Trigger.SCHEDULE
+        token = steps.call("token", lambda: _app_token(app, secret, asked, steps=steps))
         if token is not None:
             fresh = _Token(token, lambda: _app_token(app, secret, True, steps=steps))
             _mail_steps(steps, mailbox, fresh)

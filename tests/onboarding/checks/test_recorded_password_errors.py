@@ -100,8 +100,8 @@ def test_it_reads_the_code_from_the_message_when_error_codes_are_missing(
 def test_it_fails_only_the_password_step_of_a_check_with_the_recorded_refusal(
     acme, delegated, emulated_microsoft, django_capture_on_commit_callbacks, name, code, key
 ):
-    # The app-only token first, so that the check's token step is answered from msal's
-    # cache and the one token request the check sends is the password sign-in.
+    # The app-only token first, so that the (scheduled) check's token step is answered
+    # from msal's cache and the one token request it sends is the password sign-in.
     microsoft.acquire_app_token(
         directory=delegated.directory.id,
         client_id=delegated.app.client_id,
@@ -110,7 +110,7 @@ def test_it_fails_only_the_password_step_of_a_check_with_the_recorded_refusal(
     recorded = load(name)
     recorded.replay_into(emulated_microsoft)
     mailbox = configure(acme, delegated, password="Mailbox-pass-1")
-    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    run = run_check(mailbox, django_capture_on_commit_callbacks, trigger="schedule")
     assert run.status == CheckRun.Status.FAILED
     recorded_steps = steps(run)
     assert [recorded_steps[step] for step in ("token", "read_inbox", "send_test")] == [
@@ -141,7 +141,7 @@ def test_it_shows_the_recorded_expired_password_with_its_fix_and_microsofts_code
     )
     load("token_password_expired").replay_into(emulated_microsoft)
     mailbox = configure(acme, delegated, password="Mailbox-pass-1")
-    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    run = run_check(mailbox, django_capture_on_commit_callbacks, trigger="schedule")
     client.force_login(alice)
     page = client.get(reverse("checks:mailbox-check", kwargs={"mailbox_id": mailbox.pk}))
     body = page.content.decode()

@@ -55,13 +55,28 @@ def test_it_sends_the_test_message_to_the_mailbox_itself_without_keeping_it(
     assert user.sent == []
 
 
-def test_it_requests_one_token_per_credential_for_many_checks(
+def test_it_requests_one_token_per_credential_for_many_scheduled_checks(
     acme, ready, emulated_microsoft, django_capture_on_commit_callbacks
 ):
     mailbox = configure(acme, ready)
     for _ in range(5):
-        assert run_check(mailbox, django_capture_on_commit_callbacks).status == "passed"
+        run = run_check(mailbox, django_capture_on_commit_callbacks, trigger="schedule")
+        assert run.status == "passed"
     assert emulated_microsoft.counters()["token_requests"] == {ready.app.client_id.lower(): 1}
+
+
+@pytest.mark.parametrize("trigger", ["wizard", "support"])
+def test_a_check_someone_asks_for_finds_a_secret_deleted_in_entra_at_once(
+    acme, ready, emulated_microsoft, django_capture_on_commit_callbacks, trigger
+):
+    mailbox = configure(acme, ready)
+    assert run_check(mailbox, django_capture_on_commit_callbacks).status == "passed"
+    ready.app.secrets.remove(ready.secret)  # deleted in Entra: the cached token lives on
+    scheduled = run_check(mailbox, django_capture_on_commit_callbacks, trigger="schedule")
+    assert scheduled.status == "passed"  # until the cached token ends (up to an hour)
+    asked = run_check(mailbox, django_capture_on_commit_callbacks, trigger=trigger)
+    assert asked.status == "failed"
+    assert steps(asked)["token"] == ("failed", "no_credential_in_entra")
 
 
 def test_a_quick_passing_check_of_a_healthy_mailbox_costs_seven_statements(
@@ -273,7 +288,7 @@ def test_a_directory_deleted_since_the_token_was_cached_gets_its_own_diagnosis(
     mailbox = configure(acme, ready)
     run_check(mailbox, django_capture_on_commit_callbacks)
     emulated_microsoft.state.directories.remove(ready.directory)
-    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    run = run_check(mailbox, django_capture_on_commit_callbacks, trigger="schedule")
     # Graph rejects the cached token (its directory is gone); the fresh token request
     # then names the cause.
     assert steps(run)["read_inbox"] == ("failed", "directory_not_found")
