@@ -31,7 +31,14 @@ def health_changed(
     elif new == HEALTHY and old in ALARMING:
         event_type = EventType.CONNECTION_RECOVERED
     elif new == HEALTHY and old == UNKNOWN:
-        event_type = EventType.CONNECTION_VERIFIED
+        # A change the admin saves (a replaced secret, say) resets the health to unknown
+        # without an event; if the operations app was last told "failing", this is, to
+        # it, a recovery.
+        told = _last_told(connection_id)
+        failing = EventType.CONNECTION_FAILING
+        event_type = (
+            EventType.CONNECTION_RECOVERED if told == failing else EventType.CONNECTION_VERIFIED
+        )
     else:
         return None
     return record(
@@ -39,6 +46,21 @@ def health_changed(
         tenant_id=tenant_id,
         connection_id=connection_id,
         data={"health": new, "previous_health": old, "diagnosis_code": diagnosis_code},
+    )
+
+
+def _last_told(connection_id: Any) -> str | None:
+    """The last health event recorded for the connection (None: none)."""
+    health_events = (
+        EventType.CONNECTION_VERIFIED,
+        EventType.CONNECTION_FAILING,
+        EventType.CONNECTION_RECOVERED,
+    )
+    return (
+        OutboxEvent.objects.filter(connection_id=connection_id, type__in=health_events)
+        .order_by("-sequence")
+        .values_list("type", flat=True)
+        .first()
     )
 
 

@@ -83,6 +83,26 @@ def test_it_tells_the_endpoint_verified_failing_and_recovered(
     assert (failing["health"], failing["diagnosis_code"]) == ("failing", "mailbox_out_of_scope")
 
 
+def test_a_connection_fixed_by_a_saved_change_is_recovered_not_verified_again(
+    acme, ready, emulated_microsoft, receiver, subscribed, django_capture_on_commit_callbacks
+):
+    mailbox = configure(acme, ready)
+    capture = django_capture_on_commit_callbacks
+    assert run_check(mailbox, capture).status == "passed"
+    emulated_microsoft.add_access_policy(ready.app, ready.directory, [ready.admin.upn])
+    for _ in range(2):
+        run_check(mailbox, capture)
+    emulated_microsoft.state.access_policies.clear()
+    # The admin saves a change: the health goes back to unknown without an event.
+    health.verification_reset(acme)
+    assert run_check(mailbox, capture).status == "passed"
+    assert [event["type"] for event in received(receiver, subscribed)] == [
+        "connection.verified",
+        "connection.failing",
+        "connection.recovered",
+    ]
+
+
 def test_it_writes_no_event_when_the_health_stays_the_same(acme, ready, subscribed):
     mailbox = configure(acme, ready)
     mailbox.health = "healthy"
