@@ -80,3 +80,13 @@ def fix_path(*, tenant_id: object, diagnosis: Diagnosis | None, mailbox_id: obje
     return step_fix_path(
         tenant_id, number=diagnosis.wizard_step, renew=renew, mailbox_id=mailbox_id
     )
+
+
+def failing_at_step(codes: list[str], number: int) -> Diagnosis | None:
+    """Of the mailboxes' current diagnosis codes, the first whose fix is wizard step
+    `number`: that step then says its saved answer stopped working instead of "nothing
+    more is needed"."""
+    return next(
+        (CATALOGUE[c] for c in codes if c in CATALOGUE and CATALOGUE[c].wizard_step == number),
+        None,
+    )

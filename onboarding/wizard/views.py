@@ -19,6 +19,7 @@ from onboarding.checks.claim import TOO_SOON, check_again
 from onboarding.checks.results import IDLE_POLL_MS, poll_ms, status_context, test_message
 from onboarding.client_secrets import LIVE_STATUSES
 from onboarding.consent import flow as consent
+from onboarding.diagnosis import failing_at_step
 from onboarding.microsoft import admin_center
 from onboarding.models import CheckRun, Mailbox
 from onboarding.progress import progress_for
@@ -174,6 +175,9 @@ def secret(request: HttpRequest, page: WizardPage) -> HttpResponse:
         form=form,
         app=app,
         current=app.secrets.filter(status__in=LIVE_STATUSES).first(),
+        broken=failing_at_step(
+            list(page.tenant.mailboxes.values_list("diagnosis_code", flat=True)), SECRET
+        ),
         credentials_url=admin_center.app_page_url(app.client_id, "Credentials"),
     )
     return render(request, "onboarding/secret.html", context)

@@ -82,3 +82,25 @@ def test_it_audits_the_saved_secret_with_the_warnings_confirmed(as_alice, acme_c
     assert event.details["confirmed_warnings"] == ["unknown_shape"]
     assert event.details["secret_id"] == SECRET_ID
     assert "short-" not in str(event.details)
+
+
+def test_a_saved_secret_the_last_check_refused_is_not_called_enough(
+    as_alice, acme_configured, acme
+):
+    post(as_alice, acme)
+    page = as_alice.get(secret_url(acme)).content.decode()
+    assert "Nothing more is needed in this step." in page
+    acme.mailboxes.create(address="orders@acme.example", diagnosis_code="no_credential_in_entra")
+    page = as_alice.get(secret_url(acme)).content.decode()
+    assert "Nothing more is needed in this step." not in page
+    assert "Zx9…" in page
+    assert "no longer works: <strong>The application has no client secret in Entra" in page
+    assert "Replace the secret" in page
+
+
+def test_a_mailbox_problem_leaves_the_saved_secret_alone(as_alice, acme_configured, acme):
+    post(as_alice, acme)
+    acme.mailboxes.create(address="orders@acme.example", diagnosis_code="unknown_user")
+    page = as_alice.get(secret_url(acme)).content.decode()
+    assert "Nothing more is needed in this step." in page
+    assert "no longer works" not in page
