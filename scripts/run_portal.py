@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -100,6 +101,15 @@ def seed_emulator(var: Path) -> None:
     print(f"    Emulator state and counters: https://127.0.0.1:{port}/_emulator/", flush=True)
 
 
+def runserver_address() -> str:
+    """Where the web server listens: the host and port of PORTAL_BASE_URL (by default
+    http://127.0.0.1:8000), so that every link the portal writes reaches it."""
+    base = urlsplit(os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000"))
+    if base.scheme != "http" or base.hostname not in ("127.0.0.1", "localhost"):
+        sys.exit("make run serves http://127.0.0.1:<port>: set PORTAL_BASE_URL to one or unset it.")
+    return f"{base.hostname}:{base.port or 80}"
+
+
 def main() -> None:
     var = prepare_state_folder()
     ensure_encryption_keys(var)
@@ -108,8 +118,10 @@ def main() -> None:
     step("Loading the demo data")
     manage("demo_data")
     seed_emulator(var)
+    address = runserver_address()
+    os.environ["RUNSERVER_ADDRESS"] = address  # Procfile.dev's web line
     step(
-        "Starting the web server on http://127.0.0.1:8000, a Celery worker, beat and the "
+        f"Starting the web server on http://{address}, a Celery worker, beat and the "
         "Microsoft emulator (its browser pages use its own CA: accept the warning once)"
     )
     step("One Ctrl-C stops them all")

@@ -1,0 +1,361 @@
+"""Issue 16's "done when", on `make run`'s own stack: scripts/run_portal.py starts the
+web server, the Celery worker and beat on the file broker, SQLite and the Microsoft
+emulator with its demo directory, exactly as a newcomer gets them. Then, as people
+would: the invited admin connects Contoso's mailbox through the wizard and the
+emulated Entra admin center; support creates a service key in the dashboard; the
+reference client (examples/ops_client.py, a separate process) gets a token with it
+and reads the newest message through the emulator's Graph; a webhook endpoint hears
+`connection.failing` when the secret is deleted in Entra and `connection.recovered`
+once the admin renews it.
+
+Nothing here reaches into the portal's database or the emulator's memory: every fact
+comes from a page, the API, the client's output or the webhook receiver.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from django_otp.oath import totp
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
+from standardwebhooks.webhooks import Webhook
+
+from tests.browser.conftest import DESKTOP
+from tests.browser.entra_steps import (
+    entra_authentication,
+    entra_new_secret,
+    entra_permissions,
+    entra_register,
+    open_in_entra,
+)
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "A-long-demo-password-2026"
+MS_ADMIN = "admin@contoso.onmicrosoft.com"
+MS_ADMIN_PASSWORD = "Contoso-Admin-2026!"  # microsoft_emulator.scenarios.DEMO_PASSWORDS
+MAILBOX = "dispatch@contoso.onmicrosoft.com"
+START_TIMEOUT = 240  # migrations and demo data on a slow, shared machine
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    url: str
+    emulator_url: str
+    var: Path
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = START_TIMEOUT) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.output(), re.MULTILINE)
+            if found:
+                return found
+            time.sleep(0.5)
+        raise AssertionError(f"make run never printed {pattern!r}:\n{self.output()[-4000:]}")
+
+
+def _answers(url: str, **options) -> bool:
+    try:
+        return requests.get(url, timeout=2, **options).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture
+def stack(tmp_path) -> Iterator[Stack]:
+    """make run's processes, in a fresh state folder, with nothing from the test run's
+    environment (no DATABASE_URL, no REDIS_URL: the embedded defaults)."""
+    web, emulator = free_port(), free_port()
+    var, log = tmp_path / "var", tmp_path / "make-run.log"
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    env |= {
+        "PORTAL_VAR_DIR": str(var),
+        "PORTAL_BASE_URL": f"http://127.0.0.1:{web}",
+        "MICROSOFT_EMULATOR_PORT": str(emulator),
+        # The webhook receiver below listens on this machine, which the portal refuses
+        # as a destination unless told (development only).
+        "PORTAL_WEBHOOK_ALLOW_ADDRESSES": "127.0.0.1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "scripts/run_portal.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # honcho and its children: one group to stop
+        )
+    running = Stack(f"http://127.0.0.1:{web}", f"https://127.0.0.1:{emulator}", var, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        ca = var / "emulator" / "ca.pem"
+        while not (
+            _answers(f"{running.url}/healthz/")
+            and ca.exists()
+            and _answers(f"{running.emulator_url}/_emulator/state", verify=str(ca))
+        ):
+            assert process.poll() is None, f"make run stopped:\n{running.output()[-4000:]}"
+            assert time.monotonic() < deadline, f"make run never answered:\n{running.output()}"
+            time.sleep(1)
+        yield running
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+class Receiver:
+    """The operations app's webhook endpoint: a real HTTP server keeping what it got."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/portal-events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, event_type: str, secret: str, timeout: float = 120) -> dict:
+        """The first delivery of that type, its signature checked as the docs show."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for headers, body in list(self.received):
+                payload = Webhook(secret).verify(body, headers)  # raises if forged
+                if payload["type"] == event_type:
+                    return payload
+            time.sleep(0.5)
+        types = [json.loads(body)["type"] for _, body in self.received]
+        raise AssertionError(f"no {event_type} within {timeout} s; received {types}")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    listening = Receiver()
+    yield listening
+    listening.server.shutdown()
+
+
+def new_page(chromium_browser):
+    # The emulator's CA is made at start-up and Chromium takes none per context.
+    context = chromium_browser.new_context(viewport=DESKTOP, ignore_https_errors=True)
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+def connect_contoso(page, stack: Stack):
+    """The invited admin, from the link make run printed to a passing check. Returns
+    the admin center's tab, left on the app's Certificates & secrets."""
+    link = stack.wait_for(r"^\s*(http://\S+/invitations/\S+/)\s*$").group(1)
+    page.goto(link)
+    page.get_by_label("Your full name").fill("Contoso IT")
+    page.get_by_label("Choose a password").fill(ADMIN_PASSWORD)
+    page.get_by_label("Repeat the password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    page.get_by_role("link", name="Set up the mailbox connection").click()
+
+    page.get_by_role("heading", name="Register the application").wait_for()
+    name = page.get_by_role("button", name="Copy Name").first.get_attribute("data-copy")
+    entra = open_in_entra(page, "New registration")
+    client_id, _ = entra_register(entra, name, MS_ADMIN, MS_ADMIN_PASSWORD)
+    page.get_by_label("Application (client) ID").fill(client_id)
+    page.get_by_label("Directory (tenant) ID").fill("contoso.onmicrosoft.com")
+    page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_role("heading", name="Authentication settings").wait_for()
+    callback = page.get_by_role("button", name="Copy This portal's consent address")
+    uris = ["http://localhost", callback.first.get_attribute("data-copy")]
+    entra_authentication(open_in_entra(page, "Authentication for this app"), uris)
+    page.get_by_label("I have set these values in Entra").check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("heading", name="API permissions and admin consent").wait_for()
+    entra_permissions(open_in_entra(page, "API permissions for this app"))
+    page.get_by_role("button", name="Grant admin consent").click()
+    page.get_by_role("button", name="Accept").click()
+    page.get_by_text("Admin consent reported by Microsoft's sign-in page").wait_for()
+
+    page.get_by_role("heading", name="Client secret").wait_for()
+    entra = open_in_entra(page, "Certificates & secrets for this app")
+    value, secret_id, expires = entra_new_secret(entra)
+    page.get_by_label("Value").fill(value)
+    page.get_by_label("Secret ID").fill(secret_id)
+    page.get_by_label("Custom, or the date in Entra's Expires column").check()
+    page.get_by_label("Expiry date").fill(expires)
+    page.get_by_role("button", name="Save secret").click()
+
+    page.get_by_role("heading", name="Mailbox").wait_for()
+    page.get_by_label("Mailbox address").fill(MAILBOX)
+    page.get_by_role("button", name="Save mailbox").click()
+    page.get_by_role("link", name="Continue to verify").click()
+    page.get_by_role("heading", name="Verify", exact=True).wait_for()
+    # make run's own Celery worker, on the file broker, runs the check.
+    page.locator('.check-status [data-status="passed"]').wait_for(timeout=120_000)
+    return entra
+
+
+def run_check_again(page) -> None:
+    """Presses "Run check again" on the verify step, and when the page says the last
+    check was moments ago, waits the seconds it names and presses again."""
+    page.reload()
+    page.get_by_role("button", name="Run check again").click()
+    too_soon = page.get_by_text(re.compile(r"The last check was moments ago; try again in"))
+    try:
+        too_soon.wait_for(timeout=3_000)
+    except PlaywrightTimeoutError:
+        return  # the check started
+    named = re.search(r"in (\d+) s", too_soon.inner_text())
+    assert named is not None
+    seconds = int(named[1])
+    time.sleep(seconds + 1)
+    page.get_by_role("button", name="Run check again").click()
+    expect(too_soon).to_have_count(0)
+
+
+def support_creates_a_key(page, stack: Stack) -> str:
+    """Support signs in, sets up the second factor, creates a key; returns it."""
+    page.goto(f"{stack.url}/support/")
+    page.get_by_label("E-mail address").fill("support@demo.example")
+    page.get_by_label(re.compile(r"^\s*Password\W*$")).fill("demo-support-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Set up two-factor sign-in").wait_for()
+    # What an authenticator app does with the typed key (base32, grouped by four).
+    typed = page.locator("#manual-key").inner_text().replace(" ", "")
+    key = base64.b32decode(typed + "=" * (-len(typed) % 8))
+    page.get_by_label(re.compile("code", re.IGNORECASE)).fill(f"{totp(key):06d}")
+    page.get_by_role("button", name="Confirm and continue").click()
+
+    page.get_by_role("link", name="Service accounts").click()
+    page.get_by_role("link", name="New service account").click()
+    page.get_by_label(re.compile(r"^\s*Name\W*$")).fill("Operations app")
+    page.get_by_label("Read connections").check()
+    page.get_by_label("Issue mail tokens").check()
+    page.get_by_label("Manage webhook endpoints").check()
+    page.get_by_role("button", name="Create the service account").click()
+    page.get_by_text("Copy the key now: it is shown only this once.").wait_for()
+    return page.locator("code.form-control").inner_text().strip()
+
+
+def reference_client(stack: Stack, key: str, connection: str) -> str:
+    """examples/ops_client.py as the operations app runs it: its own process."""
+    ca = str(stack.var / "emulator" / "ca.pem")
+    command = [sys.executable, "examples/ops_client.py", "--portal", stack.url]
+    command += ["--connection", connection, "--graph-ca-bundle", ca]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "OPS_API_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_the_operations_app_gets_mail_and_hears_of_a_break_and_the_recovery(
+    chromium_browser, stack, receiver
+):
+    admin = new_page(chromium_browser)
+    entra = connect_contoso(admin, stack)
+    key = support_creates_a_key(new_page(chromium_browser), stack)
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {key}"
+
+    # Contoso's connection, as the operations app finds it (demo data adds others, whose
+    # made-up directories no token can come from).
+    rows = api.get(f"{stack.url}/api/v1/connections/", timeout=30).json()["results"]
+    (connection,) = [row["id"] for row in rows if row["mailbox"]["address"] == MAILBOX]
+    out = reference_client(stack, key, connection)
+    # The newest is the check's own test message (the verify step said it sends one).
+    assert "Newest message: '[Mailbox portal check] Connection check" in out, out
+    assert key not in stack.output()
+
+    # The operations app registers its webhook endpoint with the same key.
+    created = api.post(
+        f"{stack.url}/api/v1/webhooks/endpoints/",
+        json={"url": receiver.url, "events": ["connection.failing", "connection.recovered"]},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    secret = created.json()["secret"]
+
+    # Someone deletes the secret in Entra (in the tab where the admin made it); the
+    # admin's next check fails, and the operations app hears so.
+    entra.reload()
+    entra.get_by_role("button", name="Delete secret Mailbox portal").click()
+    run_check_again(admin)
+    admin.locator('.check-status [data-status="failed"]').wait_for(timeout=120_000)
+    # One failure reads "Partly working"; the second in a row makes it failing
+    # (PORTAL_CHECK_FAILING_AFTER), which is when the operations app is told.
+    run_check_again(admin)
+    failing = receiver.wait_for("connection.failing", secret)
+    assert failing["data"]["health"] == "failing"
+    assert failing["data"]["diagnosis_code"] == "no_credential_in_entra"
+    assert failing["data"]["connection_id"] == connection
+    # The token issued before the deletion is still good at Microsoft until it ends: the
+    # portal still hands it out, with the health, and the operations app decides.
+    answer = api.post(f"{stack.url}/api/v1/connections/{connection}/token", timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["connection"]["health"] == "failing"
+    assert answer.json()["connection"]["diagnosis"]["code"] == "no_credential_in_entra"
+
+    # The admin renews it: a new secret in Entra, entered where the failure says.
+    value, secret_id, expires = entra_new_secret(entra)
+    admin.get_by_role("link", name=re.compile("client secret", re.IGNORECASE)).first.click()
+    admin.get_by_role("heading", name="Client secret").wait_for()
+    admin.get_by_text("no longer works: The application has no client secret in Entra").wait_for()
+    admin.get_by_label("Value").fill(value)
+    admin.get_by_label("Secret ID").fill(secret_id)
+    admin.get_by_label("Custom, or the date in Entra's Expires column").check()
+    admin.get_by_label("Expiry date").fill(expires)
+    admin.get_by_role("button", name="Replace the secret").click()
+    recovered = receiver.wait_for("connection.recovered", secret)
+    assert (recovered["data"]["connection_id"], recovered["data"]["health"]) == (
+        connection,
+        "healthy",
+    )
+    assert "Newest message: '[Mailbox portal check]" in reference_client(stack, key, connection)
+    for private in (key, value, secret):
+        assert private not in stack.output()
