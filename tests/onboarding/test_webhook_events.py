@@ -61,16 +61,23 @@ def received(receiver: Receiver, secret: str) -> list[dict]:
     return [verifier.verify(r.body, r.headers) for r in receiver.unique()]
 
 
+def verified_then_failing(acme, ready, emulator, capture):
+    """A mailbox that passed its first check, then failed enough to be failing (an
+    access policy leaves it out); the policy is lifted again at the end."""
+    mailbox = configure(acme, ready)
+    assert run_check(mailbox, capture).status == "passed"
+    emulator.add_access_policy(ready.app, ready.directory, [ready.admin.upn])
+    for _ in range(3):  # degraded first, then failing after PORTAL_CHECK_FAILING_AFTER
+        run_check(mailbox, capture)
+    emulator.state.access_policies.clear()
+    return mailbox
+
+
 def test_it_tells_the_endpoint_verified_failing_and_recovered(
     acme, ready, emulated_microsoft, receiver, subscribed, django_capture_on_commit_callbacks
 ):
-    mailbox = configure(acme, ready)
     capture = django_capture_on_commit_callbacks
-    assert run_check(mailbox, capture).status == "passed"
-    emulated_microsoft.add_access_policy(ready.app, ready.directory, [ready.admin.upn])
-    for _ in range(3):  # degraded first, then failing after PORTAL_CHECK_FAILING_AFTER
-        run_check(mailbox, capture)
-    emulated_microsoft.state.access_policies.clear()
+    mailbox = verified_then_failing(acme, ready, emulated_microsoft, capture)
     run_check(mailbox, capture)
     events = received(receiver, subscribed)
     assert [event["type"] for event in events] == [
@@ -86,13 +93,8 @@ def test_it_tells_the_endpoint_verified_failing_and_recovered(
 def test_a_connection_fixed_by_a_saved_change_is_recovered_not_verified_again(
     acme, ready, emulated_microsoft, receiver, subscribed, django_capture_on_commit_callbacks
 ):
-    mailbox = configure(acme, ready)
     capture = django_capture_on_commit_callbacks
-    assert run_check(mailbox, capture).status == "passed"
-    emulated_microsoft.add_access_policy(ready.app, ready.directory, [ready.admin.upn])
-    for _ in range(2):
-        run_check(mailbox, capture)
-    emulated_microsoft.state.access_policies.clear()
+    mailbox = verified_then_failing(acme, ready, emulated_microsoft, capture)
     # The admin saves a change: the health goes back to unknown without an event.
     health.verification_reset(acme)
     assert run_check(mailbox, capture).status == "passed"
