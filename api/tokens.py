@@ -57,8 +57,8 @@ def credential_for(
 ) -> tuple[AppRegistration, ClientSecret, str]:
     """The app, its active secret and that value of a mailbox's tenant, or Unusable.
     One query when the connection is usable (the secret with its app); none with the
-    version of the connections when this process read it before (api/memo.py; the
-    value is in this process's memory anyway, in msal's app for the credential)."""
+    version of the connections when this process read it before (api/memo.py keeps the
+    row, whose value is still decrypted on each call and never kept in plain text)."""
 
     def load() -> ClientSecret | None:
         return active_secrets(mailbox.tenant_id).select_related("app").first()
