@@ -203,6 +203,22 @@ AADSTS: dict[int, Aadsts] = {
         "The provided authorization code or refresh token has expired due to inactivity. Send "
         "a new interactive authorization request for this user and resource.",
     ),
+    # tests/recordings/token_refresh_revoked_password_change.json
+    50173: Aadsts(
+        "invalid_grant",
+        400,
+        "The provided grant has expired due to it being revoked, a fresh auth token is needed. "
+        "The user might have changed or reset their password. The grant was issued on "
+        "'{issued}' and the TokensValidFrom date (before which tokens are not valid) for this "
+        "user is '{valid_from}'.",
+    ),
+    # tests/recordings/token_refresh_inactive.json
+    700082: Aadsts(
+        "invalid_grant",
+        400,
+        "The refresh token has expired due to inactivity. The token was issued on {issued} "
+        "and was inactive for {inactive}.",
+    ),
     501481: Aadsts(
         "invalid_grant",
         400,

@@ -21,7 +21,7 @@ from microsoft_emulator.state import (
 from microsoft_emulator.store import Store
 from microsoft_emulator.tokens import (
     GRAPH_AUDIENCES,
-    REFRESH_LIFETIME,
+    REFRESH_INACTIVITY,
     AuthCode,
     RefreshGrant,
     TokenIssuer,
@@ -208,7 +208,7 @@ def _user_tokens(
         )
     if "offline_access" in requested:
         response["refresh_token"] = ctx.issuer.issue_refresh_token(
-            RefreshGrant(app.client_id, user.id, directory.id, scopes, ctx.now + REFRESH_LIFETIME)
+            RefreshGrant(app.client_id, user.id, directory.id, scopes, ctx.now, ctx.now)
         )
     return response
 
@@ -246,8 +246,14 @@ def refresh_token(
     grant = ctx.issuer.refresh_grant(_required(form, "refresh_token"))
     if grant is None or grant.client_id.lower() != form["client_id"].lower():
         raise aad(70000)
-    if grant.expires <= ctx.now:
-        raise aad(70008)
+    valid_from = ctx.issuer.tokens_valid_from(grant.user_id)
+    if valid_from is not None and grant.issued < valid_from:
+        # Entra shows TokensValidFrom in whole seconds.
+        shown = entra_time(valid_from.replace(microsecond=0))
+        raise aad(50173, issued=entra_time(grant.issued), valid_from=shown)
+    if ctx.now - grant.last_used > REFRESH_INACTIVITY:
+        raise aad(700082, issued=entra_time(grant.issued), inactive="90.00:00:00")
+    grant.last_used = ctx.now
     directory, user = _user_by_id(ctx.store, grant.tenant_id, grant.user_id)
     app, _ = clients.app_in(ctx.store, directory, grant.client_id)
     clients.authenticate(app, form, now=ctx.now, token_url=token_url)
@@ -255,6 +261,11 @@ def refresh_token(
         raise aad(50057 if user.blocked == "disabled" else 50053)
     raw = form.get("scope", "")
     return _user_tokens(ctx, app, directory, user, grant.scopes, raw, nonce="")
+
+
+def entra_time(moment: datetime) -> str:
+    """A time as Entra writes it in these messages: 2021-01-05T05:09:31.5970000Z."""
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
 
 
 def _user_by_id(store: Store, tenant_id: str, user_id: str) -> tuple[Directory, User]:

@@ -95,10 +95,14 @@ class EmulatorHandle:
 
     def update_user(self, user: User, **fields: Any) -> User:
         with self.store.lock:
-            for name, value in fields.items():
+            for name in fields:
                 if not hasattr(user, name) or name in ("id", "messages", "sent"):
                     raise ValueError(f"users have no changeable field {name!r}")
+            new_password = "password" in fields and fields["password"] != user.password
+            for name, value in fields.items():
                 setattr(user, name, value)
+        if new_password:  # as in Entra: the user's refresh tokens end (AADSTS50173)
+            self.emulator.issuer.revoke_user(user.id, self.store.now())
         self.store.changed()
         return user
 
@@ -251,7 +255,7 @@ class EmulatorHandle:
         self.store.changed()
 
     def revoke_refresh_tokens(self, user: User) -> None:
-        self.emulator.issuer.revoke_user(user.id)
+        self.emulator.issuer.revoke_user(user.id, self.store.now())
 
     # --- time, faults, counters ----------------------------------------------------
     def advance_clock(self, seconds: float) -> None:

@@ -24,7 +24,9 @@ from microsoft_emulator.state import GRAPH_APP_ID, GRAPH_RESOURCE, User
 
 GRAPH_AUDIENCES = (GRAPH_RESOURCE, f"{GRAPH_RESOURCE}/", GRAPH_APP_ID)
 CODE_LIFETIME = timedelta(minutes=10)
-REFRESH_LIFETIME = timedelta(days=90)
+# A refresh token unused this long is refused with AADSTS700082; used, it lives on
+# ("inactive for 90.00:00:00": tests/recordings/token_refresh_inactive.json).
+REFRESH_INACTIVITY = timedelta(days=90)
 # Microsoft's default access token lifetime: "a random value ranging between 60-90 minutes
 # (75 minutes on average)", which spreads renewals over time (entra-docs access-tokens.md,
 # tests/recordings/token_lifetime_random.json). A client must never count on 3599.
@@ -74,7 +76,8 @@ class RefreshGrant:
     user_id: str
     tenant_id: str
     scopes: list[str]
-    expires: datetime
+    issued: datetime
+    last_used: datetime
 
 
 @dataclass
@@ -97,6 +100,9 @@ class TokenIssuer:
         self.lock = threading.Lock()
         self.codes: dict[str, AuthCode] = {}
         self.refresh_tokens: dict[str, RefreshGrant] = {}
+        # Entra's TokensValidFrom per user: refresh tokens issued before it are refused
+        # (AADSTS50173), set by a password change or an admin's revocation.
+        self.valid_from: dict[str, datetime] = {}
         self.verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def jwks(self) -> dict[str, Any]:
@@ -241,7 +247,11 @@ class TokenIssuer:
         with self.lock:
             return self.refresh_tokens.get(value)
 
-    def revoke_user(self, user_id: str) -> None:
+    def tokens_valid_from(self, user_id: str) -> datetime | None:
         with self.lock:
-            for value in [k for k, g in self.refresh_tokens.items() if g.user_id == user_id]:
-                del self.refresh_tokens[value]
+            return self.valid_from.get(user_id)
+
+    def revoke_user(self, user_id: str, now: datetime) -> None:
+        """Every refresh token of the user issued until now stops working."""
+        with self.lock:
+            self.valid_from[user_id] = now
