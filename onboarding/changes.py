@@ -15,6 +15,7 @@ between the two replaces them on its next call.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -25,6 +26,7 @@ from django.db.models.signals import post_delete, post_save
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
 
 KEY = "connections:version"
+logger = logging.getLogger(__name__)
 
 
 def changed() -> None:
@@ -44,7 +46,13 @@ def version() -> str:
 
 
 def _replace() -> None:
-    cache.set(KEY, uuid.uuid4().hex, timeout=None)
+    try:
+        cache.set(KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        # A save must not fail because the cache is away (the API cannot answer then
+        # either: it reads the version first). Memory kept meanwhile ends after
+        # api.memo.MAX_AGE at the latest.
+        logger.warning("The shared version of the connections could not be replaced.")
 
 
 def _on_write(**_: Any) -> None:

@@ -151,3 +151,15 @@ def test_the_memo_keeps_only_found_rows_and_starts_over_when_full(monkeypatch):
     kept.get("b", "v2", load("B"))
     kept.get("c", "v2", load("C"))  # full: starts over with just this one
     assert kept.get("a", "v2", load("A3")) == "A3"
+
+
+def test_a_save_still_succeeds_when_the_cache_is_away(acme, monkeypatch, caplog):
+    def away(*args, **kwargs):
+        raise ConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(cache, "set", away)
+    mailbox = Mailbox.objects.create(tenant=acme, address="orders@acme.example")
+    mailbox.health = Tenant.Health.FAILING
+    mailbox.save()
+    assert Mailbox.objects.get(pk=mailbox.pk).health == "failing"
+    assert "could not be replaced" in caplog.text
