@@ -18,8 +18,6 @@ from collections.abc import Callable, Hashable
 from time import monotonic
 from typing import Any, TypeVar
 
-from django.db.models.signals import m2m_changed, post_delete, post_save
-
 from api.models import ServiceAccount, ServiceKey
 from onboarding import changes
 
@@ -59,17 +57,8 @@ class Memo:
             self._entries[key] = (version, now + MAX_AGE, value)
         return value
 
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-def _on_write(**_: Any) -> None:
-    changes.changed()
-
 
 # Keys and accounts are kept too: their saves, deletes and tenant lists announce
 # themselves like the connections' rows (api/keys.py's UPDATEs call changed()).
-for _model in (ServiceAccount, ServiceKey):
-    post_save.connect(_on_write, sender=_model, dispatch_uid=f"memo-save-{_model.__name__}")
-    post_delete.connect(_on_write, sender=_model, dispatch_uid=f"memo-del-{_model.__name__}")
-m2m_changed.connect(_on_write, sender=ServiceAccount.tenants.through, dispatch_uid="memo-tenants")
+changes.announce_writes(ServiceAccount, ServiceKey)
+changes.announce_changes_of(ServiceAccount.tenants.through)

@@ -21,7 +21,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models import Model
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
 
@@ -59,6 +60,17 @@ def _on_write(**_: Any) -> None:
     changed()
 
 
-for _model in (Tenant, AppRegistration, ClientSecret, Mailbox):
-    post_save.connect(_on_write, sender=_model, dispatch_uid=f"changes-save-{_model.__name__}")
-    post_delete.connect(_on_write, sender=_model, dispatch_uid=f"changes-del-{_model.__name__}")
+def announce_writes(*models: type[Model]) -> None:
+    """Every save and delete of these models replaces the version (api adds its keys)."""
+    for model in models:
+        uid = f"{model._meta.label}-changes"
+        post_save.connect(_on_write, sender=model, dispatch_uid=f"{uid}-save")
+        post_delete.connect(_on_write, sender=model, dispatch_uid=f"{uid}-delete")
+
+
+announce_writes(Tenant, AppRegistration, ClientSecret, Mailbox)
+
+
+def announce_changes_of(relation: type[Model]) -> None:
+    """The same for a many-to-many table (its changes send no save or delete)."""
+    m2m_changed.connect(_on_write, sender=relation, dispatch_uid=f"{relation._meta.label}-changes")
