@@ -30,6 +30,7 @@ from microsoft_emulator.state import (
     convert_field,
     from_plain,
     parse_time,
+    personal_account_id,
     state_from_plain,
     to_plain,
 )
@@ -157,7 +158,8 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
 
     @bp.post("/personal-accounts")
     def add_personal() -> tuple[Response, int]:
-        created = from_plain(User, {**_body(), "personal": True}, "user")
+        data = {"id": personal_account_id(), **_body(), "personal": True}
+        created = from_plain(User, data, "user")
         return jsonify(to_plain(store.add_user(None, created))), 201
 
     @bp.patch("/users/<upn>")
@@ -166,6 +168,12 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
         if changes.get("blocked", "") not in BLOCKS:
             raise ValueError(f"blocked is one of {BLOCKS}")
         return jsonify(to_plain(handle.update_user(user(upn), **changes)))
+
+    @bp.post("/users/<upn>/revoke-refresh-tokens")
+    def revoke_refresh_tokens(upn: str) -> Response:
+        """Every refresh token of the user (work or personal) issued until now ends."""
+        handle.revoke_refresh_tokens(user(upn))
+        return jsonify(revoked=True)
 
     @bp.post("/users/<upn>/messages")
     def add_message(upn: str) -> tuple[Response, int]:

@@ -62,6 +62,17 @@ AADSTS: dict[int, Aadsts] = {
         "administrator of the tenant or consented to by any user in the tenant. You may have "
         "sent your authentication request to the wrong tenant.",
     ),
+    # A personal account's code or refresh token for an app that does not (or no longer)
+    # takes personal accounts: tests/recordings/token_client_not_enabled_for_consumers.json.
+    # The status is not shown there: 401 as Entra's other invalid_client answers (not
+    # verified).
+    70002: Aadsts(
+        "invalid_client",
+        401,
+        "The client does not exist or is not enabled for consumers. If you are the "
+        "application developer, configure a new application through the App Registrations "
+        "in the Azure Portal at https://go.microsoft.com/fwlink/?linkid=2083908.",
+    ),
     # The app is registered in this directory but its service principal (enterprise
     # application) is gone: tests/recordings/token_missing_service_principal.json.
     7000229: Aadsts(

@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from microsoft_emulator import clients
+from microsoft_emulator import app_limits, clients
 from microsoft_emulator.errors import aad
 from microsoft_emulator.state import (
+    CONSUMERS_TENANT_ID,
     AppRegistration,
     Directory,
     ServicePrincipal,
@@ -228,7 +229,7 @@ def authorization_code(
     if code.code_challenge and not _pkce_matches(code, form.get("code_verifier", "")):
         raise aad(501481)
     directory, user = _user_by_id(ctx.store, code.tenant_id, code.user_id)
-    app, _ = clients.app_in(ctx.store, directory, code.client_id)
+    app = _app_for(ctx.store, directory, code.client_id)
     clients.authenticate(app, form, now=ctx.now, token_url=token_url)
     raw = form.get("scope", "") or " ".join(code.scopes)
     return _user_tokens(ctx, app, directory, user, code.scopes, raw, nonce=code.nonce)
@@ -255,7 +256,7 @@ def refresh_token(
         raise aad(700082, issued=entra_time(grant.issued), inactive="90.00:00:00")
     grant.last_used = ctx.now
     directory, user = _user_by_id(ctx.store, grant.tenant_id, grant.user_id)
-    app, _ = clients.app_in(ctx.store, directory, grant.client_id)
+    app = _app_for(ctx.store, directory, grant.client_id)
     clients.authenticate(app, form, now=ctx.now, token_url=token_url)
     if user.blocked:
         raise aad(50057 if user.blocked == "disabled" else 50053)
@@ -269,11 +270,27 @@ def entra_time(moment: datetime) -> str:
 
 
 def _user_by_id(store: Store, tenant_id: str, user_id: str) -> tuple[Directory, User]:
-    directory = store.directory(tenant_id)
+    """The user a code or refresh token was issued to, in its work directory or, for a
+    personal account, in the consumer directory (the code's tenant_id is then
+    CONSUMERS_TENANT_ID)."""
+    directory = store.token_directory(tenant_id)
     user = store.user_in(directory, user_id) if directory else None
     if directory is None or user is None:
         raise aad(70000)
     return directory, user
+
+
+def _app_for(store: Store, directory: Directory, client_id: str) -> AppRegistration:
+    """The app a code or refresh token is redeemed by. A work account's needs its service
+    principal in that directory; a personal account's lives in its home directory only
+    and must still take personal accounts, or Microsoft answers AADSTS70002
+    (tests/recordings/token_client_not_enabled_for_consumers.json)."""
+    if directory.id != CONSUMERS_TENANT_ID:
+        return clients.app_in(store, directory, client_id)[0]
+    app = store.app(client_id)
+    if app is None or not app_limits.takes_personal_accounts(app.sign_in_audience):
+        raise aad(70002)
+    return app
 
 
 _GRANTS = {

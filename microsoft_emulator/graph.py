@@ -70,7 +70,8 @@ def caller(emulator: Emulator) -> Caller:
         raise errors.token_rejected("Access token validation failure. Invalid audience.")
     if int(claims.get("exp", 0)) <= emulator.store.now().timestamp():
         raise errors.token_rejected("Lifetime validation failed, the token is expired.")
-    directory = emulator.store.directory(str(claims.get("tid", "")))
+    # A personal account's token names the consumer directory (tid 9188040d-...).
+    directory = emulator.store.token_directory(str(claims.get("tid", "")))
     if directory is None:
         raise errors.token_rejected("Access token validation failure.")
     if claims.get("idtyp") == "user":

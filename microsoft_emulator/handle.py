@@ -20,9 +20,11 @@ from microsoft_emulator.state import (
     Directory,
     ExchangeRoleAssignment,
     Message,
+    PersonalConsent,
     ServicePrincipal,
     State,
     User,
+    personal_account_id,
     to_plain,
 )
 
@@ -90,8 +92,24 @@ class EmulatorHandle:
         )
         return self.store.add_user(directory, user)
 
-    def add_personal_account(self, upn: str, password: str) -> User:
-        return self.store.add_user(None, User(upn=upn, password=password, personal=True))
+    def add_personal_account(self, upn: str, password: str, *, display_name: str = "") -> User:
+        """An Outlook.com account, with an object ID shaped as Microsoft's for personal
+        accounts (state.personal_account_id) and a mailbox."""
+        user = User(
+            upn=upn,
+            password=password,
+            display_name=display_name,
+            personal=True,
+            id=personal_account_id(),
+        )
+        return self.store.add_user(None, user)
+
+    def personal_account(self, upn: str) -> User:
+        """A personal account by address or object ID (KeyError if there is none)."""
+        found = self.store.find_user(upn)
+        if found is None or found[0] is not None:
+            raise KeyError(f"no personal account {upn}")
+        return found[1]
 
     def update_user(self, user: User, **fields: Any) -> User:
         with self.store.lock:
@@ -254,7 +272,16 @@ class EmulatorHandle:
             self.store.state.consent_propagation_seconds = int(seconds)
         self.store.changed()
 
+    def grant_personal_consent(
+        self, app: AppRegistration, user: User, scopes: list[str]
+    ) -> PersonalConsent:
+        """What a personal account's Accept on the consent page records: `scopes` (Graph
+        delegated permission names) for `app`, so later sign-ins skip the page."""
+        return self.store.consent_for_personal_account(app, user, list(scopes))
+
     def revoke_refresh_tokens(self, user: User) -> None:
+        """Every refresh token of the user (work or personal) issued until now ends with
+        AADSTS50173, as after a password change or an admin's revocation."""
         self.emulator.issuer.revoke_user(user.id, self.store.now())
 
     # --- time, faults, counters ----------------------------------------------------

@@ -13,15 +13,34 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response
 
-from microsoft_emulator import clients, tokens
+from microsoft_emulator import app_limits, clients, tokens
 from microsoft_emulator.core import Emulator, injected, login_base, own_graph_urls
 from microsoft_emulator.errors import AadError, aad, aad_timestamp
 from microsoft_emulator.signin import check_csrf, sign_in_page, signed_in_user
-from microsoft_emulator.state import GRAPH_RESOURCE, AppRegistration, Directory, User
+from microsoft_emulator.state import (
+    CONSUMERS_TENANT_ID,
+    GRAPH_RESOURCE,
+    AppRegistration,
+    Directory,
+    ServicePrincipal,
+    User,
+)
 from microsoft_emulator.store import Store
 from microsoft_emulator.tokens import CODE_LIFETIME, AuthCode, client_info
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+# What Microsoft's account page shows a personal account signing in to an app that takes
+# work accounts only (tests/recordings/authorize_personal_account_work_only_app.json).
+NOT_FOR_CONSUMERS = (
+    "unauthorized_client: The client does not exist or is not enabled for consumers. If you "
+    "are the application developer, configure a new application through the App "
+    "Registrations in the Azure Portal at https://go.microsoft.com/fwlink/?linkid=2083908."
+)
+# What the personal-account sign-in page says to a work account at /consumers
+# (tests/recordings/authorize_work_account_at_consumers.json).
+NO_SUCH_MICROSOFT_ACCOUNT = (
+    "That Microsoft account doesn't exist. Enter a different account or get a new one."
+)
 
 
 def redirect_uri_registered(app: AppRegistration, uri: str) -> bool:
@@ -155,6 +174,16 @@ def interactive_blueprint(emulator: Emulator) -> Blueprint:
         if found is None:
             return sign_in_page(request.full_path, hint=args.get("login_hint", ""))
         directory, user = found
+        # prompt (select_account, login, consent) is not acted on: a signed-in user goes
+        # on, and the sign-in page's "next" would come back here with the same prompt.
+        target = clients.resolve_tenant(store, tenant)
+        if directory is None and target in ("common", "consumers"):
+            return _authorize_personal(emulator, app, user)
+        if directory is not None and target == "consumers":
+            # Only personal accounts sign in there: Microsoft's account page does not
+            # know the address. Signing in again with a personal account goes on.
+            refused = ("", NO_SUCH_MICROSOFT_ACCOUNT)
+            return sign_in_page(request.full_path, error=refused, hint=user.upn)
         if directory is None or _foreign(store, tenant, directory):
             return error_page(_not_in_tenant(store, tenant, directory, user, app))
         return _authorize_signed_in(emulator, app, directory, user)
@@ -189,6 +218,44 @@ def _not_in_tenant(
     )
 
 
+def _authorize_personal(
+    emulator: Emulator, app: AppRegistration, user: User
+) -> str | Response | tuple[str, int]:
+    """A personal account at /common or /consumers: in the consumer directory, for an app
+    whose account types include personal accounts. Microsoft shows the refusal on its own
+    page and does not redirect (tests/recordings/authorize_personal_account_work_only_app)."""
+    if not app_limits.takes_personal_accounts(app.sign_in_audience):
+        return render_template("account_error.html", text=NOT_FOR_CONSUMERS), 400
+    return _authorize_signed_in(emulator, app, emulator.store.consumers(), user)
+
+
+def _consented(
+    store: Store, app: AppRegistration, user: User, sp: ServicePrincipal | None, consumer: bool
+) -> set[str]:
+    """The delegated scopes the user may already get: for a personal account its own
+    consent (there is no directory to grant for it), for a work account the directory's
+    admin consent and the user's own."""
+    if consumer:
+        consent = store.personal_consent(app.client_id, user.id)
+        return set(consent.scopes) if consent else set()
+    return set(sp.delegated_scopes) | set(sp.user_scopes.get(user.id, [])) if sp else set()
+
+
+def _record_consent(
+    store: Store,
+    app: AppRegistration,
+    directory: Directory,
+    user: User,
+    sp: ServicePrincipal | None,
+    scopes: list[str],
+) -> None:
+    if directory.id == CONSUMERS_TENANT_ID:
+        store.consent_for_personal_account(app, user, scopes)
+        return
+    sp = sp or store.consent(app, directory)
+    store.consent_for_user(sp, user, scopes)
+
+
 def _authorize_signed_in(
     emulator: Emulator, app: AppRegistration, directory: Directory, user: User
 ) -> str | Response | tuple[str, int]:
@@ -207,12 +274,12 @@ def _authorize_signed_in(
         return finish({**error_params(aad(700051), emulator), "state": state})
     if "id_token" in response_type and not app.implicit_id_tokens:
         return finish({**error_params(aad(700054), emulator), "state": state})
-    sp = store.service_principal(directory.id, app.client_id)
-    if sp is None and app.sign_in_audience == "AzureADMyOrg":
+    consumer = directory.id == CONSUMERS_TENANT_ID
+    sp = None if consumer else store.service_principal(directory.id, app.client_id)
+    if not consumer and sp is None and app.sign_in_audience == "AzureADMyOrg":
         return error_page(aad(700016, client_id=app.client_id, directory=directory.name))
     requested = clients.parse_user_scopes(args.get("scope", ""), own_graph_urls(), directory).graph
-    granted = set(sp.delegated_scopes) | set(sp.user_scopes.get(user.id, [])) if sp else set()
-    if not requested <= granted:
+    if not requested <= _consented(store, app, user, sp, consumer):
         if request.method == "GET":
             return render_template(
                 "consent.html",
@@ -224,9 +291,10 @@ def _authorize_signed_in(
             )
         check_csrf()
         if request.form.get("decision") != "accept":
+            # AADSTS65004 for work and personal accounts alike (the emulator's choice: no
+            # recording shows what Microsoft's account page sends on a personal Cancel).
             return finish({**error_params(aad(65004), emulator), "state": state})
-        sp = sp or store.consent(app, directory)
-        store.consent_for_user(sp, user, sorted(requested))
+        _record_consent(store, app, directory, user, sp, sorted(requested))
     return finish(_grant(emulator, app, directory, user, sorted(requested), response_type))
 
 

@@ -14,6 +14,7 @@ from microsoft_emulator.state import (
     Message,
     State,
     User,
+    personal_account_id,
     utc_now,
 )
 
@@ -101,5 +102,10 @@ def demo_state() -> State:
             mfa_required=True,
         ),
     ]
-    personal = User(upn="someone@outlook.com", password=DEMO_PASSWORDS["personal"], personal=True)
+    personal = User(
+        upn="someone@outlook.com",
+        password=DEMO_PASSWORDS["personal"],
+        personal=True,
+        id=personal_account_id(),
+    )
     return State(directories=[directory], personal_accounts=[personal])

@@ -47,6 +47,14 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def personal_account_id() -> str:
+    """An object ID as Microsoft gives personal accounts: eight zero bytes, then the
+    account's 64-bit ID (home account IDs such as "00000000-0000-0000-4e50-4b774f355040.
+    9188040d-...": tests/recordings/msa_home_account_id.json)."""
+    tail = uuid.uuid4().hex[:16]
+    return f"00000000-0000-0000-{tail[:4]}-{tail[4:]}"
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -194,6 +202,16 @@ class ServicePrincipal:
 
 
 @dataclass
+class PersonalConsent:
+    """The scopes a personal account consented to for itself in one app. The consumer
+    directory is Microsoft's, so there is no service principal of the app to hold them."""
+
+    client_id: str
+    user_id: str
+    scopes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class AccessPolicy:
     """Exchange's New-ApplicationAccessPolicy: which mailboxes an app may reach."""
 
@@ -226,6 +244,7 @@ class State:
     access_policies: list[AccessPolicy] = field(default_factory=list)
     exchange_role_assignments: list[ExchangeRoleAssignment] = field(default_factory=list)
     personal_accounts: list[User] = field(default_factory=list)
+    personal_consents: list[PersonalConsent] = field(default_factory=list)
     # Seconds after an admin consent during which new app tokens still lack the roles
     # (tests/recordings/consent_propagation_token_without_roles.json); 0 = at once.
     consent_propagation_seconds: int = 0

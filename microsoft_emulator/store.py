@@ -15,12 +15,14 @@ from pathlib import Path
 
 from microsoft_emulator import app_limits
 from microsoft_emulator.state import (
+    CONSUMERS_TENANT_ID,
     AccessPolicy,
     AppRegistration,
     ClientSecret,
     Directory,
     Message,
     Permission,
+    PersonalConsent,
     ServicePrincipal,
     State,
     User,
@@ -71,6 +73,28 @@ class Store:
         for directory in self.state.directories:
             if directory.id.lower() == wanted or wanted in (d.lower() for d in directory.domains):
                 return directory
+        return None
+
+    def consumers(self) -> Directory:
+        """The consumer (MSA) directory, whose users are the personal accounts. Not one
+        of state.directories: it is Microsoft's, registers no apps and takes no admin
+        consent; built on each call, so it follows a replaced state."""
+        return Directory(
+            name="consumers", domains=[], id=CONSUMERS_TENANT_ID, users=self.state.personal_accounts
+        )
+
+    def token_directory(self, tenant_id: str) -> Directory | None:
+        """The directory a code, refresh token or access token (its tid) names: a work
+        directory, or the consumer one for personal accounts."""
+        if tenant_id.lower() == CONSUMERS_TENANT_ID:
+            return self.consumers()
+        return self.directory(tenant_id) if tenant_id else None
+
+    def personal_consent(self, client_id: str, user_id: str) -> PersonalConsent | None:
+        wanted = client_id.lower()
+        for consent in self.state.personal_consents:
+            if consent.client_id.lower() == wanted and consent.user_id == user_id:
+                return consent
         return None
 
     def app(self, client_id: str) -> AppRegistration | None:
@@ -218,6 +242,19 @@ class Store:
             granted = set(sp.user_scopes.get(user.id, [])) | set(scopes)
             sp.user_scopes[user.id] = sorted(granted)
         self.changed()
+
+    def consent_for_personal_account(
+        self, app: AppRegistration, user: User, scopes: list[str]
+    ) -> PersonalConsent:
+        """A personal account's own consent to `scopes` for `app`, added to any before."""
+        with self.lock:
+            consent = self.personal_consent(app.client_id, user.id)
+            if consent is None:
+                consent = PersonalConsent(app.client_id, user.id)
+                self.state.personal_consents.append(consent)
+            consent.scopes = sorted(set(consent.scopes) | set(scopes))
+        self.changed()
+        return consent
 
     def deliver(
         self,
