@@ -52,9 +52,11 @@ def check_failing(
     step_label: str,
     diagnosis: Diagnosis | None,
     link: str,
+    connect_link: str = "",
 ) -> None:
     """Tells each recipient, in a message of their own, that a mailbox stopped working:
-    what broke and the page that fixes it."""
+    what broke and the page that fixes it; `connect_link`, the owner's one-click
+    "Connect again" when signing in again is the fix."""
     context = {
         "run": run,
         "mailbox": mailbox,
@@ -62,9 +64,28 @@ def check_failing(
         "step_label": step_label,
         "diagnosis": diagnosis,
         "link": link,
+        "connect_link": connect_link,
     }
     for address in to:
         send_templated("check_failing", to=address, context=context)
+
+
+def connect_request(
+    *, mailbox: Mailbox, tenant: Tenant, asked_by: User | None, link: str, expires: str
+) -> None:
+    """To the mailbox's own address: a tenant admin asks its owner to connect it with
+    their Microsoft sign-in, through the single-use link."""
+    send_templated(
+        "connect_request",
+        to=mailbox.address,
+        context={
+            "mailbox": mailbox,
+            "tenant": tenant,
+            "asked_by": asked_by,
+            "link": link,
+            "expires": expires,
+        },
+    )
 
 
 def check_recovered(*, to: Sequence[str], run: CheckRun, mailbox: Mailbox) -> None:

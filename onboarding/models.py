@@ -243,6 +243,8 @@ class ConsentUse(models.Model):
     class Kind(models.TextChoices):
         STATE = "state", "Consent state"
         FORWARD = "forward", "Forwarded consent link"
+        SIGN_IN_STATE = "signin", "Mailbox sign-in state"
+        OWNER_LINK = "owner", "Mailbox owner's sign-in link"
 
     key = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -361,6 +363,54 @@ class Mailbox(models.Model):
         if self.password_ciphertext is None:
             return None
         return vault.reveal(self, "password")
+
+
+class MailboxSignIn(models.Model):
+    """The mailbox owner's own sign-in with Microsoft (delegated access): the refresh
+    token Microsoft returned, held only as vault ciphertext bound to this row, and the
+    account it belongs to. Written by onboarding.delegated only: its callback creates
+    it, and each refresh replaces the token under a row lock (Microsoft rotates them).
+    Access tokens are not kept here: they live in the shared encrypted msal cache."""
+
+    # The consumer ("MSA") directory: personal Outlook.com accounts sign in there.
+    CONSUMERS = "consumers"
+
+    mailbox = models.OneToOneField(Mailbox, on_delete=models.CASCADE, related_name="sign_in")
+    refresh_token_ciphertext = models.BinaryField(editable=False)
+    refresh_token_key_id = models.CharField(max_length=32, db_index=True, editable=False)
+    # "consumers" for a personal account, else the directory (tenant) GUID it signed in at.
+    authority = models.CharField(max_length=64)
+    # msal's home account id (uid.utid from client_info), the ID token's oid and
+    # preferred_username: who signed in, to compare on every later sign-in.
+    home_account_id = models.CharField(max_length=200)
+    account_oid = models.CharField(max_length=64)
+    username = models.CharField(max_length=254)
+    # The Graph permissions Microsoft granted, space-separated, as in the token's scp.
+    scopes = models.CharField(max_length=500)
+    connected_at = models.DateTimeField(default=timezone.now)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The last refresh Microsoft answered: a personal account's refresh token ends after
+    # 90 days without one (the keep-alive warns before that).
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Sign-in of {self.username}"
+
+    @property
+    def personal(self) -> bool:
+        return self.authority == self.CONSUMERS
+
+    def set_refresh_token(self, plaintext: str) -> None:
+        """Encrypt a refresh token into this row (the caller saves it)."""
+        if not plaintext:
+            raise ValueError("A refresh token cannot be empty.")
+        vault.seal(self, "refresh_token", plaintext)
+
+    def reveal_refresh_token(self) -> str:
+        """The refresh token, only for the call to Microsoft (vault.DecryptionError else)."""
+        return vault.reveal(self, "refresh_token")
 
 
 class CheckRun(models.Model):

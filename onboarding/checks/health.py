@@ -39,7 +39,9 @@ from onboarding.client_secrets import (
     secrets_in_use,
     secrets_retire_live,
 )
+from onboarding.delegated.links import owner_url
 from onboarding.diagnosis import CATALOGUE, fix_path
+from onboarding.diagnosis.sign_in import RECONNECT
 from onboarding.models import AuditEvent, CheckRun, ClientSecret, Mailbox, Tenant
 from onboarding.progress import consent_confirm, record_progress
 from webhooks import events as webhook_events
@@ -196,7 +198,7 @@ def _health_after(run: CheckRun) -> str:
     if run.diagnosis_key == "secret_expired":
         return Health.EXPIRED
     failed = {step["name"] for step in run.steps if step["outcome"] == "failed"}
-    if failed == {"password_sign_in"}:
+    if failed and failed <= {"password_sign_in", "mailbox_sign_in"}:
         return Health.DEGRADED
     needed = settings.PORTAL_CHECK_FAILING_AFTER
     recent = CheckRun.objects.filter(
@@ -232,8 +234,17 @@ def _alert_failing(run: CheckRun, mailbox: Mailbox) -> None:
     failure = first_failure(run)
     found = step_diagnosis(failure) if failure else None
     path = fix_path(tenant_id=tenant.pk, diagnosis=found, mailbox_id=mailbox.pk)
+    to, connect_link = tenant.recipients(settings.SUPPORT_EMAIL), ""
+    if found is not None and found.key in RECONNECT:
+        # Signing in again is the fix, and only the mailbox's owner can: they hear of it
+        # too (step 5 says so before they connect), with a link that needs no account.
+        to, connect_link = (
+            tenant.recipients(settings.SUPPORT_EMAIL, mailbox.address),
+            owner_url(mailbox),
+        )
     emails.check_failing(
-        to=tenant.recipients(settings.SUPPORT_EMAIL),
+        to=to,
+        connect_link=connect_link,
         run=run,
         mailbox=mailbox,
         tenant=tenant,

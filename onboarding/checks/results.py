@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, fix_path
 from onboarding.models import CheckRun, Mailbox
+from onboarding.wizard.validators import is_personal_address
 
 # Every test message carries both, so the operations app (and the customer's mail rules)
 # can tell it from real mail: documented in README.md, "Test messages". Graph accepts
@@ -26,10 +27,13 @@ TEST_HEADER = "X-Mailbox-Portal-Check"
 
 STEP_LABELS = {
     "token": "Sign in as the application",
+    # A personal account: the owner's own sign-in, renewed by its refresh token.
+    "owner_token": "Sign in as the mailbox (its owner's Microsoft sign-in)",
     "permissions": "Permissions in the token (for information)",
     "read_inbox": "Read the inbox",
     "send_test": "Send a test message",
     "password_sign_in": "Sign in with the mailbox password",
+    "mailbox_sign_in": "Sign in as the mailbox (its owner's Microsoft sign-in)",
     # Not a step of its own: where a run that raised while recording its result stopped.
     "finish": "Record the result",
 }
@@ -95,8 +99,13 @@ def first_failure(run: CheckRun) -> dict[str, Any]:
 def status_context(run: CheckRun) -> dict[str, Any]:
     """What the status fragment shows: every step in order, with its diagnosis."""
     recorded = {step["name"]: step for step in run.steps}
-    names = ["token", "permissions", "read_inbox", "send_test"]
-    if run.mailbox.has_password or "password_sign_in" in recorded:
+    # A personal account signs in as its owner (its run, before any step is recorded).
+    personal = "owner_token" in recorded or is_personal_address(run.mailbox.sign_in_name)
+    first = "owner_token" if personal and "token" not in recorded else "token"
+    names = [first, "permissions", "read_inbox", "send_test"]
+    if "mailbox_sign_in" in recorded:
+        names.append("mailbox_sign_in")
+    elif run.mailbox.has_password or "password_sign_in" in recorded:
         names.append("password_sign_in")
     if "finish" in recorded:
         names.append("finish")

@@ -37,9 +37,11 @@ from django.utils import timezone
 from onboarding import microsoft, vault
 from onboarding.checks import health, results, settling
 from onboarding.checks.claim import claim, requeue, test_message_due
-from onboarding.diagnosis import CATALOGUE, Diagnosis, consent, diagnose
+from onboarding.delegated.flow import is_personal
+from onboarding.delegated.tokens import delegated_token
+from onboarding.diagnosis import CATALOGUE, Diagnosis, consent, diagnose, sign_in_diagnosis
 from onboarding.microsoft import MicrosoftError, admin_center
-from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox
+from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox, MailboxSignIn
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -188,6 +190,14 @@ class _Steps:
 def _perform(steps: _Steps) -> None:
     run, mailbox = steps.run, steps.run.mailbox
     secret = _secret_for(run)
+    try:
+        sign_in: MailboxSignIn | None = mailbox.sign_in  # loaded with the run (claim)
+    except MailboxSignIn.DoesNotExist:
+        sign_in = None
+    if secret is not None and (is_personal(mailbox) or (sign_in and sign_in.personal)):
+        # App-only access never reaches a personal account: only its owner's sign-in.
+        _owner_steps(steps, mailbox, sign_in, secret)
+        return
     if secret is None:
         app = AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).first()
         if app is None:
@@ -208,6 +218,10 @@ def _perform(steps: _Steps) -> None:
         if token is not None:
             fresh = _Token(token, lambda: _app_token(app, secret, True, steps=steps))
             _mail_steps(steps, mailbox, fresh)
+    if sign_in is not None and secret is not None:
+        # The owner's own sign-in replaces the legacy password: prove it still works.
+        steps.call("mailbox_sign_in", lambda: _owner_token(steps, sign_in, secret, fresh=True))
+        return
     if not admin_center.asks().password:
         # The operations app here does not sign in with the mailbox password
         # (settings.OPERATIONS_SIGN_IN): a password stored earlier is not tried, and the
@@ -215,6 +229,59 @@ def _perform(steps: _Steps) -> None:
         steps.add(results.skipped("password_sign_in", PASSWORD_NOT_NEEDED))
     elif mailbox.has_password:
         steps.call("password_sign_in", lambda: _password_sign_in(app, mailbox, steps))
+
+
+class _SignInRefused(MicrosoftError):
+    """A refresh of the owner's sign-in that Microsoft refused: its own diagnoses."""
+
+
+def _owner_steps(
+    steps: _Steps, mailbox: Mailbox, sign_in: MailboxSignIn | None, secret: ClientSecret
+) -> None:
+    """A personal mailbox: the owner's token (by refresh), its scopes as a hint, then
+    the inbox and the test message through /me, under the same test-message policy."""
+    if sign_in is None:
+        entry = results.failed("owner_token", CATALOGUE["sign_in_missing"], "sign_in_missing")
+        steps.add(entry)
+        return
+    asked = steps.run.trigger != CheckRun.Trigger.SCHEDULE
+    token = steps.call("owner_token", lambda: _owner_token(steps, sign_in, secret, fresh=asked))
+    if token is None:
+        return
+    listed = ", ".join(sorted(token.scopes)) or "none"
+    steps.add(results.info("permissions", f"Permissions Microsoft granted: {listed}."))
+    steps.call(
+        "read_inbox", lambda: microsoft.read_inbox(access_token=token.access_token, mailbox="me")
+    )
+    if steps.done[-1]["diagnosis_key"] == "no_mailbox":  # no licence is not the reason here
+        steps.done[-1]["diagnosis_key"] = "personal_not_a_mailbox"
+    due = test_message_due(steps.run)
+    if due.send:
+        steps.call("send_test", lambda: _send_test(steps.run, mailbox, token.access_token, "me"))
+    else:
+        steps.add(results.skipped("send_test", due.reason()))
+
+
+def _owner_token(
+    steps: _Steps, sign_in: MailboxSignIn, secret: ClientSecret, *, fresh: bool
+) -> microsoft.DelegatedToken:
+    """The owner's delegated token. Microsoft's refusals of the refresh get the
+    sign-in's own diagnoses ("Connect again"); an unreadable secret is the secret's."""
+    try:
+        value = secret.reveal()
+    except vault.DecryptionError:
+        steps.unreadable.append(secret)
+        raise MicrosoftError(
+            "secret_unreadable", "The saved client secret cannot be decrypted."
+        ) from None
+    try:
+        return delegated_token(
+            sign_in, client_id=str(secret.app.client_id), client_secret=value, fresh=fresh
+        )
+    except MicrosoftError as exc:
+        if exc.transient or exc.code in CATALOGUE:
+            raise
+        raise _SignInRefused(exc.code, exc.message, exc.status, exc.correlation_id) from None
 
 
 def _secret_for(run: CheckRun) -> ClientSecret | None:
@@ -321,12 +388,13 @@ def _app_token(
         raise
 
 
-def _send_test(run: CheckRun, mailbox: Mailbox, access_token: str) -> None:
+def _send_test(run: CheckRun, mailbox: Mailbox, access_token: str, path: str = "") -> None:
     microsoft.send_test_message(
         access_token=access_token,
-        # Graph's path takes the UPN, never an alias; the message goes to the address,
-        # or to the deployment's own address outside the inbox the operations app reads.
-        mailbox=mailbox.sign_in_name,
+        # Graph's path takes the UPN, never an alias ("me" with the owner's token); the
+        # message goes to the address, or to the deployment's own address outside the
+        # inbox the operations app reads.
+        mailbox=path or mailbox.sign_in_name,
         to=settings.PORTAL_CHECK_SEND_TO or mailbox.address,
         subject=TEST_SUBJECT.format(id=run.pk),
         body="The mailbox portal sent this message to check that the operations app can "
@@ -445,6 +513,8 @@ def _is_guid(value: str) -> bool:
 def _diagnosis(exc: MicrosoftError) -> Diagnosis:
     if isinstance(exc, _SecretIdPasted):
         return CATALOGUE["secret_id_pasted"]
+    if isinstance(exc, _SignInRefused):
+        return sign_in_diagnosis(exc.code, exc.message, correlation_id=exc.correlation_id)
     if exc.code in CATALOGUE:  # the portal's own codes (secret_missing, ...)
         return CATALOGUE[exc.code]
     return diagnose(exc.code, exc.message, status=exc.status, correlation_id=exc.correlation_id)

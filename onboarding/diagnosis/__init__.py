@@ -2,21 +2,21 @@
 
 Data rather than branches: each entry says what went wrong in an admin's words,
 how to fix it as numbered steps, and which wizard step holds the fix. The entries
-live by area, one module each (app, secret, consent, mailbox, password, service),
-with the Microsoft codes that mean them. `diagnose()` maps what a check saw (an error
-code, Microsoft's message, the check step) to an entry; anything unknown becomes a
-diagnosis that repeats Microsoft's own words.
+live by area, one module each (app, secret, consent, mailbox, password, service,
+sign_in), with the Microsoft codes that mean them (sign_in's only for its own steps).
+`diagnose()` maps what a check saw (an error code, Microsoft's message, the check
+step) to an entry; anything unknown becomes a diagnosis that repeats Microsoft's words.
 """
 
 from __future__ import annotations
 
 import re
 
-from onboarding.diagnosis import app, consent, mailbox, password, secret, service
+from onboarding.diagnosis import app, consent, mailbox, password, secret, service, sign_in
 from onboarding.diagnosis.entry import Diagnosis
 from onboarding.steps import fix_path as step_fix_path
 
-_AREAS = (app, secret, consent, mailbox, password, service)
+_AREAS = (app, secret, consent, mailbox, password, service, sign_in)
 
 CATALOGUE: dict[str, Diagnosis] = {e.key: e for area in _AREAS for e in area.ENTRIES}
 _BY_CODE: dict[str, str] = {code: key for area in _AREAS for code, key in area.CODES.items()}
@@ -54,6 +54,15 @@ def diagnose(
         microsoft_message=message,
         correlation_id=correlation_id,
     )
+
+
+def sign_in_diagnosis(code: str, message: str = "", *, correlation_id: str = "") -> Diagnosis:
+    """What a refused refresh of the owner's sign-in means: the sign-in's own entry for
+    the codes it knows, else what `diagnose` makes of it."""
+    key = sign_in.SIGN_IN_CODES.get(code)
+    if key is None:
+        return diagnose(code, message, correlation_id=correlation_id)
+    return _with_context(CATALOGUE[key], code, message, correlation_id)
 
 
 def _with_context(entry: Diagnosis, code: str, message: str, correlation_id: str) -> Diagnosis:

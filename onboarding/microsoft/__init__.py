@@ -7,6 +7,7 @@ them here or run the emulator, nothing deeper.
 - identity.py: directory discovery, the admin consent URL, tokens (msal)
 - graph.py: the mail calls of a check
 - http.py: the one HTTP session, and Microsoft's error shapes
+- signin.py: the mailbox owner's own sign-in (auth code with PKCE, refresh tokens)
 - token_store.py: msal's token caches shared across worker processes
 - admin_center.py: links into the Entra admin center, for the wizard's pages
 """

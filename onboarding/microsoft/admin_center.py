@@ -47,10 +47,11 @@ class Asks:
     def delegated_permissions(self) -> tuple[str, ...]:
         return DELEGATED_PERMISSIONS if self.password else ()
 
-    def web_redirect_uris(self, consent_callback_url: str) -> list[str]:
-        """Every Web redirect URI to register; the portal's consent callback always."""
+    def web_redirect_uris(self, consent_callback_url: str, *portal: str) -> list[str]:
+        """Every Web redirect URI to register; the portal's consent callback always, and
+        its other callbacks (`portal`: the mailbox owner's sign-in)."""
         guide = GUIDE_REDIRECT_URIS if self.interactive else ()
-        return [*guide, consent_callback_url]
+        return [*guide, consent_callback_url, *portal]
 
     def permissions_text(self) -> str:
         """The Graph permissions in one line, as the forwarded consent page lists them."""
@@ -83,6 +84,6 @@ def app_page_url(client_id: object, page: str) -> str:
     return f"{_base()}/{_REGISTERED_APPS}/ApplicationMenuBlade/~/{page}/appId/{client_id}"
 
 
-def web_redirect_uris(consent_callback_url: str) -> list[str]:
+def web_redirect_uris(consent_callback_url: str, *portal: str) -> list[str]:
     """Every Web redirect URI to register for this deployment (see asks())."""
-    return asks().web_redirect_uris(consent_callback_url)
+    return asks().web_redirect_uris(consent_callback_url, *portal)

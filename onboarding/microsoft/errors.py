@@ -40,12 +40,14 @@ class AppToken:
 
 @dataclass(frozen=True)
 class DelegatedToken:
-    """A token for one user, from a password sign-in; `scopes` as Microsoft granted them."""
+    """A token for one user (a password sign-in, or the owner's own sign-in); `scopes`
+    as Microsoft granted them."""
 
     access_token: str = field(repr=False)
     expires_in: int
     scopes: frozenset[str]
     username: str
+    from_cache: bool = False
 
 
 @dataclass(frozen=True)

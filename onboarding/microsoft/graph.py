@@ -117,3 +117,12 @@ def _parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def me(*, access_token: str) -> dict[str, str]:
+    """The signed-in account's id and addresses (Graph /me, delegated: User.Read is not
+    needed for one's own mail, id, userPrincipalName and mail, which Mail.Read's token
+    reads here through the basic profile `openid profile` grants)."""
+    response = _graph("GET", "/me", access_token, params={"$select": "id,userPrincipalName,mail"})
+    body = http.json_body(response)
+    return {name: str(body.get(name) or "") for name in ("id", "userPrincipalName", "mail")}

@@ -121,6 +121,13 @@ def forget_sessions() -> None:
         for open_session in _sessions.values():
             open_session.close()
         _sessions.clear()
+        msal_http_cache.clear()
+
+
+# msal's `http_cache` for the apps made for one call (onboarding.microsoft.signin): the
+# authority's OpenID configuration and msal's throttling state (a 429 is not asked again
+# before its Retry-After), kept per process as msal documents. Bounded there.
+msal_http_cache: dict[Any, Any] = {}
 
 
 def unreachable(url: str, exc: BaseException) -> MicrosoftError:

@@ -61,6 +61,10 @@ def save(key: str, serialized: str, seconds: float) -> None:
     cache.set(key, blob, timeout=seconds)
 
 
+def drop(key: str) -> None:
+    cache.delete(key)
+
+
 @contextlib.contextmanager
 def fetch_lock(key: str, wait: float = LOCK_SECONDS) -> Iterator[bool]:
     """Hold the right to request this credential's token. Yields True when held; False

@@ -19,6 +19,7 @@ from onboarding.wizard.validators import (
     NOTICE,
     WARNING,
     Finding,
+    is_personal_address,
     parse_entra_date,
     parse_essentials,
     secret_value_findings,
@@ -401,8 +402,10 @@ def add_months(day: date, months: int) -> date:
 
 
 PASSWORD_HELP = (
-    "Only needed if the operations app signs in as this mailbox with its password (the "
-    "older sign-in method). That sign-in also needs the delegated Microsoft Graph "
+    "Legacy: Sign-in with Microsoft above replaces it. Only needed if the operations app "
+    "signs in as this mailbox with its password (the older sign-in method, which Microsoft "
+    "recommends against: the app handles the password itself). That sign-in also needs "
+    "the delegated Microsoft Graph "
     "permission Mail.Read with admin consent (step 3: Add a permission, Delegated "
     "permissions); it fails when the account requires multi-factor authentication, and "
     "personal Outlook.com accounts cannot use it at all."
@@ -419,6 +422,10 @@ UPN_HELP = (
     "Only if the mailbox's account signs in with another name than this address (an "
     "alias, or a hybrid directory): Microsoft Graph finds a mailbox by that name only. "
     "Find it in the Microsoft Entra admin center > Users > the user > User principal name."
+)
+PERSONAL_UPN = (
+    "A personal Microsoft account signs in with its own address: leave this empty and "
+    "enter the address above."
 )
 UPN_INVALID = (
     "Enter the user principal name as Entra shows it, e.g. dispatch@contoso.onmicrosoft.com."
@@ -525,11 +532,12 @@ class MailboxForm(forms.Form):
         if not value:
             return ""
         try:
-            return validate_mailbox_address(value)
-        except ValidationError as problem:
-            if problem.code == "personal":
-                raise
+            value = validate_mailbox_address(value)
+        except ValidationError:
             raise ValidationError(UPN_INVALID, code="invalid") from None
+        if is_personal_address(value):
+            raise ValidationError(PERSONAL_UPN, code="personal")
+        return value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -553,7 +561,9 @@ class MailboxForm(forms.Form):
         if app is None or app.directory_id is None:
             return []
         names = [cleaned.get("upn") or "", cleaned["address"]]
-        domains = dict.fromkeys(name.rpartition("@")[2] for name in names if name)
+        # A personal account is in no organisation's directory: nothing to look up.
+        names = [name for name in names if name and not is_personal_address(name)]
+        domains = dict.fromkeys(name.rpartition("@")[2] for name in names)
         known = self._known_domains(app)
         findings = []
         for domain in domains:

@@ -23,7 +23,7 @@ from onboarding.audit import audit_record
 from onboarding.checks import health
 from onboarding.checks.claim import Requested, checks_after_change
 from onboarding.client_secrets import LIVE_STATUSES, secret_store, secrets_retire_live
-from onboarding.models import AppRegistration, ClientSecret, Mailbox, Tenant
+from onboarding.models import AppRegistration, ClientSecret, Mailbox, MailboxSignIn, Tenant
 from webhooks import events as webhook_events
 
 T = TypeVar("T")
@@ -199,7 +199,11 @@ def save_mailbox(
         mailbox.upn = ""  # the same name twice: the address is the sign-in name
     upn_changed = mailbox.upn != upn_before
     changed = adding or mailbox.address != address or upn_changed
+    renamed = not adding and (mailbox.address != address or upn_changed)
     mailbox.address = address
+    if renamed:
+        # The owner's sign-in was of the account under the old name: another account now.
+        MailboxSignIn.objects.filter(mailbox=mailbox).delete()
     if password is not None or forget:
         mailbox.set_password(password)
         changed = True

@@ -271,13 +271,13 @@ def validate_mailbox_address(value: str) -> str:
     if len(ascii_domain) > 253 or not _ADDRESS_DOMAIN_RE.match(ascii_domain):
         raise _address_problem("invalid")
     validate_email(value)
-    if PERSONAL_DOMAIN_RE.match(domain):
-        raise ValidationError(
-            "This is a personal Microsoft account. Only mailboxes in your organisation's "
-            "Microsoft 365 can be connected through an app registration.",
-            code="personal",
-        )
     return value
+
+
+def is_personal_address(value: str) -> bool:
+    """An Outlook.com / Hotmail / Live / MSN address: a personal Microsoft account,
+    which only its owner's own sign-in reaches (app-only access never does)."""
+    return bool(PERSONAL_DOMAIN_RE.match(value.rpartition("@")[2].lower()))
 
 
 # --- The Essentials block of an app's Overview page ---------------------------------

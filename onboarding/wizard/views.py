@@ -19,6 +19,8 @@ from onboarding.checks.claim import TOO_SOON, check_again
 from onboarding.checks.results import IDLE_POLL_MS, poll_ms, status_context, test_message
 from onboarding.client_secrets import LIVE_STATUSES
 from onboarding.consent import flow as consent
+from onboarding.delegated import flow as sign_in
+from onboarding.delegated.links import owner_url
 from onboarding.diagnosis import failing_at_step
 from onboarding.microsoft import admin_center
 from onboarding.models import CheckRun, Mailbox
@@ -106,8 +108,9 @@ def authentication(request: HttpRequest, page: WizardPage) -> HttpResponse:
         form=form,
         app=app,
         asks=admin_center.asks(),
-        redirect_uris=admin_center.web_redirect_uris(callback_url),
+        redirect_uris=admin_center.web_redirect_uris(callback_url, sign_in.callback_url()),
         callback_url=callback_url,
+        sign_in_callback_url=sign_in.callback_url(),
         authentication_url=admin_center.app_page_url(app.client_id, "Authentication"),
     )
     return render(request, "onboarding/authentication.html", context)
@@ -193,8 +196,15 @@ def mailbox(request: HttpRequest, page: WizardPage) -> HttpResponse:
         _save_mailbox(request, form, added)
         messages.success(request, f"{added.address} added.")
         return page.go_to(MAILBOX)
-    mailboxes = page.tenant.mailboxes.order_by("address")
-    return render(request, "onboarding/mailbox.html", page.context(form=form, mailboxes=mailboxes))
+    mailboxes = list(page.tenant.mailboxes.select_related("sign_in").order_by("address"))
+    context = page.context(form=form, mailboxes=mailboxes, personal=_personal(mailboxes))
+    # The Connect buttons post to a view that redirects to Microsoft.
+    return consent.allow_form_to_microsoft(render(request, "onboarding/mailbox.html", context))
+
+
+def _personal(mailboxes: list[Mailbox]) -> set[object]:
+    """The mailboxes only their owner's sign-in reaches (Outlook.com and the like)."""
+    return {mailbox.pk for mailbox in mailboxes if sign_in.is_personal(mailbox)}
 
 
 @sensitive_post_parameters("password")
@@ -206,9 +216,15 @@ def mailbox_edit(request: HttpRequest, page: WizardPage, mailbox_id: object) -> 
         _save_mailbox(request, form, existing)
         messages.success(request, f"{existing.address} saved.")
         return page.go_to(MAILBOX)
-    return render(
-        request, "onboarding/mailbox_edit.html", page.context(form=form, mailbox=existing)
+    connected = Mailbox.objects.filter(pk=existing.pk, sign_in__isnull=False).exists()
+    context = page.context(
+        form=form,
+        mailbox=existing,
+        personal=_personal([existing]),
+        sign_in=existing.sign_in if connected else None,
+        owner_url=owner_url(existing),
     )
+    return consent.allow_form_to_microsoft(render(request, "onboarding/mailbox_edit.html", context))
 
 
 @wizard_step(MAILBOX)

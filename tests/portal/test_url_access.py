@@ -50,6 +50,9 @@ PUBLIC = {
     "invitations:accept",
     "onboarding:consent-callback",
     "onboarding:consent-forwarded",
+    # The mailbox owner's sign-in: Microsoft's return, and the owner's signed link.
+    "onboarding:connect-callback",
+    "onboarding:connect-owner",
 }
 # The second-factor pages themselves: a signed-in staff member without a verified
 # session must be able to open them (that is how the session gets verified).

@@ -374,13 +374,16 @@ def test_it_diagnoses_missing_delegated_consent(acme, ready, django_capture_on_c
     )
 
 
-def test_it_diagnoses_a_personal_account(
+def test_a_personal_account_not_connected_by_its_owner_needs_that_and_nothing_else(
     acme, delegated, emulated_microsoft, django_capture_on_commit_callbacks
 ):
+    # Neither app-only access nor a password reaches an Outlook.com account: the check
+    # says that its owner must connect it, and sends no password to Microsoft.
     emulated_microsoft.add_personal_account("someone@outlook.com", "Personal-pass-1")
     mailbox = configure(acme, delegated, address="someone@outlook.com", password="Personal-pass-1")
     run = run_check(mailbox, django_capture_on_commit_callbacks)
-    assert steps(run)["password_sign_in"] == ("failed", "personal_account")
+    assert steps(run) == {"owner_token": ("failed", "sign_in_missing")}
+    assert emulated_microsoft.counters()["requests"].get("token", 0) == 0
 
 
 def test_it_fails_plainly_without_an_app_registration(

@@ -7,6 +7,7 @@ from onboarding.wizard.validators import (
     ERROR,
     NOTICE,
     WARNING,
+    is_personal_address,
     parse_entra_date,
     secret_value_findings,
     validate_directory,
@@ -179,14 +180,15 @@ def test_it_accepts_a_work_mailbox_and_lower_cases_it():
     "personal",
     ["me@outlook.com", "me@hotmail.com", "me@live.co.uk", "me@hotmail.fr", "me@msn.com"],
 )
-def test_it_refuses_personal_microsoft_accounts(personal):
-    with pytest.raises(ValidationError) as caught:
-        validate_mailbox_address(personal)
-    assert caught.value.code == "personal"
+def test_it_accepts_and_recognises_personal_microsoft_accounts(personal):
+    # Their owner connects them with their own sign-in (onboarding.delegated).
+    assert validate_mailbox_address(personal) == personal
+    assert is_personal_address(personal)
 
 
 def test_it_does_not_mistake_a_company_subdomain_for_a_personal_account():
     assert validate_mailbox_address("ops@live.contoso.com") == "ops@live.contoso.com"
+    assert not is_personal_address("ops@live.contoso.com")
 
 
 @pytest.mark.parametrize("bad", ["", "dispatch", "dispatch@", "@contoso.com", "a b@contoso.com"])
