@@ -103,13 +103,23 @@ class ConnectionHealth(serializers.Serializer):
 
 
 class Token(serializers.Serializer):
-    access_token = serializers.CharField(help_text="A Microsoft Graph app-only access token.")
+    access_token = serializers.CharField(
+        help_text="A Microsoft Graph access token: app-only, or for a personal Outlook.com "
+        "mailbox its owner's delegated token (kind)."
+    )
     token_type = serializers.ChoiceField(choices=["Bearer"])
     expires_at = serializers.DateTimeField(help_text="At least 5 minutes from now.")
     expires_in = serializers.IntegerField(help_text="Seconds left, at least 300.")
     graph_base_url = serializers.URLField(help_text="Graph's v1.0 root in the tenant's cloud.")
     mailbox = MailboxRef()
-    user_path = serializers.CharField(help_text="/users/{upn}: append to graph_base_url.")
+    user_path = serializers.CharField(
+        help_text="/users/{upn}, or /me for a delegated token: append to graph_base_url."
+    )
+    kind = serializers.ChoiceField(
+        choices=["application", "delegated"],
+        help_text="application: the app's own token (Mail.Read and Mail.Send roles); "
+        "delegated: the mailbox owner's sign-in (scopes Mail.Read Mail.Send), for /me only.",
+    )
     connection = ConnectionHealth(help_text="The connection's health: a failing one answers too.")
 
 

@@ -1,6 +1,8 @@
 """Mail tokens on demand: a Graph app-only token for a connection's app, from the shared
 msal cache (onboarding.microsoft: one token request to Microsoft per credential per
-token lifetime, however many processes and callers ask).
+token lifetime, however many processes and callers ask). A personal Outlook.com mailbox,
+which app-only access never reaches, gets its owner's delegated token instead (by its
+refresh token: onboarding.delegated.tokens), for Graph's /me.
 
 The client secret is decrypted here only to find (or, once per lifetime, fetch) the
 token; it never leaves this module, and nothing here logs.
@@ -16,9 +18,11 @@ from django.utils import timezone
 from api import memo
 from api.connections import active_secrets
 from onboarding import microsoft, vault
-from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose
+from onboarding.delegated.tokens import delegated_token
+from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, sign_in_diagnosis
 from onboarding.microsoft import MicrosoftError, http
-from onboarding.models import AppRegistration, ClientSecret, Mailbox
+from onboarding.models import AppRegistration, ClientSecret, Mailbox, MailboxSignIn
+from onboarding.wizard.validators import is_personal_address
 
 # Every token handed out has at least this long left: a caller that uses it at once
 # never sends an expired token. msal itself serves cached tokens only with 5 minutes
@@ -32,6 +36,8 @@ class IssuedToken:
     access_token: str = field(repr=False)
     expires_at: datetime
     expires_in: int
+    # "application" (app-only, Graph's /users/{upn}) or "delegated" (the owner's, /me).
+    kind: str = "application"
 
 
 class Unusable(Exception):
@@ -77,21 +83,45 @@ def credential_for(
 
 def issue(mailbox: Mailbox, version: str | None = None) -> IssuedToken:
     app, _, value = credential_for(mailbox, version)
+    if is_personal_address(mailbox.sign_in_name):
+        return _delegated(mailbox, app, value)
     try:
         token = _acquire(app, value, fresh=False)
         if token.expires_in < MIN_VALID_SECONDS:
             token = _acquire(app, value, fresh=True)
     except MicrosoftError as exc:
-        if exc.transient:
-            raise Unavailable(exc.code, exc.retry_after) from None
-        # Only the code goes on: Microsoft's message stays out of the API's answers.
         found = CATALOGUE.get(exc.code) or diagnose(exc.code, status=exc.status)
-        raise Unusable(found, exc.code) from None
-    now = timezone.now()
+        raise _refused(exc, found) from None
+    return _issued(token.access_token, token.expires_in, "application")
+
+
+def _delegated(mailbox: Mailbox, app: AppRegistration, value: str) -> IssuedToken:
+    sign_in = MailboxSignIn.objects.filter(mailbox=mailbox).first()
+    if sign_in is None:
+        raise Unusable(CATALOGUE["sign_in_missing"], "sign_in_missing")
+    client_id = str(app.client_id)
+    try:
+        token = delegated_token(sign_in, client_id=client_id, client_secret=value)
+        if token.expires_in < MIN_VALID_SECONDS:
+            token = delegated_token(sign_in, client_id=client_id, client_secret=value, fresh=True)
+    except MicrosoftError as exc:
+        raise _refused(exc, CATALOGUE.get(exc.code) or sign_in_diagnosis(exc.code)) from None
+    return _issued(token.access_token, token.expires_in, "delegated")
+
+
+def _refused(exc: MicrosoftError, found: Diagnosis) -> Exception:
+    if exc.transient:
+        return Unavailable(exc.code, exc.retry_after)
+    # Only the code goes on: Microsoft's message stays out of the API's answers.
+    return Unusable(found, exc.code)
+
+
+def _issued(access_token: str, expires_in: int, kind: str) -> IssuedToken:
     return IssuedToken(
-        access_token=token.access_token,
-        expires_at=now + timedelta(seconds=token.expires_in),
-        expires_in=token.expires_in,
+        access_token=access_token,
+        expires_at=timezone.now() + timedelta(seconds=expires_in),
+        expires_in=expires_in,
+        kind=kind,
     )
 
 

@@ -239,6 +239,7 @@ class ConnectionToken(ApiView):
             return _no_store(answer)
         self.audit_details = {"expires_in": issued.expires_in}
         upn = mailbox.sign_in_name
+        delegated = issued.kind == "delegated"
         return _no_store(
             Response(
                 {
@@ -248,7 +249,8 @@ class ConnectionToken(ApiView):
                     "expires_in": issued.expires_in,
                     "graph_base_url": tokens.graph_base_url(),
                     "mailbox": connections.mailbox_ref(mailbox),
-                    "user_path": f"/users/{quote(upn, safe='@')}",
+                    "user_path": "/me" if delegated else f"/users/{quote(upn, safe='@')}",
+                    "kind": issued.kind,
                     "connection": health,
                 }
             )
