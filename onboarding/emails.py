@@ -9,7 +9,7 @@ whichever request triggered them. Templates: templates/emails/<name>_{subject,bo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from accounts.models import User
 from onboarding.diagnosis import Diagnosis
@@ -86,6 +86,26 @@ def connect_request(
             "expires": expires,
         },
     )
+
+
+def sign_in_idle(
+    *,
+    to: Sequence[str],
+    mailbox: Mailbox,
+    last_used: datetime,
+    ends: datetime,
+    connect_link: str,
+) -> None:
+    """A mailbox owner's sign-in nears Microsoft's 90-day inactivity limit because the
+    portal's checks could not use it: what ends when, and the link that starts afresh."""
+    context = {
+        "mailbox": mailbox,
+        "last_used": last_used,
+        "ends": ends,
+        "connect_link": connect_link,
+    }
+    for address in to:
+        send_templated("sign_in_idle", to=address, context=context)
 
 
 def check_recovered(*, to: Sequence[str], run: CheckRun, mailbox: Mailbox) -> None:

@@ -394,6 +394,9 @@ class MailboxSignIn(models.Model):
     # The last refresh Microsoft answered: a personal account's refresh token ends after
     # 90 days without one (the keep-alive warns before that).
     refreshed_at = models.DateTimeField(default=timezone.now)
+    # When the keep-alive last warned that the sign-in nears the inactivity limit (its
+    # one writer: onboarding.delegated.keepalive); a refresh since starts a new period.
+    idle_warned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Sign-in of {self.username}"

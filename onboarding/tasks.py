@@ -20,6 +20,7 @@ from django.db import transaction
 from onboarding.checks import run as check_runs
 from onboarding.checks import schedule
 from onboarding.checks.claim import Requested
+from onboarding.delegated import keepalive
 from onboarding.invitations import services as invitations
 from onboarding.models import Invitation
 from onboarding.reminders import digest, dispatch, scan
@@ -82,6 +83,11 @@ def scan_expiring_secrets() -> int:
 )
 def send_expiry_reminder(dispatch_id: int) -> str:
     return dispatch.send(dispatch_id)
+
+
+@shared_task(name="onboarding.tasks.warn_idle_sign_ins", ignore_result=True)
+def warn_idle_sign_ins() -> int:
+    return keepalive.warn_idle()
 
 
 @shared_task(name="onboarding.tasks.send_reminder_digest", ignore_result=True)

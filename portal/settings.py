@@ -669,6 +669,12 @@ CELERY_BEAT_SCHEDULE["scan-expiring-secrets"] = {
     "schedule": crontab(hour=REMINDER_SCAN_TIME[0], minute=REMINDER_SCAN_TIME[1]),
     "options": {"expires": 23 * 3600},
 }
+# Daily: owners' sign-ins near Microsoft's 90-day inactivity limit (checks not running).
+CELERY_BEAT_SCHEDULE["warn-idle-sign-ins"] = {
+    "task": "onboarding.tasks.warn_idle_sign_ins",
+    "schedule": crontab(hour=REMINDER_SCAN_TIME[0], minute=(REMINDER_SCAN_TIME[1] + 5) % 60),
+    "options": {"expires": 23 * 3600},
+}
 CELERY_BEAT_SCHEDULE["send-reminder-digest"] = {
     "task": "onboarding.tasks.send_reminder_digest",
     "schedule": crontab(hour=REMINDER_DIGEST_TIME[0], minute=REMINDER_DIGEST_TIME[1]),

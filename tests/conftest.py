@@ -20,7 +20,7 @@ from portal.celery import app as celery_app
 
 # Canary secrets watched in logs, pages, task messages and the database (tests/canary.py);
 # the Microsoft emulator fixture (tests/emulator_fixture.py).
-pytest_plugins = ["tests.canary", "tests.emulator_fixture"]
+pytest_plugins = ["tests.canary", "tests.emulator_fixture", "tests.personal_mailbox"]
 
 # A fresh keyring of the run's own: tests never read or create var/encryption.keys and
 # work on a fresh clone. Tests that need other keys use the `settings` fixture.

@@ -37,6 +37,7 @@ from django.utils import timezone
 from onboarding import microsoft, vault
 from onboarding.checks import health, results, settling
 from onboarding.checks.claim import claim, requeue, test_message_due
+from onboarding.delegated import keepalive
 from onboarding.delegated.flow import is_personal
 from onboarding.delegated.tokens import delegated_token
 from onboarding.diagnosis import CATALOGUE, Diagnosis, consent, diagnose, sign_in_diagnosis
@@ -244,7 +245,10 @@ def _owner_steps(
         entry = results.failed("owner_token", CATALOGUE["sign_in_missing"], "sign_in_missing")
         steps.add(entry)
         return
-    asked = steps.run.trigger != CheckRun.Trigger.SCHEDULE
+    # A check someone asked for proves the sign-in as Microsoft sees it now; a scheduled
+    # one takes the cached token, but uses the refresh token at least daily: Microsoft
+    # ends one left unused for 90 days (onboarding.delegated.keepalive).
+    asked = steps.run.trigger != CheckRun.Trigger.SCHEDULE or keepalive.refresh_due(sign_in)
     token = steps.call("owner_token", lambda: _owner_token(steps, sign_in, secret, fresh=asked))
     if token is None:
         return

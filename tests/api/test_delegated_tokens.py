@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from onboarding.models import MailboxSignIn
-from tests.onboarding.delegated.conftest import UPN, connected, personal  # noqa: F401 (fixtures)
+from tests.personal_mailbox import UPN
 
 pytestmark = pytest.mark.django_db
 

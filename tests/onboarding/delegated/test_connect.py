@@ -17,7 +17,7 @@ from django.utils import timezone
 from onboarding.checks.results import TEST_SUBJECT
 from onboarding.models import AuditEvent, CheckRun, MailboxSignIn
 from tests.onboarding.check_helpers import steps
-from tests.onboarding.delegated.conftest import UPN, at_microsoft, callback, start, text
+from tests.personal_mailbox import UPN, at_microsoft, callback, start, text
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from onboarding.delegated import links
 from onboarding.models import CheckRun, MailboxSignIn
 from tests.onboarding.check_helpers import run_check, steps
-from tests.onboarding.delegated.conftest import PASSWORD, UPN, at_microsoft, callback, text
+from tests.personal_mailbox import PASSWORD, UPN, at_microsoft, callback, text
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ def test_a_scheduled_check_uses_the_cached_token_without_a_refresh(
 
 def test_a_wrong_password_at_microsoft_stores_nothing(personal, emulated_microsoft, client, alice):
     client.force_login(alice)
-    from tests.onboarding.delegated.conftest import start
+    from tests.personal_mailbox import start
 
     with pytest.raises(AssertionError):  # Microsoft's page says so; nothing comes back
         at_microsoft(emulated_microsoft, start(client, personal.mailbox), UPN, PASSWORD + "x")

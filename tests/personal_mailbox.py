@@ -1,5 +1,6 @@
-"""A tenant whose mailbox is a personal Outlook.com account, against the emulator, and
-the browser's part of Microsoft's sign-in played with requests (the emulator's pages)."""
+"""Fixtures (a pytest plugin: tests/conftest.py) for a tenant whose mailbox is a personal
+Outlook.com account, against the emulator, and the browser's part of Microsoft's sign-in
+played with requests (the emulator's pages)."""
 
 from __future__ import annotations
 
