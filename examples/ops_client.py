@@ -46,7 +46,8 @@ class Portal:
 
     def token(self, connection_id: str) -> dict[str, Any]:
         """A Graph token for the connection: access_token, expires_at (at least 5 minutes
-        ahead), graph_base_url and user_path (/users/{upn}). Ask again when it is near
+        ahead), graph_base_url and user_path (/users/{upn}, or /me for a personal
+        mailbox). Ask again when it is near
         expiry; the portal serves it from its cache, so asking often costs nothing."""
         response = self.session.post(
             f"{self.base_url}/api/v1/connections/{connection_id}/token", json={}, timeout=30

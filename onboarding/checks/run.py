@@ -253,7 +253,7 @@ def _owner_steps(
     if token is None:
         return
     listed = ", ".join(sorted(token.scopes)) or "none"
-    steps.add(results.info("permissions", f"Permissions Microsoft granted: {listed}."))
+    steps.add(results.info("permissions", f"Granted by the mailbox's owner: {listed}."))
     steps.call(
         "read_inbox", lambda: microsoft.read_inbox(access_token=token.access_token, mailbox="me")
     )

@@ -36,7 +36,8 @@ ENTRIES = [
         "The mailbox's sign-in was ended: its password changed, or it was signed out",
         "Microsoft no longer accepts the sign-in the mailbox's owner gave the portal. That "
         "happens when the account's password is changed or reset, or when the owner or an "
-        "administrator signs the account out of every session (revokes its sessions).",
+        "administrator signs the account out of every session (revokes its sessions); "
+        "rarely, Microsoft refuses a stored sign-in as invalid.",
         (_AGAIN, "Run the check again afterwards; nothing else needs changing."),
         MAILBOX,
     ),
@@ -119,6 +120,8 @@ CODES: dict[str, str] = {}
 # Microsoft's answers to a refresh, read only for the sign-in's own steps.
 SIGN_IN_CODES = {
     "AADSTS50173": "sign_in_revoked",
+    # A refresh token Microsoft does not accept (tests/recordings/token_refresh_malformed).
+    "AADSTS70000": "sign_in_revoked",
     "AADSTS700082": "sign_in_expired",
     "AADSTS65001": "sign_in_consent_withdrawn",
     "AADSTS50076": "sign_in_interaction",

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db
 # (recording, the code the portal reads from it, the sign-in's diagnosis)
 RECORDED = [
     ("token_refresh_revoked_password_change", "AADSTS50173", "sign_in_revoked"),
+    ("token_refresh_malformed", "AADSTS70000", "sign_in_revoked"),
     ("token_refresh_inactive", "AADSTS700082", "sign_in_expired"),
     ("token_refresh_mfa_required", "AADSTS50076", "sign_in_interaction"),
     ("token_password_mfa_registration_required", "AADSTS50079", "sign_in_interaction"),
@@ -71,3 +72,23 @@ def test_a_throttled_refresh_in_plain_text_is_retried_not_diagnosed(
         broker.deliver()
     run.refresh_from_db()
     assert run.status == CheckRun.Status.PASSED, run.steps
+
+
+def test_a_failing_token_endpoint_is_retried_not_diagnosed(
+    connected, personal, emulated_microsoft, django_capture_on_commit_callbacks, broker
+):
+    emulated_microsoft.set_fault("token", error_share=1.0, error_status=503)
+    run_check(personal.mailbox, django_capture_on_commit_callbacks, trigger="support")
+    broker.deliver()
+    emulated_microsoft.clear_faults()
+    run = personal.mailbox.check_runs.latest("created_at")
+    assert run.status == CheckRun.Status.QUEUED
+    assert [step["diagnosis_key"] for step in run.steps] == ["unreachable"]
+    stored = bytes(MailboxSignIn.objects.get().refresh_token_ciphertext)
+    # msal answers a 5xx from its throttling cache for a minute (its http_cache, as
+    # it should): the retry after that reaches Microsoft.
+    with time_machine.travel(run.retry_at + timedelta(seconds=61)):
+        broker.deliver()
+    run.refresh_from_db()
+    assert run.status == CheckRun.Status.PASSED, run.steps
+    assert bytes(MailboxSignIn.objects.get().refresh_token_ciphertext) != stored
