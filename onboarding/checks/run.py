@@ -271,13 +271,7 @@ def _owner_token(
 ) -> microsoft.DelegatedToken:
     """The owner's delegated token. Microsoft's refusals of the refresh get the
     sign-in's own diagnoses ("Connect again"); an unreadable secret is the secret's."""
-    try:
-        value = secret.reveal()
-    except vault.DecryptionError:
-        steps.unreadable.append(secret)
-        raise MicrosoftError(
-            "secret_unreadable", "The saved client secret cannot be decrypted."
-        ) from None
+    value = _secret_value(secret, steps)
     try:
         return delegated_token(
             sign_in, client_id=str(secret.app.client_id), client_secret=value, fresh=fresh
@@ -375,13 +369,7 @@ def _app_token(
     token decides whether a fresh one is needed: see _Token). A stored value that no
     longer decrypts fails the step as `secret_unreadable` (the run ends, failed; health
     alerts support once)."""
-    try:
-        value = secret.reveal()
-    except vault.DecryptionError:
-        steps.unreadable.append(secret)
-        raise MicrosoftError(
-            "secret_unreadable", "The saved client secret cannot be decrypted."
-        ) from None
+    value = _secret_value(secret, steps)
     try:
         return microsoft.acquire_app_token(
             directory=app.directory, client_id=str(app.client_id), client_secret=value, fresh=fresh
@@ -390,6 +378,18 @@ def _app_token(
         if exc.code == "AADSTS7000215" and _is_guid(value):
             raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
         raise
+
+
+def _secret_value(secret: ClientSecret, steps: _Steps) -> str:
+    """The secret's value; one that no longer decrypts fails the step as
+    `secret_unreadable` (the run ends, failed; health alerts support once)."""
+    try:
+        return secret.reveal()
+    except vault.DecryptionError:
+        steps.unreadable.append(secret)
+        raise MicrosoftError(
+            "secret_unreadable", "The saved client secret cannot be decrypted."
+        ) from None
 
 
 def _send_test(run: CheckRun, mailbox: Mailbox, access_token: str, path: str = "") -> None:

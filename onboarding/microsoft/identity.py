@@ -106,13 +106,23 @@ def _credential(
     return credential
 
 
-def _new_app(endpoints: http.Endpoints, directory: str, client_id: str, secret: str | None) -> Any:
+def _new_app(
+    endpoints: http.Endpoints,
+    directory: str,
+    client_id: str,
+    secret: str | None,
+    *,
+    http_cache: dict[Any, Any] | None = None,
+) -> Any:
+    """A new msal app with an empty token cache; `http_cache`: msal's store of what it
+    fetched (discovery) and of throttled answers, for apps made per call."""
     session = http.session(endpoints)
     options = {
         "authority": _authority(endpoints, directory),
         "http_client": session,
         "instance_discovery": False,
         "token_cache": msal.SerializableTokenCache(),
+        "http_cache": http_cache,
     }
     session.observed.response = None
     try:  # msal runs OIDC discovery over the network here

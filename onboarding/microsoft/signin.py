@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msal
-import requests
 
 from onboarding.microsoft import http
-from onboarding.microsoft.errors import MicrosoftError
-from onboarding.microsoft.identity import _authority, _msal_call, _msal_failure
+from onboarding.microsoft.identity import _msal_call, _msal_failure, _new_app
 
 # The delegated Graph permissions of a connected mailbox: read the inbox, send mail, and
 # read the signed-in account's own profile (Graph's /me needs User.Read), by which the
@@ -65,31 +63,11 @@ def graph_scopes() -> list[str]:
 
 
 def _app(authority: str, client_id: str, client_secret: str) -> Any:
-    endpoints = http.endpoints()
-    session = http.session(endpoints)
-    session.observed.response = None
     if len(http.msal_http_cache) > _MAX_HTTP_CACHE:  # it holds throttling entries too
         http.msal_http_cache.clear()
-    try:
-        app = msal.ConfidentialClientApplication(
-            client_id,
-            client_credential=client_secret,
-            authority=_authority(endpoints, authority),
-            http_client=session,
-            instance_discovery=False,
-            http_cache=http.msal_http_cache,
-            token_cache=msal.SerializableTokenCache(),
-        )
-    except requests.HTTPError as exc:
-        raise http.http_error(exc.response, str(exc)) from None
-    except (requests.RequestException, OSError) as exc:
-        raise http.unreachable(endpoints.login_url, exc) from None
-    except ValueError:
-        if http.is_transient(session.last_response()):
-            raise http.http_error(session.last_response(), "") from None
-        raise MicrosoftError("invalid_authority", "Microsoft refused the directory.") from None
-    session.observe(app.http_client)
-    return app
+    return _new_app(
+        http.endpoints(), authority, client_id, client_secret, http_cache=http.msal_http_cache
+    )
 
 
 def start(
