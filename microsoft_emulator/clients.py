@@ -10,12 +10,14 @@ import base64
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from microsoft_emulator.errors import aad
+from microsoft_emulator import certificates
+from microsoft_emulator.errors import AadError, aad
 from microsoft_emulator.state import (
     CONSUMERS_TENANT_ID,
     GRAPH_APP_ID,
@@ -106,31 +108,79 @@ def thumbprints(certificate: Certificate) -> tuple[str, str]:
     )
 
 
+def token_audiences(token_url: str) -> list[str]:
+    """The `aud` a client assertion may carry: the token endpoint it is sent to
+    (entra-docs certificate-credentials.md: "https://login.microsoftonline.com/{tenantId}/
+    oauth2/v2.0/token"), or the v1 endpoint of the same tenant."""
+    return [token_url, token_url.replace("/oauth2/v2.0/token", "/oauth2/token")]
+
+
 def check_assertion(app: AppRegistration, assertion: str, *, now: datetime, token_url: str) -> None:
+    """A client assertion, checked in this order (Entra does not document its own): the
+    JWT, the key it names, the signature, `aud`, `iss` and `sub`, then its time range.
+    It is not single use: msal reuses one for nine minutes (tests/recordings/
+    token_assertion_reused.json)."""
     try:
         header = jwt.get_unverified_header(assertion)
     except jwt.PyJWTError:
-        raise aad(700027) from None
-    # msal pads its base64url thumbprints; Microsoft's own examples do not.
-    wanted = str(header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")
-    match = next((c for c in app.certificates if wanted in thumbprints(c)), None)
-    if match is None or match.end <= now:
-        raise aad(700027)
-    key = x509.load_pem_x509_certificate(match.pem.encode()).public_key()
+        raise aad(50027) from None  # tests/recordings/token_assertion_errors_documented
+    signer = certificates.signer_of(header)
+    credential = certificates.registered_key(app, signer, now)
+    if credential is None:  # tests/recordings/token_assertion_key_not_found*.json
+        raise _invalid_signature(app, signer, "The key was not found.", None)
     try:
-        claims = jwt.decode(
-            assertion,
-            key,  # type: ignore[arg-type]
-            algorithms=["RS256", "PS256"],
-            audience=token_url,
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-        )
-    except jwt.PyJWTError:
-        raise aad(700027) from None
+        claims = certificates.verified_claims(assertion, credential, token_audiences(token_url))
+    except (jwt.InvalidAudienceError, jwt.MissingRequiredClaimError):
+        raise aad(700023) from None  # tests/recordings/token_assertion_errors_documented
+    except jwt.PyJWTError:  # tests/recordings/token_assertion_bad_signature.json
+        reason = "Key was found, but use of the key to verify the signature failed."
+        raise _invalid_signature(app, signer, reason, credential) from None
     if claims.get("iss") != app.client_id or claims.get("sub") != app.client_id:
-        raise aad(700027)
-    if datetime.fromtimestamp(int(claims.get("exp", 0)), UTC) <= now:
-        raise aad(700024)
+        raise aad(700021)  # tests/recordings/token_assertion_errors_documented
+    check_time_range(claims, now)
+
+
+def _invalid_signature(
+    app: AppRegistration, signer: certificates.Signer, reason: str, found: Certificate | None
+) -> AadError:
+    """AADSTS700027 with Entra's bracketed detail: the reason, the thumbprint the header
+    named (left out when it named none), the key found, where to see the app's keys."""
+    detail = f"Thumbprint of key used by client: '{signer.shown}', " if signer.shown else ""
+    if found is not None:
+        detail += f"Found key 'Start={_key_time(found.start)}, End={_key_time(found.end)}', "
+    lead = (
+        "Client assertion contains an invalid signature."
+        if found is not None
+        else "The certificate with identifier used to sign the client assertion is not "
+        "registered on application."
+    )
+    return aad(700027, lead=lead, reason=reason, detail=detail, client_id=app.client_id)
+
+
+def _key_time(moment: datetime) -> str:
+    """As Entra's messages show a key's dates: 08/18/2024 19:33:23."""
+    return moment.astimezone(UTC).strftime("%m/%d/%Y %H:%M:%S")
+
+
+def check_time_range(claims: dict[str, Any], now: datetime) -> None:
+    """AADSTS700024 past `exp`, or before `nbf`, by more than the clock skew allowed
+    (tests/recordings/token_assertion_expired.json). A missing `nbf` reads as 1970."""
+    expiry = certificates.moment(claims, "exp")
+    valid_from = certificates.moment(claims, "nbf") or datetime.fromtimestamp(0, UTC)
+    skew = certificates.CLOCK_SKEW
+    if expiry is None or expiry + skew <= now or valid_from - skew > now:
+        raise aad(
+            700024,
+            now=entra_time(now),
+            valid_from=entra_time(valid_from),
+            expiry=entra_time(expiry or datetime.fromtimestamp(0, UTC)),
+        )
+
+
+def entra_time(moment: datetime) -> str:
+    """A time as Entra writes it in these messages: 2021-01-05T05:09:31.5970000Z."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ in-process tests use EmulatorHandle directly. Every route answers 400 with
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -219,6 +220,17 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
             display_name=str(data.get("display_name", "")),
         )
         return jsonify({**to_plain(secret), "hint": secret.hint}), 201
+
+    @bp.post("/apps/<client_id>/certificates")
+    def add_certificate(client_id: str) -> tuple[Response, int]:
+        """Upload certificate: {"certificate": PEM, or DER in base64, "display_name": ...}."""
+        data = _body()
+        text = str(data.get("certificate", ""))
+        raw: str | bytes = text if "-----BEGIN" in text else base64.b64decode(text)
+        entry = handle.add_certificate(
+            app(client_id), raw, display_name=str(data.get("display_name", ""))
+        )
+        return jsonify(to_plain(entry)), 201
 
     @bp.post("/apps/<client_id>/consent")
     def consent(client_id: str) -> Response:

@@ -220,7 +220,9 @@ def entra_blueprint(handle: EmulatorHandle) -> Blueprint:
 
     @bp.get("/apps/<client_id>/credentials")
     @admin_page
-    def credentials(directory: Directory, user: User, app: AppRegistration) -> str:
+    def credentials(
+        directory: Directory, user: User, app: AppRegistration, errors: tuple[str, ...] = ()
+    ) -> str:
         # The value shows on the first view after creation only, as in Entra.
         fresh = session.pop("fresh_secret", None)
         return render_template(
@@ -230,6 +232,7 @@ def entra_blueprint(handle: EmulatorHandle) -> Blueprint:
             user=user,
             fresh=fresh,
             now=store.now(),
+            errors=list(errors),
         )
 
     @bp.route("/apps/<client_id>/credentials/new-secret", methods=["GET", "POST"])
@@ -276,16 +279,23 @@ def entra_blueprint(handle: EmulatorHandle) -> Blueprint:
 
     @bp.post("/apps/<client_id>/credentials/certificate")
     @admin_page
-    def upload_certificate(directory: Directory, user: User, app: AppRegistration) -> Response:
+    def upload_certificate(
+        directory: Directory, user: User, app: AppRegistration
+    ) -> Response | tuple[str, int]:
+        """Upload certificate: a .cer, .pem or .crt with the public key only (entra-docs
+        how-to-add-credentials.md, tests/recordings/entra_upload_certificate.json)."""
         upload = request.files.get("certificate")
         try:
             handle.add_certificate(
                 app,
-                (upload.read() if upload else b"").decode(),
-                display_name=request.form.get("description", "").strip(),
+                upload.read() if upload else b"",
+                display_name=request.form.get("description", "").strip()[:100],
             )
-        except ValueError:
-            abort(400, "Upload a PEM certificate (.cer, .pem or .crt) with its public key only.")
+        except ValueError as problem:
+            page = credentials.__wrapped__(  # type: ignore[attr-defined]
+                directory=directory, user=user, app=app, errors=(str(problem),)
+            )
+            return page, 400
         return redirect(url_for("entra.credentials", client_id=app.client_id))
 
     return bp

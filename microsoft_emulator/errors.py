@@ -114,13 +114,43 @@ AADSTS: dict[int, Aadsts] = {
         401,
         "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
     ),
-    700024: Aadsts("invalid_client", 401, "Client assertion is not within its valid time range."),
+    # Certificate credentials. 700024 and 700027 in the words Entra sends (tests/
+    # recordings/token_assertion_expired, token_assertion_key_not_found*,
+    # token_assertion_bad_signature); 700021, 700023 and 50027 as the Azure SDK for Java's
+    # troubleshooting guide quotes them (token_assertion_errors_documented), with
+    # invalid_client and 401 as Entra's other client-credential refusals (not verified).
+    700024: Aadsts(
+        "invalid_client",
+        401,
+        "Client assertion is not within its valid time range. Current time: {now}, assertion "
+        "valid from {valid_from}, expiry time of assertion {expiry}. Review the documentation "
+        "at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+    ),
     700027: Aadsts(
         "invalid_client",
         401,
-        "The certificate with identifier used to sign the client assertion is not registered "
-        "on application, or the client assertion failed signature validation.",
+        "{lead} [Reason - {reason}, {detail}Please visit the Azure Portal, Graph Explorer or "
+        "directly use MS Graph to see configured keys for app Id '{client_id}'. Review the "
+        "documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the "
+        "corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/"
+        "application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as "
+        "'https://graph.microsoft.com/beta/applications/{client_id}'].",
     ),
+    700021: Aadsts(
+        "invalid_client",
+        401,
+        "Client assertion application identifier doesn't match 'client_id' parameter. Review "
+        "the documentation at https://learn.microsoft.com/azure/active-directory/develop/"
+        "active-directory-certificate-credentials",
+    ),
+    700023: Aadsts(
+        "invalid_client",
+        401,
+        "Client assertion audience claim does not match Realm issuer. Review the documentation "
+        "at https://learn.microsoft.com/azure/active-directory/develop/"
+        "active-directory-certificate-credentials.",
+    ),
+    50027: Aadsts("invalid_client", 401, "JWT token is invalid or malformed."),
     1002012: Aadsts(
         "invalid_scope",
         400,
@@ -408,6 +438,11 @@ NO_MAILBOX = GraphError(
     "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
 )
 MAILBOX_NOT_DISCOVERED = GraphError(404, "ResourceNotFound", "Resource could not be discovered.")
+# addKey/removeKey with a proof Graph does not accept (tests/recordings/
+# graph_addkey_proof_malformed.json).
+PROOF_REFUSED = GraphError(
+    401, "Authentication_MissingOrMalformed", "Access Token missing or malformed."
+)
 INSUFFICIENT_PRIVILEGES = GraphError(
     403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
 )

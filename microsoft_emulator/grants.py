@@ -114,10 +114,12 @@ def password(
     username, secret = _required(form, "username"), _required(form, "password")
     directory, user = _work_user(ctx.store, target, username)
     app, sp = clients.app_in(ctx.store, directory, form["client_id"])
-    clients.authenticate(app, form, now=ctx.now, token_url=token_url)
+    credential = clients.authenticate(app, form, now=ctx.now, token_url=token_url)
     _check_sign_in(directory, user, secret)
     scopes = _granted_scopes(ctx, app, sp, user, directory, form.get("scope", ""))
-    return _user_tokens(ctx, app, directory, user, scopes, form.get("scope", ""), nonce="")
+    return _user_tokens(
+        ctx, app, directory, user, scopes, form.get("scope", ""), nonce="", credential=credential
+    )
 
 
 def _work_user(store: Store, target: Directory | str, username: str) -> tuple[Directory, User]:
@@ -178,7 +180,9 @@ def _user_tokens(
     raw_scope: str,
     *,
     nonce: str,
+    credential: str,
 ) -> dict[str, Any]:
+    # appidacr: 0 for a public client, 1 with a secret, 2 with a certificate.
     access = ctx.issuer.access_token(
         audience=GRAPH_AUDIENCES[0],
         tenant_id=directory.id,
@@ -187,6 +191,7 @@ def _user_tokens(
         lifetime=ctx.lifetime,
         user=user,
         scopes=scopes,
+        credential=credential,
     )
     requested = raw_scope.split()
     response: dict[str, Any] = {
@@ -230,9 +235,11 @@ def authorization_code(
         raise aad(501481)
     directory, user = _user_by_id(ctx.store, code.tenant_id, code.user_id)
     app = _app_for(ctx.store, directory, code.client_id)
-    clients.authenticate(app, form, now=ctx.now, token_url=token_url)
+    credential = clients.authenticate(app, form, now=ctx.now, token_url=token_url)
     raw = form.get("scope", "") or " ".join(code.scopes)
-    return _user_tokens(ctx, app, directory, user, code.scopes, raw, nonce=code.nonce)
+    return _user_tokens(
+        ctx, app, directory, user, code.scopes, raw, nonce=code.nonce, credential=credential
+    )
 
 
 def _pkce_matches(code: AuthCode, verifier: str) -> bool:
@@ -257,11 +264,13 @@ def refresh_token(
     grant.last_used = ctx.now
     directory, user = _user_by_id(ctx.store, grant.tenant_id, grant.user_id)
     app = _app_for(ctx.store, directory, grant.client_id)
-    clients.authenticate(app, form, now=ctx.now, token_url=token_url)
+    credential = clients.authenticate(app, form, now=ctx.now, token_url=token_url)
     if user.blocked:
         raise aad(50057 if user.blocked == "disabled" else 50053)
     raw = form.get("scope", "")
-    return _user_tokens(ctx, app, directory, user, grant.scopes, raw, nonce="")
+    return _user_tokens(
+        ctx, app, directory, user, grant.scopes, raw, nonce="", credential=credential
+    )
 
 
 def entra_time(moment: datetime) -> str:

@@ -7,6 +7,7 @@ policy, then Outlook's concurrency limit per app and mailbox.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 import jwt
 from flask import Blueprint, Response, jsonify, request
 
-from microsoft_emulator import errors, exchange_rbac, mail
+from microsoft_emulator import errors, exchange_rbac, key_rollover, mail
 from microsoft_emulator.core import (
     GRAPH_PREFIX,
     Emulator,
@@ -28,7 +29,7 @@ from microsoft_emulator.core import (
 )
 from microsoft_emulator.errors import GraphError
 from microsoft_emulator.faults import Outcome
-from microsoft_emulator.state import Directory, User
+from microsoft_emulator.state import AppRegistration, Directory, User
 from microsoft_emulator.tokens import GRAPH_AUDIENCES
 
 READ = frozenset({"Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic", "Mail.ReadBasic.All"})
@@ -223,7 +224,93 @@ def graph_blueprint(emulator: Emulator) -> Blueprint:
 
         return _directory_call(emulator, "graph.application", lookup)
 
+    @bp.get("/applications")
+    def applications() -> Response:
+        """The list, filtered by `$filter=appId eq '...'` (the one filter the emulator
+        reads): how an app with Application.Read.All finds its object ID for addKey."""
+
+        def lookup(who: Caller) -> dict[str, Any]:
+            if not who.permissions & APP_READ or who.user is not None:
+                raise errors.INSUFFICIENT_PRIVILEGES
+            wanted = _app_id_filter(request.args.get("$filter", ""))
+            found = [
+                mail.application_resource(a, request.args.get("$select", ""), _graph_base())
+                for a in store.state.apps
+                if a.directory_id == who.directory.id
+                and (wanted is None or a.client_id.lower() == wanted)
+            ]
+            for resource in found:
+                resource.pop("@odata.context", None)
+            context = f"{_graph_base()}/v1.0/$metadata#applications"
+            return {"@odata.context": context, "value": found}
+
+        return _directory_call(emulator, "graph.application", lookup)
+
+    @bp.post("/applications/<object_id>/addKey")
+    @bp.post("/applications(appId='<app_id>')/addKey")
+    def add_key(object_id: str = "", app_id: str = "") -> Response:
+        def work(who: Caller, app: AppRegistration, body: dict[str, Any]) -> Response:
+            key_rollover.check_proof(app, str(body.get("proof") or ""), store.now())
+            entry = key_rollover.new_key(app, body)
+            app.key_credentials.append(entry)
+            store.changed()
+            return jsonify(key_rollover.key_resource(entry, _graph_base()))
+
+        return _key_call(emulator, object_id, app_id, work)
+
+    @bp.post("/applications/<object_id>/removeKey")
+    @bp.post("/applications(appId='<app_id>')/removeKey")
+    def remove_key(object_id: str = "", app_id: str = "") -> Response:
+        def work(who: Caller, app: AppRegistration, body: dict[str, Any]) -> Response:
+            key_rollover.check_proof(app, str(body.get("proof") or ""), store.now())
+            key_id = str(body.get("keyId") or "").lower()
+            kept = [c for c in app.key_credentials if c.key_id.lower() != key_id]
+            if len(kept) == len(app.key_credentials):
+                raise errors.not_found(key_id)  # not recorded: Graph's usual 404
+            app.key_credentials = kept
+            store.changed()
+            return Response(status=204)
+
+        return _key_call(emulator, object_id, app_id, work)
+
     return bp
+
+
+def _app_id_filter(expression: str) -> str | None:
+    match = re.fullmatch(r"\s*appId\s+eq\s+'([^']*)'\s*", expression, re.IGNORECASE)
+    if expression and match is None:
+        raise GraphError(400, "BadRequest", f"Invalid filter clause: {expression}")
+    return match[1].lower() if match else None
+
+
+def _key_call(
+    emulator: Emulator,
+    object_id: str,
+    app_id: str,
+    work: Callable[[Caller, AppRegistration, dict[str, Any]], Response],
+) -> Response:
+    """addKey/removeKey on an app of the caller's directory, by object ID or appId. An
+    app rolls its own keys without any permission ("An application does not need any
+    specific permission to roll its own keys", application-addkey.md); rolling another
+    app's needs Application.ReadWrite.All or Directory.ReadWrite.All."""
+    if fault := injected("graph.application", emulator, graph=True):
+        return fault
+    store = emulator.store
+    try:
+        with store.lock:
+            who = caller(emulator)
+            app = store.app(app_id) if app_id else store.app_by_object_id(object_id)
+            if app is None or app.directory_id != who.directory.id:
+                raise errors.not_found(app_id or object_id)
+            own = who.user is None and who.app_id.lower() == app.client_id.lower()
+            if not own and not who.permissions & key_rollover.WRITE:
+                raise errors.INSUFFICIENT_PRIVILEGES
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
+            return with_request_ids(work(who, app, body))
+    except GraphError as error:
+        return graph_response(error, emulator)
 
 
 def _directory_call(

@@ -6,10 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-
-from microsoft_emulator import app_limits, exchange_rbac
+from microsoft_emulator import app_limits, certificates, exchange_rbac
 from microsoft_emulator.core import Emulator
 from microsoft_emulator.faults import Fault, Replay
 from microsoft_emulator.state import (
@@ -188,20 +185,30 @@ class EmulatorHandle:
         return self.store.add_secret(app, display_name=display_name, end=when, start=start)
 
     def add_certificate(
-        self, app: AppRegistration, certificate_pem: str, *, display_name: str = ""
+        self, app: AppRegistration, certificate: str | bytes, *, display_name: str = ""
     ) -> Certificate:
-        cert = x509.load_pem_x509_certificate(certificate_pem.encode())
-        entry = Certificate(
-            pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
-            thumbprint=cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - Entra's
-            end=cert.not_valid_after_utc,
-            start=cert.not_valid_before_utc,
-            display_name=display_name,
+        """What "Upload certificate" does: a key credential (AsymmetricX509Cert, Verify)
+        for a .cer/.pem/.crt in PEM or DER, valid as long as the certificate is; its
+        description is the subject unless one is given. ValueError for a file that is
+        not a certificate or holds a private key, which Entra refuses."""
+        entry = certificates.key_credential(
+            certificates.load_certificate(certificate), display_name
         )
         with self.store.lock:
-            app.certificates.append(entry)
+            if any(c.thumbprint == entry.thumbprint for c in app.key_credentials):
+                raise ValueError(certificates.ALREADY_ADDED)
+            app.key_credentials.append(entry)
         self.store.changed()
         return entry
+
+    def remove_certificate(self, app: AppRegistration, key_id: str) -> bool:
+        """Delete the key credential with this Certificate ID; False if there is none."""
+        with self.store.lock:
+            kept = [c for c in app.key_credentials if c.key_id.lower() != key_id.lower()]
+            removed = len(kept) != len(app.key_credentials)
+            app.key_credentials = kept
+        self.store.changed()
+        return removed
 
     def grant_admin_consent(self, app: AppRegistration, directory: Directory) -> ServicePrincipal:
         """What "Grant admin consent for <org>" does: every configured permission."""

@@ -197,10 +197,10 @@ def application_resource(app: AppRegistration, select: str, graph_base: str) -> 
                 "key": None,
                 "keyId": c.key_id,
                 "startDateTime": iso(c.start),
-                "type": "AsymmetricX509Cert",
-                "usage": "Verify",
+                "type": c.type,
+                "usage": c.usage,
             }
-            for c in app.certificates
+            for c in app.key_credentials
         ],
     }
     fields = [f.strip() for f in select.split(",") if f.strip()]

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_RESOURCE = "https://graph.microsoft.com"
@@ -149,12 +151,29 @@ class ClientSecret:
 
 @dataclass
 class Certificate:
+    """A key credential (Graph's keyCredential) holding an uploaded certificate's public
+    key. `thumbprint` is the SHA-1 one Entra shows and Graph's customKeyIdentifier holds
+    (hex, upper-case); start and end are the certificate's own validity."""
+
     pem: str
     thumbprint: str
     end: datetime
     display_name: str = ""
     start: datetime = field(default_factory=utc_now)
     key_id: str = field(default_factory=new_id)
+    thumbprint_sha256: str = ""
+    type: str = "AsymmetricX509Cert"
+    usage: str = "Verify"
+
+    def __post_init__(self) -> None:
+        # Entries saved before the SHA-256 thumbprint was kept (x5t#S256 names a key by it).
+        if not self.thumbprint_sha256 and self.pem:
+            cert = x509.load_pem_x509_certificate(self.pem.encode())
+            self.thumbprint_sha256 = cert.fingerprint(hashes.SHA256()).hex().upper()
+
+
+# Graph's name for it.
+KeyCredential = Certificate
 
 
 @dataclass
@@ -179,7 +198,16 @@ class AppRegistration:
     public_client: bool = False
     permissions: list[Permission] = field(default_factory=list)
     secrets: list[ClientSecret] = field(default_factory=list)
-    certificates: list[Certificate] = field(default_factory=list)
+    key_credentials: list[Certificate] = field(default_factory=list)
+
+    @property
+    def certificates(self) -> list[Certificate]:
+        """The key credentials by the admin center's name for them."""
+        return self.key_credentials
+
+    @certificates.setter
+    def certificates(self, value: list[Certificate]) -> None:
+        self.key_credentials = value
 
     def permission_names(self, kind: str) -> list[str]:
         return [p.name for p in self.permissions if p.kind == kind]
@@ -329,9 +357,26 @@ def load_state(path: Path) -> State:
 
 
 def state_from_plain(data: dict[str, Any]) -> State:
-    state: State = from_plain(State, data)
+    state: State = from_plain(State, _renamed(data))
     ensure_home_service_principals(state)
     return state
+
+
+def _renamed(data: dict[str, Any]) -> dict[str, Any]:
+    """State files from before apps' `certificates` became `key_credentials`."""
+    apps = data.get("apps")
+    if not isinstance(apps, list):
+        return data
+    renamed = [
+        {
+            "key_credentials": app["certificates"],
+            **{k: v for k, v in app.items() if k != "certificates"},
+        }
+        if isinstance(app, dict) and "certificates" in app and "key_credentials" not in app
+        else app
+        for app in apps
+    ]
+    return {**data, "apps": renamed}
 
 
 def save_state(state: State, path: Path) -> None:

@@ -101,6 +101,10 @@ class Store:
         wanted = client_id.lower()
         return next((a for a in self.state.apps if a.client_id.lower() == wanted), None)
 
+    def app_by_object_id(self, object_id: str) -> AppRegistration | None:
+        wanted = object_id.lower()
+        return next((a for a in self.state.apps if a.object_id.lower() == wanted), None)
+
     def service_principal(self, directory_id: str, client_id: str) -> ServicePrincipal | None:
         wanted = client_id.lower()
         for sp in self.state.service_principals:
