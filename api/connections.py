@@ -39,6 +39,7 @@ def connections(visible: Q) -> QuerySet[Mailbox]:
         .annotate(
             credential_expires_on=Subquery(active.values("expires_on")[:1]),
             credential_secret_id=Subquery(active.values("secret_id")[:1]),
+            credential_kind=Subquery(active.values("kind")[:1]),
             newest_secret_at=Subquery(newest.values("created_at")[:1]),
         )
         .annotate(
@@ -93,6 +94,8 @@ def row(mailbox: Mailbox) -> dict[str, Any]:
     tenant = mailbox.tenant
     expires_on = getattr(mailbox, "credential_expires_on", None)
     secret_id = getattr(mailbox, "credential_secret_id", None)
+    kind = getattr(mailbox, "credential_kind", None)
+    credential_type = "certificate" if kind == ClientSecret.Kind.CERTIFICATE else CREDENTIAL_TYPE
     return {
         "id": str(mailbox.pk),
         "tenant": {
@@ -107,7 +110,7 @@ def row(mailbox: Mailbox) -> dict[str, Any]:
         "diagnosis": diagnosis_of(mailbox.diagnosis_code),
         "credential": (
             {
-                "type": CREDENTIAL_TYPE,
+                "type": credential_type,
                 "secret_id": str(secret_id),
                 "expires_on": expires_on.isoformat() if expires_on else None,
             }

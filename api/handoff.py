@@ -43,6 +43,10 @@ def public_key(data: Any) -> jwk.JWK:
     return key
 
 
+class CertificateOnly(Exception):
+    """The connection signs in with a certificate: there is no secret to hand off."""
+
+
 def seal(mailbox: Mailbox, public_jwk: Any) -> tuple[str, str]:
     """(JWE compact, kid): the five values of the guide for this connection.
 
@@ -51,6 +55,10 @@ def seal(mailbox: Mailbox, public_jwk: Any) -> tuple[str, str]:
     """
     key = public_key(public_jwk)
     app, secret, value = credential_for(mailbox)
+    if secret.is_certificate:
+        # The guide's values are a client secret's; a certificate's private key never
+        # leaves the portal (issue 18): the token call serves such a connection.
+        raise CertificateOnly
     try:
         password = mailbox.reveal_password()
     except vault.DecryptionError:

@@ -64,8 +64,11 @@ class DiagnosisRef(serializers.Serializer):
 
 
 class CredentialRef(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["client_secret"])
-    secret_id = serializers.UUIDField(help_text="The active client secret's Secret ID in Entra.")
+    type = serializers.ChoiceField(choices=["client_secret", "certificate"])
+    secret_id = serializers.UUIDField(
+        help_text="The active credential's ID in Entra: a secret's Secret ID, or a "
+        "certificate's Certificate ID."
+    )
     expires_on = serializers.DateField(allow_null=True)
 
 

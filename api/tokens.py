@@ -18,7 +18,7 @@ from django.utils import timezone
 from api import memo
 from api.connections import active_secrets
 from onboarding import microsoft, vault
-from onboarding.delegated.tokens import delegated_token
+from onboarding.delegated.tokens import AppCredential, delegated_token, secret_certificate
 from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, sign_in_diagnosis
 from onboarding.microsoft import MicrosoftError, http
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, MailboxSignIn
@@ -82,28 +82,30 @@ def credential_for(
 
 
 def issue(mailbox: Mailbox, version: str | None = None) -> IssuedToken:
-    app, _, value = credential_for(mailbox, version)
+    app, secret, value = credential_for(mailbox, version)
     if is_personal_address(mailbox.sign_in_name):
-        return _delegated(mailbox, app, value)
+        return _delegated(
+            mailbox, AppCredential(str(app.client_id), value, secret_certificate(secret))
+        )
+    certificate = secret_certificate(secret)
     try:
-        token = _acquire(app, value, fresh=False)
+        token = _acquire(app, value, certificate, fresh=False)
         if token.expires_in < MIN_VALID_SECONDS:
-            token = _acquire(app, value, fresh=True)
+            token = _acquire(app, value, certificate, fresh=True)
     except MicrosoftError as exc:
         found = CATALOGUE.get(exc.code) or diagnose(exc.code, status=exc.status)
         raise _refused(exc, found) from None
     return _issued(token.access_token, token.expires_in, "application")
 
 
-def _delegated(mailbox: Mailbox, app: AppRegistration, value: str) -> IssuedToken:
+def _delegated(mailbox: Mailbox, credential: AppCredential) -> IssuedToken:
     sign_in = MailboxSignIn.objects.filter(mailbox=mailbox).first()
     if sign_in is None:
         raise Unusable(CATALOGUE["sign_in_missing"], "sign_in_missing")
-    client_id = str(app.client_id)
     try:
-        token = delegated_token(sign_in, client_id=client_id, client_secret=value)
+        token = delegated_token(sign_in, credential)
         if token.expires_in < MIN_VALID_SECONDS:
-            token = delegated_token(sign_in, client_id=client_id, client_secret=value, fresh=True)
+            token = delegated_token(sign_in, credential, fresh=True)
     except MicrosoftError as exc:
         raise _refused(exc, CATALOGUE.get(exc.code) or sign_in_diagnosis(exc.code)) from None
     return _issued(token.access_token, token.expires_in, "delegated")
@@ -125,9 +127,15 @@ def _issued(access_token: str, expires_in: int, kind: str) -> IssuedToken:
     )
 
 
-def _acquire(app: AppRegistration, value: str, *, fresh: bool) -> microsoft.AppToken:
+def _acquire(
+    app: AppRegistration, value: str, certificate: str, *, fresh: bool
+) -> microsoft.AppToken:
     return microsoft.acquire_app_token(
-        directory=app.directory, client_id=str(app.client_id), client_secret=value, fresh=fresh
+        directory=app.directory,
+        client_id=str(app.client_id),
+        client_secret=value,
+        fresh=fresh,
+        certificate=certificate,
     )
 
 

@@ -317,6 +317,17 @@ class ConnectionCredentials(ApiView):
             return _no_store(
                 problems.response(409, str(exc), slug="no-public-key", title="Unusable public key")
             )
+        except handoff.CertificateOnly:
+            self.audit_details = {"refused": "certificate_credential", "reason": reason}
+            return _no_store(
+                problems.response(
+                    409,
+                    "This connection signs in with a certificate whose private key never leaves "
+                    "the portal; use the token call.",
+                    slug="certificate-credential",
+                    title="No secret to hand off",
+                )
+            )
         now = timezone.now()
         self.audit_details = {"reason": reason}
         with transaction.atomic():

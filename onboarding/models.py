@@ -255,7 +255,14 @@ class ConsentUse(models.Model):
 
 
 class ClientSecret(models.Model):
-    """One client secret of the app registration. The value is held only encrypted."""
+    """One credential of the app registration: a client secret (the guide's), or a
+    certificate the portal made (its private key is then the value). The value is held
+    only encrypted. `secret_id` is the credential's ID in Entra: the Secret ID, or the
+    Certificate ID Entra shows once the certificate is uploaded."""
+
+    class Kind(models.TextChoices):
+        SECRET = "secret", "Client secret"
+        CERTIFICATE = "certificate", "Certificate"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Being verified"
@@ -265,7 +272,11 @@ class ClientSecret(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     app = models.ForeignKey(AppRegistration, on_delete=models.CASCADE, related_name="secrets")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SECRET)
     secret_id = models.UUIDField("Secret ID")
+    # A certificate's public part (PEM) and its SHA-1 thumbprint as Entra lists it.
+    certificate_pem = models.TextField(blank=True)
+    thumbprint = models.CharField(max_length=40, blank=True)
     # Ciphertext blob from onboarding.vault; never the plaintext.
     value_ciphertext = models.BinaryField(editable=False)
     value_key_id = models.CharField(max_length=32, db_index=True, editable=False)
@@ -298,13 +309,52 @@ class ClientSecret(models.Model):
         vault.seal(self, "value", plaintext)
         self.hint = plaintext[:3]
 
+    @property
+    def is_certificate(self) -> bool:
+        return self.kind == self.Kind.CERTIFICATE
+
+    def set_private_key(
+        self, private_key_pem: str, *, certificate_pem: str, thumbprint: str
+    ) -> None:
+        """A certificate credential: its private key encrypted into this row, its public
+        certificate and thumbprint (the hint is the thumbprint's start, as Entra lists
+        it). The caller saves the row."""
+        vault.seal(self, "value", private_key_pem)
+        self.kind = self.Kind.CERTIFICATE
+        self.certificate_pem = certificate_pem
+        self.thumbprint = thumbprint
+        self.hint = thumbprint[:3]
+
     def reveal(self) -> str:
-        """The secret value, only for the call to Microsoft.
+        """The secret value (a certificate's private key PEM), only for the call to Microsoft.
 
         Raises vault.DecryptionError (and logs an alert naming the row) when the stored
         blob does not decrypt for this row; never returns the stored bytes or "".
         """
         return vault.reveal(self, "value")
+
+
+class CertificateDraft(models.Model):
+    """A certificate the portal made for an app, waiting for the admin to upload it in
+    Entra (step 4). Its private key is held only encrypted and never leaves the portal;
+    once the admin confirms the upload it becomes a ClientSecret of kind certificate."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    app = models.ForeignKey(
+        AppRegistration, on_delete=models.CASCADE, related_name="certificate_drafts"
+    )
+    private_key_ciphertext = models.BinaryField(editable=False)
+    private_key_key_id = models.CharField(max_length=32, db_index=True, editable=False)
+    certificate_pem = models.TextField()
+    thumbprint = models.CharField(max_length=40)
+    expires_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Certificate {self.thumbprint} (not uploaded yet)"
 
 
 class Mailbox(models.Model):

@@ -336,6 +336,8 @@ PORTAL_RECHECK_HOURS = env_int("PORTAL_RECHECK_HOURS", 6, minimum=1)
 # PORTAL_RECHECK_HOURS; it sends a test message only when the last one sent is at least
 # this many days old. A check someone asks for always sends.
 PORTAL_RECHECK_SEND_DAYS = env_int("PORTAL_RECHECK_SEND_DAYS", 7, minimum=1)
+# How long a certificate the portal makes for an app is valid (step 4), in days.
+PORTAL_CERTIFICATE_DAYS = env_int("PORTAL_CERTIFICATE_DAYS", 365, minimum=30)
 # Where test messages go: "" sends each from the mailbox to itself; an address sends
 # them there instead (outside the inbox the operations app reads).
 PORTAL_CHECK_SEND_TO = env_str("PORTAL_CHECK_SEND_TO", "")

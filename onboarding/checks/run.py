@@ -39,7 +39,7 @@ from onboarding.checks import health, results, settling
 from onboarding.checks.claim import claim, requeue, test_message_due
 from onboarding.delegated import keepalive
 from onboarding.delegated.flow import is_personal
-from onboarding.delegated.tokens import delegated_token
+from onboarding.delegated.tokens import AppCredential, delegated_token, secret_certificate
 from onboarding.diagnosis import CATALOGUE, Diagnosis, consent, diagnose, sign_in_diagnosis
 from onboarding.microsoft import MicrosoftError, admin_center
 from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox, MailboxSignIn
@@ -273,9 +273,8 @@ def _owner_token(
     sign-in's own diagnoses ("Connect again"); an unreadable secret is the secret's."""
     value = _secret_value(secret, steps)
     try:
-        return delegated_token(
-            sign_in, client_id=str(secret.app.client_id), client_secret=value, fresh=fresh
-        )
+        credential = AppCredential(str(secret.app.client_id), value, secret_certificate(secret))
+        return delegated_token(sign_in, credential, fresh=fresh)
     except MicrosoftError as exc:
         if exc.transient or exc.code in CATALOGUE:
             raise
@@ -372,7 +371,11 @@ def _app_token(
     value = _secret_value(secret, steps)
     try:
         return microsoft.acquire_app_token(
-            directory=app.directory, client_id=str(app.client_id), client_secret=value, fresh=fresh
+            directory=app.directory,
+            client_id=str(app.client_id),
+            client_secret=value,
+            fresh=fresh,
+            certificate=secret_certificate(secret),
         )
     except MicrosoftError as exc:
         if exc.code == "AADSTS7000215" and _is_guid(value):

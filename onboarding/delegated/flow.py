@@ -110,12 +110,14 @@ def start(
     """Remember a fresh flow in this session; return Microsoft's sign-in URL.
     MicrosoftError when the app has no usable secret or Microsoft cannot be reached."""
     app = AppRegistration.objects.get(tenant_id=mailbox.tenant_id)
-    client_id, client_secret = credential_for(app)
+    credential = credential_for(app)
+    client_id = credential.client_id
     authority = authority_for(mailbox, app)
     flow = signin.start(
         authority=authority,
         client_id=client_id,
-        client_secret=client_secret,
+        client_secret=credential.secret,
+        certificate=credential.certificate,
         redirect_uri=callback_url(),
         login_hint=mailbox.sign_in_name,
     )
@@ -158,11 +160,12 @@ def callback(session: SessionBase, query: Any, *, user_id: str | None) -> SignIn
     if "error" in params:
         return replace(outcome, failure=failure_from(params))
     try:
-        client_id, client_secret = credential_for(app)
+        credential = credential_for(app)
         signed_in = signin.finish(
             authority=entry["authority"],
-            client_id=client_id,
-            client_secret=client_secret,
+            client_id=credential.client_id,
+            client_secret=credential.secret,
+            certificate=credential.certificate,
             flow=entry["flow"],
             auth_response=params,
         )

@@ -15,6 +15,7 @@ the access token's life, as app-only tokens are.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import msal
@@ -30,9 +31,20 @@ from onboarding.models import AppRegistration, ClientSecret, MailboxSignIn
 _MARGIN_SECONDS = 330
 
 
-def credential_for(app: AppRegistration) -> tuple[str, str]:
-    """The app's client ID and the value of its active secret (the newest pending one
-    during the first setup). MicrosoftError "secret_missing" / "secret_unreadable"."""
+@dataclass(frozen=True)
+class AppCredential:
+    client_id: str
+    secret: str = field(repr=False)  # a client secret, or a certificate's private key
+    certificate: str = ""  # a certificate credential's public PEM
+
+
+def secret_certificate(secret: ClientSecret) -> str:
+    return secret.certificate_pem if secret.is_certificate else ""
+
+
+def credential_for(app: AppRegistration) -> AppCredential:
+    """The app's client ID and its active credential (the newest pending one during
+    the first setup). MicrosoftError "secret_missing" / "secret_unreadable"."""
     live = (ClientSecret.Status.ACTIVE, ClientSecret.Status.PENDING)
     candidates = list(app.secrets.filter(status__in=live).order_by("-created_at"))
     active = [s for s in candidates if s.status == ClientSecret.Status.ACTIVE]
@@ -40,7 +52,7 @@ def credential_for(app: AppRegistration) -> tuple[str, str]:
     if secret is None:
         raise MicrosoftError("secret_missing", "No active client secret is saved.")
     try:
-        return str(app.client_id), secret.reveal()
+        return AppCredential(str(app.client_id), secret.reveal(), secret_certificate(secret))
     except vault.DecryptionError:
         raise MicrosoftError(
             "secret_unreadable", "The saved client secret cannot be decrypted."
@@ -52,7 +64,7 @@ def _store_key(sign_in: MailboxSignIn) -> str:
 
 
 def delegated_token(
-    sign_in: MailboxSignIn, *, client_id: str, client_secret: str, fresh: bool = False
+    sign_in: MailboxSignIn, credential: AppCredential, *, fresh: bool = False
 ) -> DelegatedToken:
     """A token for the mailbox's own account (scp: Mail.Read Mail.Send), from the shared
     cache while it has more than five minutes left, else by refresh. `fresh`: always
@@ -72,8 +84,9 @@ def delegated_token(
             ) from None
         result = signin.refresh(
             authority=row.authority,
-            client_id=client_id,
-            client_secret=client_secret,
+            client_id=credential.client_id,
+            client_secret=credential.secret,
+            certificate=credential.certificate,
             refresh_token=refresh_token,
         )
         if result.refresh_token:

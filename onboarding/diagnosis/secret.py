@@ -103,7 +103,42 @@ ENTRIES = [
 ]
 
 # Microsoft's error codes (AADSTS numbers and Graph codes) -> catalogue keys.
+ENTRIES += [
+    # AADSTS700027: tests/recordings/token_assertion_key_not_found(_thumbprint).json.
+    entry(
+        "certificate_not_uploaded",
+        "Entra does not know the portal's certificate",
+        "The app signed in with the certificate the portal made, but Entra has no "
+        "certificate with its thumbprint on this app: it was not uploaded (yet), was "
+        "uploaded to another app, or was deleted.",
+        (
+            "Open Certificates & secrets for this app, Certificates, and compare the "
+            "thumbprints with the one step 4 shows.",
+            "If it is missing, download the certificate in step 4 and choose Upload "
+            "certificate; then run the check again.",
+        ),
+        SECRET,
+    ),
+    # AADSTS700024: tests/recordings/token_assertion_expired.json.
+    entry(
+        "assertion_time",
+        "Microsoft found the portal's sign-in outside its valid time",
+        "The signed sign-in (client assertion) the portal sends with its certificate was "
+        "not within its valid time when Microsoft checked it: the portal's server clock "
+        "is probably wrong by several minutes.",
+        (
+            "Support: check that the portal's servers keep their time (NTP).",
+            "Run the check again once the clock is right.",
+        ),
+        None,
+        # Retried like an outage: a clock that was stepped right again passes.
+        transient=True,
+    ),
+]
+
 CODES = {
+    "AADSTS700027": "certificate_not_uploaded",
+    "AADSTS700024": "assertion_time",
     "AADSTS7000215": "wrong_secret",
     "AADSTS7000222": "secret_expired",
     "AADSTS700025": "no_credential_in_entra",

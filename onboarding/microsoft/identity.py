@@ -77,11 +77,18 @@ def _app(endpoints: http.Endpoints, directory: str, client_id: str, secret: str 
 
 
 def _credential(
-    endpoints: http.Endpoints, directory: str, client_id: str, secret: str | None
+    endpoints: http.Endpoints,
+    directory: str,
+    client_id: str,
+    secret: str | None,
+    certificate: str = "",
 ) -> _Credential:
-    """One msal app per (cloud, directory, client ID, secret fingerprint), kept so that
-    its token cache and throttling state are reused; a public client when no secret."""
-    fingerprint = hashlib.sha256(secret.encode()).hexdigest() if secret is not None else ""
+    """One msal app per (cloud, directory, client ID, credential fingerprint), kept so
+    that its token cache and throttling state are reused; a public client when no
+    secret. With `certificate` (its public PEM), `secret` is its private key."""
+    fingerprint = ""
+    if secret is not None:
+        fingerprint = hashlib.sha256(f"{secret}\x00{certificate}".encode()).hexdigest()
     key = (repr(endpoints), directory.lower(), client_id.lower(), fingerprint)
     with _lock:
         if key in _apps:
@@ -94,7 +101,7 @@ def _credential(
             if key in _apps:
                 return _apps[key]
         try:
-            app = _new_app(endpoints, directory, client_id, secret)
+            app = _new_app(endpoints, directory, client_id, secret, certificate=certificate)
             credential = _Credential(app, token_store.credential_key(*key))
             with _lock:
                 _apps[key] = credential
@@ -113,9 +120,12 @@ def _new_app(
     secret: str | None,
     *,
     http_cache: dict[Any, Any] | None = None,
+    certificate: str = "",
 ) -> Any:
     """A new msal app with an empty token cache; `http_cache`: msal's store of what it
-    fetched (discovery) and of throttled answers, for apps made per call."""
+    fetched (discovery) and of throttled answers, for apps made per call. With
+    `certificate`, `secret` is its private key: msal signs a client assertion with it,
+    PS256 with the x5t#S256 thumbprint it computes from the certificate (msal 1.35+)."""
     session = http.session(endpoints)
     options = {
         "authority": _authority(endpoints, directory),
@@ -129,7 +139,12 @@ def _new_app(
         if secret is None:
             app: Any = msal.PublicClientApplication(client_id, **options)
         else:
-            app = msal.ConfidentialClientApplication(client_id, client_credential=secret, **options)
+            credential: Any = secret
+            if certificate:
+                credential = {"private_key": secret, "public_certificate": certificate}
+            app = msal.ConfidentialClientApplication(
+                client_id, client_credential=credential, **options
+            )
     except requests.HTTPError as exc:
         raise http.http_error(exc.response, str(exc)) from None
     except (requests.RequestException, OSError) as exc:
@@ -189,16 +204,23 @@ def admin_consent_url(*, directory: str, client_id: str, redirect_uri: str, stat
 
 
 def acquire_app_token(
-    *, directory: str, client_id: str, client_secret: str, fresh: bool = False
+    *,
+    directory: str,
+    client_id: str,
+    client_secret: str,
+    fresh: bool = False,
+    certificate: str = "",
 ) -> AppToken:
     """An app-only Graph token (client credentials), from msal's cache while it is fresh.
+    With `certificate` (a certificate credential's public PEM), `client_secret` is its
+    private key.
 
     Succeeds without admin consent too (the token then has no roles): look at `roles`.
     `fresh`: drop the cached token and ask Microsoft, whose new token carries the
     permissions as they are now (a cached one keeps those of when it was issued).
     """
     endpoints = http.endpoints()
-    credential = _credential(endpoints, directory, client_id, client_secret)
+    credential = _credential(endpoints, directory, client_id, client_secret, certificate)
     scope = [f"{endpoints.graph_url}/.default"]
     if not fresh and time.time() < credential.fresh_until:  # msal answers from its cache
         result = _msal_call(endpoints, lambda: credential.app.acquire_token_for_client(scope))

@@ -62,20 +62,33 @@ def graph_scopes() -> list[str]:
     return [f"{graph}/{name}" for name in SCOPES]
 
 
-def _app(authority: str, client_id: str, client_secret: str) -> Any:
+def _app(authority: str, client_id: str, client_secret: str, certificate: str) -> Any:
+    """`certificate`: a certificate credential's public PEM (`client_secret` is then its
+    private key), or ""."""
     if len(http.msal_http_cache) > _MAX_HTTP_CACHE:  # it holds throttling entries too
         http.msal_http_cache.clear()
     return _new_app(
-        http.endpoints(), authority, client_id, client_secret, http_cache=http.msal_http_cache
+        http.endpoints(),
+        authority,
+        client_id,
+        client_secret,
+        http_cache=http.msal_http_cache,
+        certificate=certificate,
     )
 
 
 def start(
-    *, authority: str, client_id: str, client_secret: str, redirect_uri: str, login_hint: str
+    *,
+    authority: str,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    login_hint: str,
+    certificate: str = "",
 ) -> dict[str, Any]:
     """msal's auth code flow: a dict with `auth_uri` (where to send the browser), and the
     state, nonce and PKCE verifier that the callback needs. JSON, for the session."""
-    app = _app(authority, client_id, client_secret)
+    app = _app(authority, client_id, client_secret, certificate)
     with warnings.catch_warnings():
         # msal recommends form_post (RFC 9700 4.3.1: no code in the URL). It comes back
         # as a cross-site POST, which carries no SameSite=Lax session cookie, and the
@@ -108,11 +121,12 @@ def finish(
     client_secret: str,
     flow: dict[str, Any],
     auth_response: dict[str, str],
+    certificate: str = "",
 ) -> SignedIn:
     """Redeem the code (with the PKCE verifier) for tokens. Raises FlowRejected when msal
     finds the state or nonce wrong, MicrosoftError for Microsoft's own answers (among
     them the error the callback brought: access_denied, consent_required)."""
-    app = _app(authority, client_id, client_secret)
+    app = _app(authority, client_id, client_secret, certificate)
     endpoints = http.endpoints()
     session = http.session(endpoints)
     session.observed.response = None
@@ -130,11 +144,18 @@ def finish(
     return _signed_in(result, app)
 
 
-def refresh(*, authority: str, client_id: str, client_secret: str, refresh_token: str) -> SignedIn:
+def refresh(
+    *,
+    authority: str,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    certificate: str = "",
+) -> SignedIn:
     """A new access token and the new refresh token Microsoft returns with it (it
     rotates them). Microsoft's refusals (AADSTS50173, 700082, 65001, 50076...) come as
     MicrosoftError; a 429 in plain text or a 5xx is transient, as for app tokens."""
-    app = _app(authority, client_id, client_secret)
+    app = _app(authority, client_id, client_secret, certificate)
     endpoints = http.endpoints()
     result = _msal_call(
         endpoints, lambda: app.acquire_token_by_refresh_token(refresh_token, graph_scopes())

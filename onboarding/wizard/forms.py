@@ -401,6 +401,37 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+class CertificateForm(forms.Form):
+    """Step 4, certificate: the Certificate ID Entra lists once the portal's certificate
+    is uploaded (the credential's ID, as the Secret ID is a secret's)."""
+
+    certificate_id = forms.CharField(
+        label="Certificate ID",
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Entra lists it beside the uploaded certificate, under Certificates & "
+        "secrets > Certificates, with the thumbprint shown above.",
+    )
+
+    def __init__(self, *args: Any, app: AppRegistration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = app
+
+    def clean_certificate_id(self) -> str:
+        certificate_id = validate_guid(
+            self.cleaned_data["certificate_id"],
+            name="Certificate ID",
+            where="the Certificate ID column under Certificates & secrets > Certificates",
+        )
+        if certificate_id in (str(self.app.client_id), str(self.app.directory_id)):
+            raise ValidationError(
+                "This is an ID of the app or of the directory. Copy the Certificate ID column "
+                "of the uploaded certificate.",
+                code="not_certificate_id",
+            )
+        return certificate_id
+
+
 PASSWORD_HELP = (
     "Legacy: Sign-in with Microsoft above replaces it. Only needed if the operations app "
     "signs in as this mailbox with its password (the older sign-in method, which Microsoft "

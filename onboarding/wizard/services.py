@@ -19,11 +19,19 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.actors import Actor
+from onboarding import certificates, vault
 from onboarding.audit import audit_record
 from onboarding.checks import health
 from onboarding.checks.claim import Requested, checks_after_change
 from onboarding.client_secrets import LIVE_STATUSES, secret_store, secrets_retire_live
-from onboarding.models import AppRegistration, ClientSecret, Mailbox, MailboxSignIn, Tenant
+from onboarding.models import (
+    AppRegistration,
+    CertificateDraft,
+    ClientSecret,
+    Mailbox,
+    MailboxSignIn,
+    Tenant,
+)
 from webhooks import events as webhook_events
 
 T = TypeVar("T")
@@ -223,6 +231,65 @@ def save_mailbox(
         legacy_sign_in_stored=mailbox.has_password,
     )
     return Saved(mailbox, checks)
+
+
+def create_certificate(app: AppRegistration, *, actor: Actor) -> CertificateDraft:
+    """Step 4, certificate: a new key pair and certificate for the admin to upload in
+    Entra. Only the newest draft is kept: making another replaces it."""
+    made = certificates.make(tenant_name=app.tenant.name)
+    with transaction.atomic():
+        app.certificate_drafts.all().delete()
+        draft = CertificateDraft(
+            app=app,
+            certificate_pem=made.certificate_pem,
+            thumbprint=made.thumbprint,
+            expires_on=made.not_after.date(),
+            created_by=actor.user,
+        )
+        vault.seal(draft, "private_key", made.private_key_pem)
+        draft.save()
+        audit_record(
+            action="certificate.created",
+            actor=actor,
+            tenant=app.tenant,
+            obj=draft,
+            thumbprint=made.thumbprint,
+            expires_on=draft.expires_on.isoformat(),
+        )
+    return draft
+
+
+def save_certificate(
+    draft: CertificateDraft, *, certificate_id: str, actor: Actor
+) -> Saved[ClientSecret]:
+    """Step 4, certificate: the admin uploaded the draft in Entra. It becomes the app's
+    credential (retiring the one before, as a new secret does) and is checked."""
+    app = draft.app
+    with transaction.atomic():
+        retired = secrets_retire_live(app, actor=actor, replaced_in="wizard")
+        credential = ClientSecret(
+            app=app, secret_id=certificate_id, expires_on=draft.expires_on, created_by=actor.user
+        )
+        credential.save()  # the primary key first: the ciphertext is bound to it
+        credential.set_private_key(
+            vault.reveal(draft, "private_key"),
+            certificate_pem=draft.certificate_pem,
+            thumbprint=draft.thumbprint,
+        )
+        credential.save()
+        draft.delete()
+        checks = checks_after_change(app.tenant, requested_by=actor.user)
+        audit_record(
+            action="certificate.saved",
+            actor=actor,
+            tenant=app.tenant,
+            obj=credential,
+            certificate_id=certificate_id,
+            thumbprint=credential.thumbprint,
+            expires_on=credential.expires_on.isoformat(),
+            retired_before=len(retired),
+        )
+    return Saved(credential, checks)
 
 
 @transaction.atomic

@@ -10,6 +10,17 @@ urlpatterns = [
     path(f"{step}/3/", views.permissions, name="permissions"),
     path(f"{step}/3/consent/", views.consent_start, name="consent-start"),
     path(f"{step}/4/", views.secret, name="secret"),
+    path(f"{step}/4/certificate/", views.certificate_create, name="certificate-create"),
+    path(
+        f"{step}/4/certificate/<uuid:draft_id>/download/",
+        views.certificate_download,
+        name="certificate-download",
+    ),
+    path(
+        f"{step}/4/certificate/<uuid:draft_id>/",
+        views.certificate_save,
+        name="certificate-save",
+    ),
     path(f"{step}/5/", views.mailbox, name="mailbox"),
     path(f"{step}/5/<uuid:mailbox_id>/", views.mailbox_edit, name="mailbox-edit"),
     path(f"{step}/5/<uuid:mailbox_id>/remove/", views.mailbox_remove, name="mailbox-remove"),

@@ -23,7 +23,7 @@ from onboarding.delegated import flow as sign_in
 from onboarding.delegated.links import owner_url
 from onboarding.diagnosis import failing_at_step
 from onboarding.microsoft import admin_center
-from onboarding.models import CheckRun, Mailbox
+from onboarding.models import CertificateDraft, CheckRun, Mailbox
 from onboarding.progress import progress_for
 from onboarding.status import tenant_summary
 from onboarding.steps import (
@@ -37,7 +37,13 @@ from onboarding.steps import (
     step_path,
 )
 from onboarding.wizard import services
-from onboarding.wizard.forms import AuthenticationForm, MailboxForm, RegisterForm, SecretForm
+from onboarding.wizard.forms import (
+    AuthenticationForm,
+    CertificateForm,
+    MailboxForm,
+    RegisterForm,
+    SecretForm,
+)
 from onboarding.wizard.page import WizardPage, posted, wizard_step
 
 
@@ -174,9 +180,20 @@ def secret(request: HttpRequest, page: WizardPage) -> HttpResponse:
             request, f"Secret {saved.obj.hint}… saved, encrypted. It expires on {expires}."
         )
         return page.go_to(MAILBOX)
+    return _secret_page(request, page, form, CertificateForm(app=app))
+
+
+def _secret_page(
+    request: HttpRequest, page: WizardPage, form: SecretForm, certificate_form: CertificateForm
+) -> HttpResponse:
+    """Step 4: the certificate section and the guide's client secret, each with its form."""
+    app = page.app
+    assert app is not None
     context = page.context(
         form=form,
         app=app,
+        draft=app.certificate_drafts.order_by("-created_at").first(),
+        certificate_form=certificate_form,
         current=app.secrets.filter(status__in=LIVE_STATUSES).first(),
         broken=failing_at_step(
             list(page.tenant.mailboxes.values_list("diagnosis_code", flat=True)), SECRET
@@ -184,6 +201,50 @@ def secret(request: HttpRequest, page: WizardPage) -> HttpResponse:
         credentials_url=admin_center.app_page_url(app.client_id, "Credentials"),
     )
     return render(request, "onboarding/secret.html", context)
+
+
+@wizard_step(SECRET)
+@require_POST
+def certificate_create(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    app = page.app
+    assert app is not None
+    draft = services.create_certificate(app, actor=Actor.of(request))
+    messages.success(
+        request,
+        f"Certificate made (thumbprint {draft.thumbprint}). Download it and upload it in Entra.",
+    )
+    return redirect(f"{step_path(page.tenant.pk, SECRET)}#certificate")
+
+
+@wizard_step(SECRET)
+def certificate_download(request: HttpRequest, page: WizardPage, draft_id: object) -> HttpResponse:
+    """The public certificate only (PEM, which Entra takes as .cer, .pem or .crt)."""
+    draft = get_object_or_404(CertificateDraft, pk=draft_id, app__tenant=page.tenant)
+    response = HttpResponse(draft.certificate_pem, content_type="application/x-pem-file")
+    name = f"mailbox-portal-{draft.thumbprint[:8].lower()}.cer"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@wizard_step(SECRET)
+@require_POST
+def certificate_save(request: HttpRequest, page: WizardPage, draft_id: object) -> HttpResponse:
+    draft = get_object_or_404(CertificateDraft, pk=draft_id, app__tenant=page.tenant)
+    form = CertificateForm(request.POST, app=draft.app)
+    if not form.is_valid():
+        today = page.tenant.local_today()
+        return _secret_page(request, page, SecretForm(None, app=draft.app, today=today), form)
+    saved = services.save_certificate(
+        draft, certificate_id=form.cleaned_data["certificate_id"], actor=Actor.of(request)
+    )
+    tasks.enqueue_requested(saved.checks)
+    expires = date_format(saved.obj.expires_on, "j F Y")
+    messages.success(
+        request,
+        f"Certificate {saved.obj.thumbprint} saved; its private key stays encrypted in the "
+        f"portal. It expires on {expires}.",
+    )
+    return page.go_to(MAILBOX)
 
 
 @sensitive_post_parameters("password")

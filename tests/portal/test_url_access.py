@@ -24,10 +24,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.actors import Actor
 from accounts.models import User
 from api import keys
+from onboarding import vault
 from onboarding.invitations import services as invitations
 from onboarding.models import (
     AppRegistration,
     AuditEvent,
+    CertificateDraft,
     CheckRun,
     ClientSecret,
     Mailbox,
@@ -74,6 +76,8 @@ ID_KWARGS = {
     "key_id",
     "endpoint_id",
     "delivery_id",
+    # Step 4's certificate, made for the admin to upload.
+    "draft_id",
 }
 OTHER_KWARGS = {"token", "uidb64", "app_label", "url"}
 
@@ -109,6 +113,12 @@ class Acme:
         )
         self.secret.set_value("abc8Q~url-access-test-secret")
         self.secret.save()
+        self.draft = CertificateDraft(
+            app=self.app, certificate_pem="-----BEGIN CERTIFICATE-----", thumbprint="AB" * 20
+        )
+        self.draft.expires_on = "2030-01-31"
+        vault.seal(self.draft, "private_key", "-----BEGIN PRIVATE KEY-----")
+        self.draft.save()
         self.mailbox = Mailbox.objects.create(tenant=tenant, address="ops@acme.example")
         self.run = CheckRun.objects.create(mailbox=self.mailbox, trigger="support", status="passed")
         self.invitation, self.token = invitations.invitation_create(
@@ -138,6 +148,7 @@ class Acme:
     def value(self, name: str, route: str) -> str:
         by_name = {
             "tenant_id": self.tenant.pk,
+            "draft_id": self.draft.pk,
             "mailbox_id": self.mailbox.pk,
             "run_id": self.run.pk,
             "check_run_id": self.run.pk,

@@ -45,9 +45,8 @@ def test_two_workers_take_turns_and_the_newest_refresh_token_is_kept(
         try:
             start.wait()
             row = MailboxSignIn.objects.get(pk=connected.pk)
-            tokens.delegated_token(
-                row, client_id=client_id, client_secret=personal.ready.secret.value, fresh=True
-            )
+            credential = tokens.AppCredential(client_id, personal.ready.secret.value)
+            tokens.delegated_token(row, credential, fresh=True)
         except BaseException as exc:  # reported below, with the thread's own error
             errors.append(exc)
         finally:

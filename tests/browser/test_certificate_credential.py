@@ -1,0 +1,201 @@
+"""Step 4 with a certificate, walked as a new admin would: from the invitation through
+the guide's steps in the emulated Entra admin center; the portal makes the certificate,
+the admin downloads it, uploads it under Certificates & secrets > Certificates, copies
+the Certificate ID back, and the check signs in with it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
+
+from onboarding.models import AppRegistration, CertificateDraft, ClientSecret, Mailbox
+from tests.browser.conftest import DESKTOP, accept_invitation, fits_a_phone
+from tests.browser.entra_steps import (
+    entra_authentication,
+    entra_permissions,
+    entra_register,
+    open_in_entra,
+)
+
+pytestmark = pytest.mark.browser
+
+ADMIN = "admin@contoso.onmicrosoft.com"
+MS_PASSWORD = "Admin-pass-1"
+MAILBOX = "dispatch@contoso.onmicrosoft.com"
+UPLOAD_LABEL = (
+    "Upload a certificate (public key) with one of the following file types: .cer, .pem, .crt"
+)
+
+
+@pytest.fixture
+def contoso(emulated_microsoft):
+    directory = emulated_microsoft.add_directory("Contoso", "contoso.onmicrosoft.com")
+    emulated_microsoft.add_user(directory, ADMIN, MS_PASSWORD, admin=True)
+    emulated_microsoft.add_user(directory, MAILBOX, MS_PASSWORD)
+    return directory
+
+
+@pytest.fixture
+def admin_page(chromium_browser) -> Iterator:
+    # As in test_wizard.py: the emulator's CA is new each run, and the portal and the
+    # emulator share the context for the consent round trip.
+    context = chromium_browser.new_context(
+        viewport=DESKTOP, ignore_https_errors=True, accept_downloads=True
+    )
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def step(page, screenshot, name: str, heading: str) -> None:
+    page.get_by_role("heading", name=heading, exact=True).wait_for()
+    fits_a_phone(page)
+    screenshot(page, name)
+
+
+def copied(page, label: str) -> str:
+    value = page.get_by_role("button", name=f"Copy {label}").first.get_attribute("data-copy")
+    assert value is not None
+    return value
+
+
+def open_from(page, section, link_name: str):
+    """open_in_entra for a link inside `section` (step 4 links into Entra twice: the
+    certificate's section and the secret's)."""
+    link = section.get_by_role("link", name=link_name)
+    others = [other for other in page.context.pages if other is not page]
+    before = {id(other): other.url for other in others}
+    try:
+        with page.context.expect_page(timeout=5_000) as opened:
+            link.click()
+        tab = opened.value
+    except PlaywrightTimeoutError:
+        tab = others[-1]  # the Entra tab, reused
+        tab.wait_for_url(lambda url: url != before[id(tab)])
+    tab.wait_for_load_state()
+    return tab
+
+
+def test_a_new_admin_connects_with_a_certificate_uploaded_in_entra(
+    admin_page,
+    portal,
+    emulated_microsoft,
+    contoso,
+    acme,
+    charlie,
+    settings,
+    screenshot,
+    tmp_path: Path,
+):
+    settings.ENTRA_ADMIN_URL = emulated_microsoft.base_url
+    page = admin_page
+    accept_invitation(page, portal, acme, charlie)
+    page.get_by_role("link", name="Set up the mailbox connection").click()
+
+    page.get_by_role("heading", name="Register the application", exact=True).wait_for()
+    entra = open_in_entra(page, "New registration")
+    client_id, _ = entra_register(entra, copied(page, "Name"), ADMIN, MS_PASSWORD)
+    page.get_by_label("Application (client) ID").fill(client_id)
+    page.get_by_label("Directory (tenant) ID").fill("contoso.onmicrosoft.com")
+    page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_role("heading", name="Authentication settings", exact=True).wait_for()
+    callback = copied(page, "This portal's consent address")
+    entra_authentication(
+        open_in_entra(page, "Authentication for this app"), ["http://localhost", callback]
+    )
+    page.get_by_label("I have set these values in Entra").check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("heading", name="API permissions and admin consent").wait_for()
+    entra_permissions(open_in_entra(page, "API permissions for this app"))
+    page.get_by_role("button", name="Grant admin consent").click()
+    page.get_by_role("button", name="Accept").click()
+    page.get_by_text("Admin consent reported by Microsoft's sign-in page").wait_for()
+
+    # Step 4: the certificate instead of a secret.
+    page.get_by_role("heading", name="Client secret", exact=True).wait_for()
+    section = page.locator("#certificate")
+    expect(section.get_by_role("heading", name="Certificate (recommended)")).to_be_visible()
+    section.get_by_role("button", name="Create a certificate").click()
+    page.get_by_text(re.compile(r"Certificate made \(thumbprint [0-9A-F]{40}\)")).wait_for()
+    thumbprint = copied(section, "Thumbprint")
+    assert re.fullmatch(r"[0-9A-F]{40}", thumbprint)
+    # The message names the 40-character thumbprint: it wraps on a phone too.
+    step(page, screenshot, "4-certificate-made", "Client secret")
+
+    with page.expect_download() as downloading:
+        section.get_by_role("link", name="Download the certificate (.cer)").click()
+    download = downloading.value
+    assert download.suggested_filename.endswith(".cer")
+    cer = tmp_path / download.suggested_filename
+    download.save_as(cer)
+    body = cer.read_text()
+    assert body.startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE" not in body
+
+    entra = open_from(page, section, "Certificates for this app")
+    entra.get_by_role("heading", name="Certificates & secrets").wait_for()
+    entra.get_by_label(UPLOAD_LABEL).set_input_files(cer)
+    entra.get_by_label("Description").fill("Mailbox portal")
+    entra.get_by_role("button", name="Add", exact=True).click()
+    listed = (
+        entra.get_by_role("table", name="Certificates")
+        .get_by_role("row")
+        .filter(has=entra.get_by_test_id("certificate-id"))
+    )
+    expect(listed).to_have_count(1)
+    expect(listed.get_by_test_id("certificate-thumbprint")).to_have_text(thumbprint)
+    expect(listed).to_contain_text("Mailbox portal")
+    certificate_id = listed.get_by_test_id("certificate-id").inner_text().strip()
+    screenshot(entra, "4-entra-certificate-uploaded")
+
+    # A wrong Certificate ID (the thumbprint, not a GUID) is refused; nothing is saved.
+    page.bring_to_front()
+    section.get_by_label("Certificate ID").fill(thumbprint)
+    section.get_by_role("button", name="Save certificate").click()
+    summary = page.get_by_role("alert").filter(has_text="Nothing was saved yet")
+    expect(summary).to_contain_text("The Certificate ID is 32 letters and digits in five groups")
+    expect(section.get_by_label("Certificate ID")).to_have_value(thumbprint)
+    step(page, screenshot, "4-certificate-id-wrong", "Client secret")
+    app = AppRegistration.objects.get(tenant=acme)
+    assert not ClientSecret.objects.filter(app=app).exists()
+    assert CertificateDraft.objects.filter(app=app, thumbprint=thumbprint).exists()
+
+    section.get_by_label("Certificate ID").fill(certificate_id)
+    section.get_by_role("button", name="Save certificate").click()
+    page.get_by_text(f"Certificate {thumbprint} saved").wait_for()
+
+    step(page, screenshot, "5-certificate-saved", "Mailbox")
+    page.get_by_label("Mailbox address").fill(MAILBOX)
+    page.get_by_role("button", name="Save mailbox").click()
+    page.get_by_text(f"{MAILBOX} added").wait_for()
+    step(page, screenshot, "5-mailbox-added", "Mailbox")
+    page.get_by_role("link", name="Continue to verify").click()
+
+    step(page, screenshot, "6-verify", "Verify")
+    # The real check ran (eager tasks): msal signed in with the certificate's key.
+    page.locator('.check-status [data-status="passed"]').wait_for()
+    screenshot(page, "6-verify-passed")
+    assert "PRIVATE" not in page.content()
+
+    # Step 4 now says a certificate is saved, with its thumbprint and ID.
+    page.goto(f"{portal.url}/onboarding/{acme.pk}/step/4/")
+    saved = page.get_by_role("status").filter(has_text="A certificate is saved")
+    expect(saved).to_contain_text(thumbprint)
+    expect(saved).to_contain_text(certificate_id)
+    step(page, screenshot, "4-certificate-saved", "Client secret")
+
+    credential = ClientSecret.objects.get(app=app)
+    assert credential.kind == "certificate"
+    assert credential.is_certificate
+    assert credential.thumbprint == thumbprint
+    assert str(credential.secret_id).lower() == certificate_id.lower()
+    assert "PRIVATE KEY" in credential.reveal()
+    assert not CertificateDraft.objects.filter(app=app).exists()
+    assert Mailbox.objects.get(tenant=acme).address == MAILBOX
