@@ -19,8 +19,9 @@ from django.utils import timezone
 from accounts.actors import SYSTEM, Actor
 from accounts.models import User
 from onboarding import changes as connection_changes
+from onboarding import vault
 from onboarding.audit import audit_record
-from onboarding.models import AppRegistration, ClientSecret
+from onboarding.models import AppRegistration, CertificateDraft, ClientSecret
 
 Status = ClientSecret.Status
 # A secret that is being verified or in use: the wizard's step 4 counts as done.
@@ -35,6 +36,26 @@ def secret_store(
     secret.set_value(value)
     secret.save()
     return secret
+
+
+def certificate_store(
+    draft: CertificateDraft, *, certificate_id: str, by: User | None
+) -> ClientSecret:
+    """A new, pending certificate credential from a draft the admin uploaded in Entra:
+    its private key re-encrypted for the new row (a blob is bound to its row), the
+    draft deleted. The caller holds the transaction."""
+    credential = ClientSecret(
+        app=draft.app, secret_id=certificate_id, expires_on=draft.expires_on, created_by=by
+    )
+    credential.save()  # the primary key first: the ciphertext is bound to it
+    credential.set_private_key(
+        vault.reveal(draft, "private_key"),
+        certificate_pem=draft.certificate_pem,
+        thumbprint=draft.thumbprint,
+    )
+    credential.save()
+    draft.delete()
+    return credential
 
 
 def secrets_in_use() -> QuerySet[ClientSecret]:

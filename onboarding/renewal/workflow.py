@@ -10,6 +10,7 @@ finished check means is decided with every other check's, in onboarding.checks.h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django.db import transaction
@@ -17,8 +18,8 @@ from django.db import transaction
 from accounts.actors import Actor
 from onboarding.audit import audit_record
 from onboarding.checks.claim import Requested, check_request
-from onboarding.client_secrets import secret_reject, secret_store
-from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox
+from onboarding.client_secrets import certificate_store, secret_reject, secret_store
+from onboarding.models import AppRegistration, CertificateDraft, CheckRun, ClientSecret, Mailbox
 
 Status = ClientSecret.Status
 
@@ -41,7 +42,33 @@ class FirstSecretUnverified(Exception):
 def renewal_start(
     *, app: AppRegistration, value: str, secret_id: str, expires_on: date, actor: Actor
 ) -> Requested:
-    """Save the new secret as pending; returns the check that proves it, to enqueue.
+    """Save the new secret as pending; returns the check that proves it, to enqueue."""
+
+    def store() -> ClientSecret:
+        return secret_store(
+            app, value=value, secret_id=secret_id, expires_on=expires_on, by=actor.user
+        )
+
+    return _renewal(app, store, actor=actor, action="client_secret.renewal_started")
+
+
+def certificate_renewal_start(
+    *, draft: CertificateDraft, certificate_id: str, actor: Actor
+) -> Requested:
+    """Moving from a working credential to a certificate the portal made: the new one
+    is proved by a check before it replaces the one in use, exactly as a renewed secret
+    (the admin is then told which Secret ID to delete in Entra)."""
+
+    def store() -> ClientSecret:
+        return certificate_store(draft, certificate_id=certificate_id, by=actor.user)
+
+    return _renewal(draft.app, store, actor=actor, action="certificate.renewal_started")
+
+
+def _renewal(
+    app: AppRegistration, store: Callable[[], ClientSecret], *, actor: Actor, action: str
+) -> Requested:
+    """The new credential pending, proved by a check of the tenant's first mailbox.
 
     Refused (FirstSecretUnverified) while the app has no active secret but a pending one:
     the wizard's first secret, not yet verified. Rejecting it as a superseded renewal
@@ -65,16 +92,14 @@ def renewal_start(
             for pending in app.secrets.select_related("app__tenant").filter(status=Status.PENDING)
             if secret_reject(pending, actor=actor, superseded=True)
         ]
-        secret = secret_store(
-            app, value=value, secret_id=secret_id, expires_on=expires_on, by=actor.user
-        )
+        secret = store()
         audit_record(
-            action="client_secret.renewal_started",
+            action=action,
             actor=actor,
             tenant=app.tenant,
             obj=secret,
-            secret_id=secret_id,
-            expires_on=expires_on.isoformat(),
+            secret_id=str(secret.secret_id),
+            expires_on=secret.expires_on.isoformat(),
             superseded=len(superseded),
         )
         return check_request(

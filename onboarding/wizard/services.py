@@ -23,7 +23,12 @@ from onboarding import certificates, vault
 from onboarding.audit import audit_record
 from onboarding.checks import health
 from onboarding.checks.claim import Requested, checks_after_change
-from onboarding.client_secrets import LIVE_STATUSES, secret_store, secrets_retire_live
+from onboarding.client_secrets import (
+    LIVE_STATUSES,
+    certificate_store,
+    secret_store,
+    secrets_retire_live,
+)
 from onboarding.models import (
     AppRegistration,
     CertificateDraft,
@@ -262,22 +267,15 @@ def create_certificate(app: AppRegistration, *, actor: Actor) -> CertificateDraf
 def save_certificate(
     draft: CertificateDraft, *, certificate_id: str, actor: Actor
 ) -> Saved[ClientSecret]:
-    """Step 4, certificate: the admin uploaded the draft in Entra. It becomes the app's
-    credential (retiring the one before, as a new secret does) and is checked."""
+    """Step 4, certificate, during the setup: the admin uploaded the draft in Entra. It
+    becomes the app's credential (retiring a first secret not yet proved, as a new
+    secret does) and is checked. A tenant whose credential works moves to a certificate
+    through the renewal instead (renewal.workflow.certificate_renewal_start): the
+    working one stays until the certificate is proved."""
     app = draft.app
     with transaction.atomic():
         retired = secrets_retire_live(app, actor=actor, replaced_in="wizard")
-        credential = ClientSecret(
-            app=app, secret_id=certificate_id, expires_on=draft.expires_on, created_by=actor.user
-        )
-        credential.save()  # the primary key first: the ciphertext is bound to it
-        credential.set_private_key(
-            vault.reveal(draft, "private_key"),
-            certificate_pem=draft.certificate_pem,
-            thumbprint=draft.thumbprint,
-        )
-        credential.save()
-        draft.delete()
+        credential = certificate_store(draft, certificate_id=certificate_id, by=actor.user)
         checks = checks_after_change(app.tenant, requested_by=actor.user)
         audit_record(
             action="certificate.saved",

@@ -23,8 +23,9 @@ from onboarding.delegated import flow as sign_in
 from onboarding.delegated.links import owner_url
 from onboarding.diagnosis import failing_at_step
 from onboarding.microsoft import admin_center
-from onboarding.models import CertificateDraft, CheckRun, Mailbox
+from onboarding.models import CertificateDraft, CheckRun, ClientSecret, Mailbox
 from onboarding.progress import progress_for
+from onboarding.renewal import workflow as renewal
 from onboarding.status import tenant_summary
 from onboarding.steps import (
     AUTHENTICATION,
@@ -234,9 +235,20 @@ def certificate_save(request: HttpRequest, page: WizardPage, draft_id: object) -
     if not form.is_valid():
         today = page.tenant.local_today()
         return _secret_page(request, page, SecretForm(None, app=draft.app, today=today), form)
-    saved = services.save_certificate(
-        draft, certificate_id=form.cleaned_data["certificate_id"], actor=Actor.of(request)
-    )
+    certificate_id = form.cleaned_data["certificate_id"]
+    if draft.app.secrets.filter(status=ClientSecret.Status.ACTIVE).exists():
+        # A working credential stays in use until the certificate is proved.
+        requested = renewal.certificate_renewal_start(
+            draft=draft, certificate_id=certificate_id, actor=Actor.of(request)
+        )
+        tasks.enqueue_requested(requested)
+        messages.success(
+            request,
+            "Certificate saved. A check is proving it now; the current credential keeps "
+            "working until it passes.",
+        )
+        return redirect("onboarding:renew-status", page.tenant.pk, requested.run.pk)
+    saved = services.save_certificate(draft, certificate_id=certificate_id, actor=Actor.of(request))
     tasks.enqueue_requested(saved.checks)
     expires = date_format(saved.obj.expires_on, "j F Y")
     messages.success(

@@ -132,3 +132,50 @@ def test_another_tenants_admin_cannot_download_or_save_acmes_certificate(
     base = f"/onboarding/{acme.pk}/step/4/certificate/{draft.pk}"
     assert client.get(f"{base}/download/").status_code == 404
     assert client.post(f"{base}/", {"certificate_id": draft.pk}).status_code == 404
+
+
+def _switch(client, acme, draft, certificate_id, capture):
+    with capture(execute=True):
+        return client.post(
+            f"/onboarding/{acme.pk}/step/4/certificate/{draft.pk}/",
+            {"certificate_id": certificate_id},
+        )
+
+
+def test_a_working_secret_stays_until_the_certificate_is_proved(
+    client, acme, alice, ready, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    configure(acme, ready)  # its secret is active
+    through_the_wizard(acme, ready)
+    client.force_login(alice)
+    draft = services.create_certificate(acme.app_registration, actor=Actor(user=alice))
+    uploaded = emulated_microsoft.add_certificate(ready.app, draft.certificate_pem)
+    response = _switch(client, acme, draft, uploaded.key_id, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    assert "/renew/" in response["Location"]
+    credentials = {c.kind: c.status for c in ClientSecret.objects.all()}
+    assert credentials == {"certificate": "active", "secret": "retired"}
+    # The renewal page tells which Secret ID to delete in Entra.
+    page = client.get(response["Location"]).content.decode()
+    assert str(ready.secret.key_id) in page
+
+
+def test_a_certificate_that_fails_its_proof_leaves_the_secret_working(
+    client, acme, alice, ready, emulated_microsoft, django_capture_on_commit_callbacks
+):
+    mailbox = configure(acme, ready)
+    through_the_wizard(acme, ready)
+    client.force_login(alice)
+    draft = services.create_certificate(acme.app_registration, actor=Actor(user=alice))
+    # Not uploaded in Entra: Microsoft answers AADSTS700027 to the proving check.
+    _switch(
+        client,
+        acme,
+        draft,
+        "5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        django_capture_on_commit_callbacks,
+    )
+    credentials = {c.kind: c.status for c in ClientSecret.objects.all()}
+    assert credentials == {"certificate": "rejected", "secret": "active"}
+    run = run_check(mailbox, django_capture_on_commit_callbacks, trigger="schedule")
+    assert run.status == CheckRun.Status.PASSED, run.steps
