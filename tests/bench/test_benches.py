@@ -224,3 +224,17 @@ def test_it_runs_the_api_bench_with_one_token_request_per_credential(tmp_path):
         assert number(bare_p95) > 0
         assert number(ratio) == pytest.approx(number(rate) / number(bare_rate), abs=0.01)
     assert "token requests at the emulator: 2 for 2 credentials (at most 1 per" in output
+
+
+def test_it_runs_the_certificate_bench(tmp_path):
+    output = run_bench(
+        "certificate_bench.py",
+        *("--certificates", "3", "--tokens", "3", "--runs", "1"),
+        env=bench_env(tmp_path),
+    )
+    (made,) = figures(rf"^generation of 3 certificates: ({NUMBER}) s in all", output)
+    assert number(made) > 0
+    medians = figures(rf"^median (secret|certificate): ({NUMBER}) ms CPU per token", output)
+    assert [name for name, _ in medians] == ["secret", "certificate"]
+    assert all(number(cpu) > 0 for _, cpu in medians)
+    assert figures(rf"^certificate / secret, CPU per token: ({NUMBER})$", output)
