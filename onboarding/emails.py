@@ -135,6 +135,7 @@ def secret_expiry_reminder(
             "days_ago": -days_left,
             "expired": days_left < 0,
             "renew_url": renew_url,
+            "what": "certificate" if secret.is_certificate else "client secret",
         },
     )
 

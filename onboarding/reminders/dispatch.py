@@ -20,7 +20,7 @@ from onboarding.audit import audit_record
 from onboarding.client_secrets import secrets_in_use
 from onboarding.models import ReminderDispatch
 from onboarding.reminders.scan import lease
-from onboarding.steps import RENEWAL_URL_NAME
+from onboarding.steps import RENEWAL_URL_NAME, SECRET, step_path
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,10 @@ def send(dispatch_id: int) -> str:
         return Status.FAILED
     days_left = (secret.expires_on - tenant.local_today()).days
     renew_path = reverse(f"onboarding:{RENEWAL_URL_NAME}", args=[tenant.pk])
+    if secret.is_certificate:
+        # A new certificate is made in step 4; saved there, it is proved before it
+        # replaces the one in use (renewal.workflow.certificate_renewal_start).
+        renew_path = step_path(tenant.pk, SECRET) + "#certificate"
     try:
         emails.secret_expiry_reminder(
             to=to,

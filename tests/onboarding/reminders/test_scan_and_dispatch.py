@@ -337,3 +337,19 @@ def test_it_tells_active_admins_and_extra_addresses_once_each(acme, alice, bob):
     acme.notification_addresses.create(email="it@acme.example")
     acme.notification_addresses.create(email="ALICE@acme.example")
     assert acme.recipients() == ["alice@acme.example", "it@acme.example"]
+
+
+def test_a_certificates_reminder_speaks_of_the_certificate_and_links_step_4(acme, alice):
+    secret = make_secret(acme, date(2025, 6, 30))
+    ClientSecret.objects.filter(pk=secret.pk).update(
+        kind="certificate", thumbprint="AB12" * 10, hint="AB1"
+    )
+    with time_machine.travel(at(2025, 6, 23), tick=False):
+        (dispatch_id,) = reminder_scan.scan().claimed
+    assert send_at(at(2025, 6, 23, 6, 1), dispatch_id) == "sent"
+    (sent,) = mail.outbox
+    assert sent.subject.startswith(f"The certificate of {acme.name} expires in 7 days")
+    assert "Thumbprint:               " + "AB12" * 10 in sent.body
+    assert "Certificate ID:" in sent.body
+    assert "Secret value starts with" not in sent.body
+    assert f"/onboarding/{acme.pk}/step/4/#certificate" in sent.body
