@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from onboarding.models import AppRegistration, CertificateDraft, ClientSecret, Mailbox
@@ -62,23 +61,6 @@ def copied(page, label: str) -> str:
     value = page.get_by_role("button", name=f"Copy {label}").first.get_attribute("data-copy")
     assert value is not None
     return value
-
-
-def open_from(page, section, link_name: str):
-    """open_in_entra for a link inside `section` (step 4 links into Entra twice: the
-    certificate's section and the secret's)."""
-    link = section.get_by_role("link", name=link_name)
-    others = [other for other in page.context.pages if other is not page]
-    before = {id(other): other.url for other in others}
-    try:
-        with page.context.expect_page(timeout=5_000) as opened:
-            link.click()
-        tab = opened.value
-    except PlaywrightTimeoutError:
-        tab = others[-1]  # the Entra tab, reused
-        tab.wait_for_url(lambda url: url != before[id(tab)])
-    tab.wait_for_load_state()
-    return tab
 
 
 def test_a_new_admin_connects_with_a_certificate_uploaded_in_entra(
@@ -139,7 +121,7 @@ def test_a_new_admin_connects_with_a_certificate_uploaded_in_entra(
     assert body.startswith("-----BEGIN CERTIFICATE-----")
     assert "PRIVATE" not in body
 
-    entra = open_from(page, section, "Certificates for this app")
+    entra = open_in_entra(page, "Certificates for this app")
     entra.get_by_role("heading", name="Certificates & secrets").wait_for()
     entra.get_by_label(UPLOAD_LABEL).set_input_files(cer)
     entra.get_by_label("Description").fill("Mailbox portal")

@@ -227,7 +227,7 @@ def connect_contoso(page, stack: Stack):
     page.get_by_role("button", name="Accept").click()
     page.get_by_text("Admin consent reported by Microsoft's sign-in page").wait_for()
 
-    page.get_by_role("heading", name="Client secret").wait_for()
+    page.get_by_role("heading", name="Client secret", exact=True).wait_for()
     entra = open_in_entra(page, "Certificates & secrets for this app")
     value, secret_id, expires = entra_new_secret(entra)
     page.get_by_label("Value").fill(value)
@@ -356,7 +356,7 @@ def test_the_operations_app_gets_mail_and_hears_of_a_break_and_the_recovery(
     # The admin renews it: a new secret in Entra, entered where the failure says.
     value, secret_id, expires = entra_new_secret(entra)
     admin.get_by_role("link", name=re.compile("client secret", re.IGNORECASE)).first.click()
-    admin.get_by_role("heading", name="Client secret").wait_for()
+    admin.get_by_role("heading", name="Client secret", exact=True).wait_for()
     admin.get_by_text("no longer works: The application has no client secret in Entra").wait_for()
     admin.get_by_label("Value").fill(value)
     admin.get_by_label("Secret ID").fill(secret_id)
