@@ -31,14 +31,12 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core import signing
-from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
-from onboarding import microsoft
+from onboarding import callback_state, microsoft
 from onboarding.models import AppRegistration, ConsentUse
 
 log = logging.getLogger(__name__)
@@ -49,7 +47,6 @@ MAX_PENDING = 5
 FORWARD_SALT = "onboarding.consent.forward"
 FORWARD_MAX_AGE = timedelta(days=7)
 STATE_RE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
-AADSTS_RE = re.compile(r"\bAADSTS(\d{4,9})\b")
 MAX_PARAM = 4096
 # Parameters Microsoft sends back; anything else is ignored, but never twice.
 KNOWN_PARAMS = (
@@ -86,6 +83,9 @@ CONSENT_ROLES = (
 
 class ConsentRejected(Exception):
     """The callback cannot be trusted. Answer 400 and change nothing. Never holds input."""
+
+
+STATES = callback_state.States(SESSION_KEY, STATE_TTL, STATE_RE, MAX_PENDING, ConsentRejected)
 
 
 @dataclass(frozen=True)
@@ -134,10 +134,7 @@ def consent_start(
     `select_account`: after an account that could not consent, let Microsoft offer the
     choice of another account instead of signing the same one in again."""
     state = secrets.token_urlsafe(32)
-    pending = _live_states(session)
-    while len(pending) >= MAX_PENDING:
-        pending.pop(min(pending, key=lambda key: pending[key]["at"]))
-    pending[state] = {
+    entry = {
         "app": str(app.pk),
         "client_id": str(app.client_id),
         "directory_id": str(app.directory_id),
@@ -145,9 +142,8 @@ def consent_start(
         "forwarded": forwarded or bool(forward_link),
         "forward_key": _use_key(forward_link) if forward_link else "",
         "asked_by": asked_by.pk.hex if asked_by is not None else "",
-        "at": timezone.now().timestamp(),
     }
-    session[SESSION_KEY] = pending
+    STATES.remember(session, state, entry)
     url = microsoft.admin_consent_url(
         directory=str(app.directory_id),
         client_id=str(app.client_id),
@@ -163,9 +159,11 @@ def consent_callback(session: SessionBase, query: Any, *, user_id: str | None) -
 
     `query` is request.GET. Recording a granted consent is left to the caller.
     """
-    params = _single_params(query)
+    params = callback_state.single_params(
+        query, KNOWN_PARAMS, max_length=MAX_PARAM, error=ConsentRejected
+    )
     state = params.get("state", "")
-    entry = _pop_state(session, state)
+    entry = STATES.pop(session, state)
     _use_once(ConsentUse.Kind.STATE, state)
     if entry["user"] != user_id:
         raise ConsentRejected("state made for another user")
@@ -187,56 +185,14 @@ def consent_callback(session: SessionBase, query: Any, *, user_id: str | None) -
 
 
 def _use_key(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+    return callback_state.use_key(value)
 
 
 def _use_once(kind: str, value: str, *, hashed: bool = False) -> None:
-    """Record the first use of a state or forward link; refuse any later one. The
-    unique key decides between concurrent requests (committed at once, so a request
-    that fails afterwards still used it up). Uses older than any live value are dropped."""
-    key = value if hashed else _use_key(value)
+    """Record the first use of a state or forward link; refuse any later one."""
     ttl = STATE_TTL if kind == ConsentUse.Kind.STATE else FORWARD_MAX_AGE
-    try:
-        with transaction.atomic():
-            ConsentUse.objects.create(key=key, kind=kind)
-    except IntegrityError:
-        raise ConsentRejected(f"{kind} used before") from None
-    ConsentUse.objects.filter(kind=kind, used_at__lt=timezone.now() - 2 * ttl).delete()
-
-
-def _single_params(query: Any) -> dict[str, str]:
-    params = {}
-    for name in KNOWN_PARAMS:
-        values = query.getlist(name)
-        if len(values) > 1:
-            raise ConsentRejected(f"{name} given more than once")
-        if values:
-            if len(values[0]) > MAX_PARAM or "\x00" in values[0]:
-                raise ConsentRejected(f"{name} is not a plausible value")
-            params[name] = values[0]
-    return params
-
-
-def _live_states(session: SessionBase) -> dict[str, dict[str, Any]]:
-    pending = session.get(SESSION_KEY)
-    if not isinstance(pending, dict):
-        return {}
-    oldest = (timezone.now() - STATE_TTL).timestamp()
-    return {state: entry for state, entry in pending.items() if entry.get("at", 0) > oldest}
-
-
-def _pop_state(session: SessionBase, state: str) -> dict[str, Any]:
-    if not STATE_RE.match(state):
-        raise ConsentRejected("state missing or malformed")
-    pending = session.get(SESSION_KEY)
-    if not isinstance(pending, dict) or state not in pending:
-        raise ConsentRejected("state unknown in this session (forged, foreign or used)")
-    entry = pending.pop(state)
-    session[SESSION_KEY] = pending
-    age = timezone.now().timestamp() - float(entry.get("at", 0))
-    if not 0 <= age <= STATE_TTL.total_seconds():
-        raise ConsentRejected("state expired")
-    return entry
+    key = value if hashed else _use_key(value)
+    callback_state.use_once(kind, key, ttl=ttl, error=ConsentRejected)
 
 
 def _app_for(entry: Mapping[str, Any]) -> AppRegistration:
@@ -260,14 +216,12 @@ def failure_from(params: Mapping[str, str]) -> ConsentFailure:
     "not an admin". (Backing out of Microsoft's sign-in sends the same; the page's words
     and its forward link fit that case too.)
     """
-    description = params.get("error_description", "")
-    match = AADSTS_RE.search(description)
-    code = f"AADSTS{match.group(1)}" if match else params["error"][:64]
+    code, message, from_text = callback_state.error_code_and_words(params)
     kind = FAILURE_KINDS.get(code, "other")
-    if not match and (params["error"], params.get("error_subcode")) == ("access_denied", "cancel"):
+    cancel = (params["error"], params.get("error_subcode")) == ("access_denied", "cancel")
+    if not from_text and cancel:
         kind = "not_admin"
-    first_line = description.replace("\r", "\n").split("\n", 1)[0]
-    message = AADSTS_RE.sub("", first_line).lstrip(": ").strip()[:500]
+    description = params.get("error_description", "")
     correlation = re.search(r"Correlation ID:\s*([0-9a-fA-F-]{36})", description)
     return ConsentFailure(kind, code, message, correlation.group(1) if correlation else "")
 

@@ -23,10 +23,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 
+from onboarding import callback_state
 from onboarding.delegated import links
 from onboarding.delegated.tokens import credential_for
 from onboarding.microsoft import MicrosoftError, graph, signin
@@ -50,7 +49,6 @@ KNOWN_PARAMS = (
     "error_description",
     "error_uri",
 )
-_AADSTS = re.compile(r"\bAADSTS(\d{4,9})\b")
 # What Microsoft's error redirect means for the owner (the page picks the words).
 FAILURE_KINDS = {
     "AADSTS65004": "declined",  # "User declined to consent to access the app."
@@ -65,6 +63,9 @@ FAILURE_KINDS = {
 
 class SignInRejected(Exception):
     """The callback cannot be trusted: answer 400 and change nothing. Never holds input."""
+
+
+STATES = callback_state.States(SESSION_KEY, STATE_TTL, STATE_RE, MAX_PENDING, SignInRejected)
 
 
 @dataclass(frozen=True)
@@ -121,28 +122,26 @@ def start(
         redirect_uri=callback_url(),
         login_hint=mailbox.sign_in_name,
     )
-    pending = _live(session)
-    while len(pending) >= MAX_PENDING:
-        pending.pop(min(pending, key=lambda key: pending[key]["at"]))
-    pending[str(flow["state"])] = {
+    entry = {
         "flow": flow,
         "mailbox": str(mailbox.pk),
         "client_id": client_id,
         "authority": authority,
         "user": user_id,
         "owner_key": links.use_key(owner_token) if owner_token else "",
-        "at": timezone.now().timestamp(),
     }
-    session[SESSION_KEY] = pending
+    STATES.remember(session, str(flow["state"]), entry)
     return str(flow["auth_uri"])
 
 
 def callback(session: SessionBase, query: Any, *, user_id: str | None) -> SignInOutcome:
     """Check a callback, redeem its code and say whose sign-in it is. Raises
     SignInRejected when untrusted. Storing the sign-in is the caller's (services)."""
-    params = _single_params(query)
+    params = callback_state.single_params(
+        query, KNOWN_PARAMS, max_length=MAX_PARAM, error=SignInRejected
+    )
     state = params.get("state", "")
-    entry = _pop(session, state)
+    entry = STATES.pop(session, state)
     _use_once(ConsentUse.Kind.SIGN_IN_STATE, links.use_key(state))
     if entry["user"] != user_id:
         raise SignInRejected("state made for another user")
@@ -205,62 +204,16 @@ def _wrong_account(
 
 def failure_from(params: Mapping[str, str]) -> SignInFailure:
     """Microsoft's error redirect: the AADSTS code in error_description, else `error`."""
-    description = params.get("error_description", "")
-    match = _AADSTS.search(description)
-    code = f"AADSTS{match.group(1)}" if match else params["error"][:64]
+    code, message, _ = callback_state.error_code_and_words(params)
     kind = FAILURE_KINDS.get(code) or FAILURE_KINDS.get(params["error"], "other")
     if kind == "other" and params["error"] == "access_denied":
         kind = "declined"  # the owner chose Cancel, or backed out of the sign-in
-    first_line = description.replace("\r", "\n").split("\n", 1)[0]
-    message = _AADSTS.sub("", first_line).lstrip(": ").strip()[:500]
     return SignInFailure(kind, code, message)
 
 
-def _single_params(query: Any) -> dict[str, str]:
-    params = {}
-    for name in KNOWN_PARAMS:
-        values = query.getlist(name)
-        if len(values) > 1:
-            raise SignInRejected(f"{name} given more than once")
-        if values:
-            if len(values[0]) > MAX_PARAM or "\x00" in values[0]:
-                raise SignInRejected(f"{name} is not a plausible value")
-            params[name] = values[0]
-    return params
-
-
-def _live(session: SessionBase) -> dict[str, dict[str, Any]]:
-    pending = session.get(SESSION_KEY)
-    if not isinstance(pending, dict):
-        return {}
-    oldest = (timezone.now() - STATE_TTL).timestamp()
-    return {state: entry for state, entry in pending.items() if entry.get("at", 0) > oldest}
-
-
-def _pop(session: SessionBase, state: str) -> dict[str, Any]:
-    if not STATE_RE.match(state):
-        raise SignInRejected("state missing or malformed")
-    pending = session.get(SESSION_KEY)
-    if not isinstance(pending, dict) or state not in pending:
-        raise SignInRejected("state unknown in this session (forged, foreign or used)")
-    entry = pending.pop(state)
-    session[SESSION_KEY] = pending
-    age = timezone.now().timestamp() - float(entry.get("at", 0))
-    if not 0 <= age <= STATE_TTL.total_seconds():
-        raise SignInRejected("state expired")
-    return dict(entry)
-
-
 def _use_once(kind: str, key: str) -> None:
-    """Record the first use of a state or owner link; refuse any later one (committed
-    at once: a callback that fails afterwards still used it up)."""
-    try:
-        with transaction.atomic():
-            ConsentUse.objects.create(key=key, kind=kind)
-    except IntegrityError:
-        raise SignInRejected(f"{kind} used before") from None
     ttl = STATE_TTL if kind == ConsentUse.Kind.SIGN_IN_STATE else links.MAX_AGE
-    ConsentUse.objects.filter(kind=kind, used_at__lt=timezone.now() - 2 * ttl).delete()
+    callback_state.use_once(kind, key, ttl=ttl, error=SignInRejected)
 
 
 def use_owner_link(owner_key: str) -> None:

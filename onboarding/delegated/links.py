@@ -13,6 +13,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
+from onboarding.callback_state import use_key
 from onboarding.models import ConsentUse, Mailbox, MailboxSignIn
 
 SALT = "onboarding.delegated.owner"
@@ -31,10 +32,6 @@ def owner_url(mailbox: Mailbox) -> str:
     return settings.PORTAL_BASE_URL + reverse(
         "onboarding:connect-owner", args=[owner_token(mailbox)]
     )
-
-
-def use_key(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def mailbox_for(token: str) -> Mailbox:
