@@ -249,18 +249,14 @@ class SecretForm(forms.Form):
         self.needs_confirmation = False
 
     def clean_secret_id(self) -> str:
-        secret_id = validate_guid(
+        return credential_id(
             self.cleaned_data["secret_id"],
+            self.app,
             name="Secret ID",
             where="the Secret ID column under Certificates & secrets",
+            copy="the Secret ID column of the new secret",
+            code="not_secret_id",
         )
-        if secret_id in (str(self.app.client_id), str(self.app.directory_id)):
-            raise ValidationError(
-                "This is an ID of the app or of the directory. Copy the Secret ID column of "
-                "the new secret.",
-                code="not_secret_id",
-            )
-        return secret_id
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -418,18 +414,27 @@ class CertificateForm(forms.Form):
         self.app = app
 
     def clean_certificate_id(self) -> str:
-        certificate_id = validate_guid(
+        return credential_id(
             self.cleaned_data["certificate_id"],
+            self.app,
             name="Certificate ID",
             where="the Certificate ID column under Certificates & secrets > Certificates",
+            copy="the Certificate ID column of the uploaded certificate",
+            code="not_certificate_id",
         )
-        if certificate_id in (str(self.app.client_id), str(self.app.directory_id)):
-            raise ValidationError(
-                "This is an ID of the app or of the directory. Copy the Certificate ID column "
-                "of the uploaded certificate.",
-                code="not_certificate_id",
-            )
-        return certificate_id
+
+
+def credential_id(
+    value: str, app: AppRegistration, *, name: str, where: str, copy: str, code: str
+) -> str:
+    """A credential's ID in Entra (a Secret ID, a Certificate ID): a GUID, and not the
+    app's or the directory's own, which sit beside it on Entra's pages."""
+    found = validate_guid(value, name=name, where=where)
+    if found in (str(app.client_id), str(app.directory_id)):
+        raise ValidationError(
+            f"This is an ID of the app or of the directory. Copy {copy}.", code=code
+        )
+    return found
 
 
 PASSWORD_HELP = (
