@@ -29,18 +29,25 @@ class Personal:
     person: Any
 
 
-@pytest.fixture
-def personal(acme, emulated_microsoft) -> Personal:
-    """The guide's app (work and personal accounts, the portal's sign-in address among
-    its redirect URIs) and a portal mailbox for someone@outlook.com, set up to step 5."""
-    ready = ready_directory(emulated_microsoft)
-    emulated_microsoft.update_app(
+def open_to_personal_accounts(emulator: Any, ready: Ready) -> Any:
+    """The guide's app for work and personal accounts, with the portal's sign-in address
+    among its redirect URIs; someone@outlook.com with one order in its inbox (returned)."""
+    emulator.update_app(
         ready.app,
         sign_in_audience="AzureADandPersonalMicrosoftAccount",
         redirect_uris=[*ready.app.redirect_uris, flow.callback_url()],
     )
-    person = emulated_microsoft.add_personal_account(UPN, PASSWORD)
-    emulated_microsoft.add_message(person, "Order 1", "Two pallets.", sender="shop@example.com")
+    person = emulator.add_personal_account(UPN, PASSWORD)
+    emulator.add_message(person, "Order 1", "Two pallets.", sender="shop@example.com")
+    return person
+
+
+@pytest.fixture
+def personal(acme, emulated_microsoft) -> Personal:
+    """open_to_personal_accounts, and a portal mailbox for someone@outlook.com, set up
+    to step 5."""
+    ready = ready_directory(emulated_microsoft)
+    person = open_to_personal_accounts(emulated_microsoft, ready)
     mailbox = configure(acme, ready, address=UPN)
     through_the_wizard(acme, ready)
     return Personal(ready, mailbox, person)

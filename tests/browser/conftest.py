@@ -268,6 +268,26 @@ def page(chromium_browser, request) -> Iterator:
     context.close()
 
 
+def browser_context(chromium_browser):
+    """A context for a walk through the emulated Entra admin center. The emulator makes
+    a new CA each run and Chromium takes no CA per context, so certificate checks are
+    off; the portal and the emulator share the context because the consent round trip
+    needs both sessions. Downloads are kept (step 4's certificate)."""
+    context = chromium_browser.new_context(
+        viewport=DESKTOP, ignore_https_errors=True, accept_downloads=True
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def admin_page(chromium_browser) -> Iterator:
+    """The tenant admin's browser, for walks through the emulated Entra (browser_context)."""
+    context = browser_context(chromium_browser)
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def screenshot(request):
     """screenshot(page, "step-name"): saves the page at desktop and phone widths."""

@@ -6,14 +6,13 @@ the Certificate ID back, and the check signs in with it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from onboarding.models import AppRegistration, CertificateDraft, ClientSecret, Mailbox
-from tests.browser.conftest import DESKTOP, accept_invitation, fits_a_phone
+from tests.browser.conftest import accept_invitation, fits_a_phone
 from tests.browser.entra_steps import (
     entra_authentication,
     entra_permissions,
@@ -37,18 +36,6 @@ def contoso(emulated_microsoft):
     emulated_microsoft.add_user(directory, ADMIN, MS_PASSWORD, admin=True)
     emulated_microsoft.add_user(directory, MAILBOX, MS_PASSWORD)
     return directory
-
-
-@pytest.fixture
-def admin_page(chromium_browser) -> Iterator:
-    # As in test_wizard.py: the emulator's CA is new each run, and the portal and the
-    # emulator share the context for the consent round trip.
-    context = chromium_browser.new_context(
-        viewport=DESKTOP, ignore_https_errors=True, accept_downloads=True
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def step(page, screenshot, name: str, heading: str) -> None:

@@ -12,15 +12,19 @@ import pytest
 from django.core import mail
 
 from microsoft_emulator.scenarios import Ready, ready_directory
-from onboarding.delegated import flow
 from onboarding.models import ConsentUse, Mailbox, MailboxSignIn
-from tests.browser.conftest import accept_invitation, fits_a_phone, save_steps_1_to_4
+from tests.browser.conftest import (
+    accept_invitation,
+    browser_context,
+    fits_a_phone,
+    save_steps_1_to_4,
+)
 from tests.browser.entra_steps import sign_in_to_microsoft
-from tests.browser.test_wizard import browser_context
+from tests.personal_mailbox import PASSWORD, UPN, open_to_personal_accounts
 
 pytestmark = pytest.mark.browser
 
-UPN, PASSWORD = "someone@outlook.com", "Outlook-Personal-2026!"
+
 OTHER, OTHER_PASSWORD = "other@outlook.com", "Other-Personal-2026!"
 WORK_PASSWORD = "Mailbox-pass-1"  # ready_directory's mailbox user
 
@@ -32,22 +36,9 @@ def through_step_4(portal, emulated_microsoft, acme) -> Ready:
     among its redirect URIs; someone@outlook.com exists with one order in its inbox.
     Acme's steps 1 to 4 are saved against it."""
     ready = ready_directory(emulated_microsoft, delegated=("Mail.Read", "Mail.Send", "User.Read"))
-    emulated_microsoft.update_app(
-        ready.app,
-        sign_in_audience="AzureADandPersonalMicrosoftAccount",
-        redirect_uris=[*ready.app.redirect_uris, flow.callback_url()],
-    )
-    person = emulated_microsoft.add_personal_account(UPN, PASSWORD)
-    emulated_microsoft.add_message(person, "Order 1", "Two pallets.", sender="shop@example.com")
+    open_to_personal_accounts(emulated_microsoft, ready)
     save_steps_1_to_4(acme, ready)
     return ready
-
-
-@pytest.fixture
-def admin_page(chromium_browser) -> Iterator:
-    context = browser_context(chromium_browser)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

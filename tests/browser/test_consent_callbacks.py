@@ -10,13 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from onboarding.models import AppRegistration
-from tests.browser.conftest import fits_a_phone
+from tests.browser.conftest import browser_context, fits_a_phone
 from tests.browser.entra_steps import sign_in_to_microsoft
 from tests.browser.test_wizard import (
     ADMIN,
     CLERK,
     MS_PASSWORD,
-    browser_context,
     copied,
     sign_in_to_portal,
 )

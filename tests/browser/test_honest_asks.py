@@ -17,7 +17,6 @@ from tests.browser.entra_steps import sign_in_to_microsoft
 from tests.browser.test_wizard import (  # noqa: F401  (fixtures)
     ADMIN,
     MS_PASSWORD,
-    admin_page,
     contoso,
     sign_in_to_portal,
 )
@@ -50,7 +49,7 @@ def essentials_from_entra(page, emulated_microsoft, app) -> str:
 
 
 def test_the_default_asks_for_every_setting_with_its_reason_and_risk(
-    admin_page,  # noqa: F811
+    admin_page,
     portal,
     registered,
     emulated_microsoft,
@@ -113,7 +112,7 @@ def test_the_default_asks_for_every_setting_with_its_reason_and_risk(
 
 
 def test_a_vendor_without_the_operations_apps_sign_ins_asks_for_none_of_them(
-    admin_page,  # noqa: F811
+    admin_page,
     portal,
     registered,
     alice,
@@ -156,7 +155,7 @@ def test_a_vendor_without_the_operations_apps_sign_ins_asks_for_none_of_them(
 
 
 def test_step_1_catches_mixed_up_ids_before_microsoft_is_asked(
-    admin_page,  # noqa: F811
+    admin_page,
     portal,
     registered,
     alice,
@@ -190,7 +189,7 @@ def test_step_1_catches_mixed_up_ids_before_microsoft_is_asked(
 
 
 def test_changing_a_live_tenants_app_asks_first(
-    admin_page,  # noqa: F811
+    admin_page,
     portal,
     registered,
     emulated_microsoft,

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from onboarding import progress
 from onboarding.checks import health
 from onboarding.models import AppRegistration, ClientSecret, Mailbox
-from tests.browser.conftest import DESKTOP, accept_invitation, fits_a_phone
+from tests.browser.conftest import accept_invitation, browser_context, fits_a_phone
 from tests.browser.entra_steps import (
     entra_authentication,
     entra_new_secret,
@@ -38,22 +38,6 @@ def contoso(emulated_microsoft):
     emulated_microsoft.add_user(directory, CLERK, MS_PASSWORD, admin=False)
     emulated_microsoft.add_user(directory, "dispatch@contoso.onmicrosoft.com", MS_PASSWORD)
     return directory
-
-
-def browser_context(chromium_browser):
-    # The emulator makes a new CA each run and Chromium takes no CA per context, so
-    # certificate checks are off; the portal and the emulator share the context
-    # because the consent round trip needs both sessions.
-    context = chromium_browser.new_context(viewport=DESKTOP, ignore_https_errors=True)
-    context.set_default_timeout(15_000)
-    return context
-
-
-@pytest.fixture
-def admin_page(chromium_browser) -> Iterator:
-    context = browser_context(chromium_browser)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
