@@ -79,3 +79,35 @@ def entra_new_secret(tab) -> tuple[str, str, str]:
     expires = row.get_by_role("cell").nth(1).inner_text().split()[0]
     value = tab.get_by_test_id("secret-value").inner_text()
     return value, tab.get_by_test_id("secret-id").inner_text(), expires
+
+
+def walk_steps_1_to_3(page, upn: str, password: str, *, with_sign_in: bool = False) -> None:
+    """Steps 1 to 3 of the wizard, done in the emulated Entra as the guide says: the app
+    registered under the name step 1 suggests, the redirect URIs step 2 lists (the
+    mailbox sign-in address too with `with_sign_in`), the permissions, admin consent.
+    Starts on step 1; ends when the portal reports the consent."""
+    page.get_by_role("heading", name="Register the application").wait_for()
+    name = page.get_by_role("button", name="Copy Name").first.get_attribute("data-copy")
+    entra = open_in_entra(page, "New registration")
+    client_id, _ = entra_register(entra, name, upn, password)
+    page.get_by_label("Application (client) ID").fill(client_id)
+    page.get_by_label("Directory (tenant) ID").fill("contoso.onmicrosoft.com")
+    page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_role("heading", name="Authentication settings", exact=True).wait_for()
+    labels = ["This portal's consent address"]
+    if with_sign_in:
+        labels.append("This portal's mailbox sign-in address")
+    uris = ["http://localhost"] + [
+        page.get_by_role("button", name=f"Copy {label}").first.get_attribute("data-copy")
+        for label in labels
+    ]
+    entra_authentication(open_in_entra(page, "Authentication for this app"), uris)
+    page.get_by_label("I have set these values in Entra").check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("heading", name="API permissions and admin consent").wait_for()
+    entra_permissions(open_in_entra(page, "API permissions for this app"))
+    page.get_by_role("button", name="Grant admin consent").click()
+    page.get_by_role("button", name="Accept").click()
+    page.get_by_text("Admin consent reported by Microsoft's sign-in page").wait_for()

@@ -14,10 +14,8 @@ from playwright.sync_api import expect
 from onboarding.models import AppRegistration, CertificateDraft, ClientSecret, Mailbox
 from tests.browser.conftest import accept_invitation, fits_a_phone
 from tests.browser.entra_steps import (
-    entra_authentication,
-    entra_permissions,
-    entra_register,
     open_in_entra,
+    walk_steps_1_to_3,
 )
 
 pytestmark = pytest.mark.browser
@@ -66,26 +64,7 @@ def test_a_new_admin_connects_with_a_certificate_uploaded_in_entra(
     accept_invitation(page, portal, acme, charlie)
     page.get_by_role("link", name="Set up the mailbox connection").click()
 
-    page.get_by_role("heading", name="Register the application", exact=True).wait_for()
-    entra = open_in_entra(page, "New registration")
-    client_id, _ = entra_register(entra, copied(page, "Name"), ADMIN, MS_PASSWORD)
-    page.get_by_label("Application (client) ID").fill(client_id)
-    page.get_by_label("Directory (tenant) ID").fill("contoso.onmicrosoft.com")
-    page.get_by_role("button", name="Save and continue").click()
-
-    page.get_by_role("heading", name="Authentication settings", exact=True).wait_for()
-    callback = copied(page, "This portal's consent address")
-    entra_authentication(
-        open_in_entra(page, "Authentication for this app"), ["http://localhost", callback]
-    )
-    page.get_by_label("I have set these values in Entra").check()
-    page.get_by_role("button", name="Continue").click()
-
-    page.get_by_role("heading", name="API permissions and admin consent").wait_for()
-    entra_permissions(open_in_entra(page, "API permissions for this app"))
-    page.get_by_role("button", name="Grant admin consent").click()
-    page.get_by_role("button", name="Accept").click()
-    page.get_by_text("Admin consent reported by Microsoft's sign-in page").wait_for()
+    walk_steps_1_to_3(page, ADMIN, MS_PASSWORD)
 
     # Step 4: the certificate instead of a secret.
     page.get_by_role("heading", name="Client secret", exact=True).wait_for()

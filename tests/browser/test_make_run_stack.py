@@ -38,12 +38,10 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.browser.conftest import DESKTOP
 from tests.browser.entra_steps import (
-    entra_authentication,
     entra_new_secret,
-    entra_permissions,
-    entra_register,
     open_in_entra,
     sign_in_to_microsoft,
+    walk_steps_1_to_3,
 )
 
 pytestmark = pytest.mark.browser
@@ -201,31 +199,7 @@ def connect_contoso(page, stack: Stack):
     page.get_by_role("button", name="Create my account").click()
     page.get_by_role("link", name="Set up the mailbox connection").click()
 
-    page.get_by_role("heading", name="Register the application").wait_for()
-    name = page.get_by_role("button", name="Copy Name").first.get_attribute("data-copy")
-    entra = open_in_entra(page, "New registration")
-    client_id, _ = entra_register(entra, name, MS_ADMIN, MS_ADMIN_PASSWORD)
-    page.get_by_label("Application (client) ID").fill(client_id)
-    page.get_by_label("Directory (tenant) ID").fill("contoso.onmicrosoft.com")
-    page.get_by_role("button", name="Save and continue").click()
-
-    page.get_by_role("heading", name="Authentication settings").wait_for()
-    callback = page.get_by_role("button", name="Copy This portal's consent address")
-    sign_in = page.get_by_role("button", name="Copy This portal's mailbox sign-in address")
-    uris = [
-        "http://localhost",
-        callback.first.get_attribute("data-copy"),
-        sign_in.first.get_attribute("data-copy"),
-    ]
-    entra_authentication(open_in_entra(page, "Authentication for this app"), uris)
-    page.get_by_label("I have set these values in Entra").check()
-    page.get_by_role("button", name="Continue").click()
-
-    page.get_by_role("heading", name="API permissions and admin consent").wait_for()
-    entra_permissions(open_in_entra(page, "API permissions for this app"))
-    page.get_by_role("button", name="Grant admin consent").click()
-    page.get_by_role("button", name="Accept").click()
-    page.get_by_text("Admin consent reported by Microsoft's sign-in page").wait_for()
+    walk_steps_1_to_3(page, MS_ADMIN, MS_ADMIN_PASSWORD, with_sign_in=True)
 
     page.get_by_role("heading", name="Client secret", exact=True).wait_for()
     entra = open_in_entra(page, "Certificates & secrets for this app")
