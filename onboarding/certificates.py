@@ -10,10 +10,12 @@ A bottom module: it knows the cryptography package and the settings, no model.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
+import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -87,3 +89,42 @@ def make(*, tenant_name: str, days: int | None = None, now: dt.datetime | None =
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
     )
+
+
+# --- rolling a certificate over through Graph (application-addkey.md) ----------------
+
+# The proof's audience: Azure AD Graph's app ID, not Microsoft Graph's
+# (tests/recordings/graph_addkey_documented.json).
+PROOF_AUDIENCE = "00000002-0000-0000-c000-000000000000"
+# "exp - Expiration time should be "nbf" + 10 mins"; Graph refuses a longer one.
+PROOF_LIFETIME = dt.timedelta(minutes=10)
+
+
+def key_value(certificate_pem: str) -> str:
+    """A certificate as addKey's keyCredential `key` takes it: its DER, base64."""
+    certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+
+
+def proof(
+    *, private_key_pem: str, certificate_pem: str, object_id: str, now: dt.datetime | None = None
+) -> str:
+    """The proof of possession addKey and removeKey ask for: a JWT signed with the key
+    of a certificate the app already has, `iss` the application's object ID, valid ten
+    minutes. RS256 with the certificate's SHA-1 thumbprint as `x5t` and `kid`, as the
+    documented sample's X509SigningCredentials sends it (application-rollkey-
+    prooftoken.md). PyJWT leaves out base64's '=' padding, which Graph refuses."""
+    certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+    sha1 = certificate.fingerprint(hashes.SHA1())  # noqa: S303 - the header names it so
+    start = int((now or dt.datetime.now(dt.UTC)).timestamp())
+    claims = {
+        "aud": PROOF_AUDIENCE,
+        "iss": object_id,
+        "nbf": start,
+        "exp": start + int(PROOF_LIFETIME.total_seconds()),
+        "jti": str(uuid.uuid4()),
+    }
+    x5t = base64.urlsafe_b64encode(sha1).decode().rstrip("=")
+    headers = {"x5t": x5t, "kid": sha1.hex().upper()}
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    return jwt.encode(claims, key, algorithm="RS256", headers=headers)  # type: ignore[arg-type]

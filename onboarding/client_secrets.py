@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.actors import SYSTEM, Actor
@@ -21,7 +22,7 @@ from accounts.models import User
 from onboarding import changes as connection_changes
 from onboarding import vault
 from onboarding.audit import audit_record
-from onboarding.models import AppRegistration, CertificateDraft, ClientSecret
+from onboarding.models import AppRegistration, CertificateDraft, CertificateRollover, ClientSecret
 
 Status = ClientSecret.Status
 # A secret that is being verified or in use: the wizard's step 4 counts as done.
@@ -41,21 +42,52 @@ def secret_store(
 def certificate_store(
     draft: CertificateDraft, *, certificate_id: str, by: User | None
 ) -> ClientSecret:
-    """A new, pending certificate credential from a draft the admin uploaded in Entra:
-    its private key re-encrypted for the new row (a blob is bound to its row), the
-    draft deleted. The caller holds the transaction."""
+    """A new, pending certificate credential from a draft the admin uploaded in Entra,
+    the draft deleted. The caller holds the transaction."""
+    credential = _certificate_credential(draft, draft.app, certificate_id=certificate_id, by=by)
+    draft.delete()
+    return credential
+
+
+def rollover_store(rollover: CertificateRollover, *, certificate_id: str) -> ClientSecret:
+    """A new, pending certificate credential from the key pair a rollover made, once
+    Graph's addKey put its certificate on the app (by nobody: the portal did it)."""
+    return _certificate_credential(rollover, rollover.app, certificate_id=certificate_id, by=None)
+
+
+def _certificate_credential(
+    source: CertificateDraft | CertificateRollover,
+    app: AppRegistration,
+    *,
+    certificate_id: str,
+    by: User | None,
+) -> ClientSecret:
+    """The source's key pair as a pending credential: its private key re-encrypted for
+    the new row (a blob is bound to its row)."""
+    assert source.expires_on is not None  # both sources hold a key pair here
     credential = ClientSecret(
-        app=draft.app, secret_id=certificate_id, expires_on=draft.expires_on, created_by=by
+        app=app, secret_id=certificate_id, expires_on=source.expires_on, created_by=by
     )
     credential.save()  # the primary key first: the ciphertext is bound to it
     credential.set_private_key(
-        vault.reveal(draft, "private_key"),
-        certificate_pem=draft.certificate_pem,
-        thumbprint=draft.thumbprint,
+        vault.reveal(source, "private_key"),
+        certificate_pem=source.certificate_pem,
+        thumbprint=source.thumbprint,
     )
     credential.save()
-    draft.delete()
     return credential
+
+
+def rolls_over_itself() -> Q:
+    """Certificates the portal rolls over by itself (onboarding.renewal.rollover), for
+    which no admin is reminded of the expiry: rollover on, the app's object ID known,
+    and no rollover of this certificate that failed. Reminders go out for the others."""
+    if settings.PORTAL_CERTIFICATE_ROLLOVER_DAYS <= 0:
+        return Q(pk__in=[])
+    failed = CertificateRollover.objects.filter(
+        old=OuterRef("pk"), stage=CertificateRollover.Stage.FAILED
+    )
+    return Q(kind=ClientSecret.Kind.CERTIFICATE, app__object_id__isnull=False) & ~Q(Exists(failed))
 
 
 def secrets_in_use() -> QuerySet[ClientSecret]:

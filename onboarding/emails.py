@@ -164,6 +164,28 @@ def secret_renewed(
     )
 
 
+def rollover_failed(
+    *,
+    to: list[str],
+    tenant: Tenant,
+    credential: ClientSecret,
+    stage_label: str,
+    diagnosis: Diagnosis,
+    link: str,
+) -> None:
+    """Tells support and the admins that the portal's own renewal of a certificate
+    stopped: where, why, the fix; the certificate in use still works."""
+    context = {
+        "tenant": tenant,
+        "credential": credential,
+        "stage_label": stage_label,
+        "diagnosis": diagnosis,
+        "link": link,
+    }
+    for address in to:  # one message each: support's address and the admins' stay apart
+        send_templated("rollover_failed", to=address, context=context)
+
+
 def secret_unreadable(
     *,
     to: str,

@@ -211,6 +211,11 @@ class AppRegistration(models.Model):
     directory = models.CharField("Directory (tenant) ID", max_length=255)
     # The GUID that discovery resolved the directory to.
     directory_id = models.UUIDField(null=True, blank=True)
+    # The application object's own ID (Essentials' "Object ID"): the `iss` of the proof
+    # with which the app rolls its own certificate (Graph addKey). The app's token cannot
+    # read it (that needs Application.Read.All), so the admin gives it, in step 1's
+    # pasted Essentials or beside the Certificate ID in step 4.
+    object_id = models.UUIDField("Object ID", null=True, blank=True)
     # When an admin confirmed the Authentication settings of the guide (wizard step 2).
     authentication_confirmed_at = models.DateTimeField(null=True, blank=True)
     # When a consent callback said consent was granted ("claimed": the callback is not
@@ -480,6 +485,7 @@ class CheckRun(models.Model):
         SCHEDULE = "schedule", "Scheduled re-check"
         SUPPORT = "support", "Support"
         RENEWAL = "renewal", "Secret renewal"
+        ROLLOVER = "rollover", "Certificate rollover"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -573,3 +579,60 @@ class ReminderDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder {self.threshold}d for {self.secret_id} ({self.status})"
+
+
+class CertificateRollover(models.Model):
+    """The portal rolling a certificate credential over by itself before it expires
+    (onboarding.renewal.rollover): one row per credential replaced, whose unique `old` is
+    the claim (of several scans only one creates it). The next key pair waits here,
+    encrypted, until Graph's addKey has put its certificate on the app; it then becomes
+    the `new` credential, proved by a check before it replaces `old`."""
+
+    class Stage(models.TextChoices):
+        CLAIMED = "claimed", "Starting"
+        KEY_MADE = "key_made", "New key pair made"
+        KEY_ADDED = "key_added", "New certificate added in Entra"
+        PROVING = "proving", "Proving the new certificate"
+        SWITCHED = "switched", "New certificate in use"
+        DONE = "done", "Old certificate removed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    app = models.ForeignKey(AppRegistration, on_delete=models.CASCADE, related_name="rollovers")
+    old = models.OneToOneField(ClientSecret, on_delete=models.CASCADE, related_name="rollover")
+    new = models.OneToOneField(
+        ClientSecret, null=True, blank=True, on_delete=models.SET_NULL, related_name="rolled_from"
+    )
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CLAIMED)
+    # The next key pair: the private key only as vault ciphertext bound to this row.
+    private_key_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
+    private_key_key_id = models.CharField(max_length=32, blank=True, editable=False)
+    certificate_pem = models.TextField(blank=True)
+    thumbprint = models.CharField(max_length=40, blank=True)
+    expires_on = models.DateField(null=True, blank=True)
+    check_run = models.ForeignKey(
+        "CheckRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # One worker at a time advances a row: it holds the lease until it is done or lost.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the old certificate may be removed in Entra (the grace period after switching).
+    remove_after = models.DateTimeField(null=True, blank=True)
+    diagnosis_key = models.CharField(max_length=64, blank=True)
+    # Microsoft's error code or an exception's class name, never a secret.
+    error_code = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["stage", "next_attempt_at"], name="rollover_stage_next")]
+
+    def __str__(self) -> str:
+        return f"Rollover of {self.old_id} ({self.stage})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.stage in (self.Stage.DONE, self.Stage.FAILED)

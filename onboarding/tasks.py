@@ -24,6 +24,7 @@ from onboarding.delegated import keepalive
 from onboarding.invitations import services as invitations
 from onboarding.models import Invitation
 from onboarding.reminders import digest, dispatch, scan
+from onboarding.renewal import rollover
 
 
 # Mail servers fail transiently; the workflow records nothing until the mail
@@ -93,6 +94,33 @@ def warn_idle_sign_ins() -> int:
 @shared_task(name="onboarding.tasks.send_reminder_digest", ignore_result=True)
 def send_reminder_digest() -> bool:
     return digest.send_digest()
+
+
+@shared_task(name="onboarding.tasks.roll_over_certificates", ignore_result=True)
+def roll_over_certificates() -> int:
+    """Claim the certificates due for rollover; advance each rollover ready to move on."""
+    ready = rollover.scan()
+    for rollover_id in ready:
+        advance_rollover.delay(str(rollover_id))
+    return len(ready)
+
+
+# Waits longer than this are left to the next scan (every 15 minutes) rather than to a
+# message held by the broker.
+_ROLLOVER_COUNTDOWN_MAX = 600
+
+
+@shared_task(name="onboarding.tasks.advance_rollover", ignore_result=True)
+def advance_rollover(rollover_id: str) -> str | None:
+    """One stage of a rollover; the next one is queued when it is due soon."""
+    advanced = rollover.advance(rollover_id)
+    enqueue_requested(advanced.checks)
+    if advanced.wait is not None and advanced.wait.total_seconds() <= _ROLLOVER_COUNTDOWN_MAX:
+        countdown = advanced.wait.total_seconds()
+        transaction.on_commit(
+            lambda: advance_rollover.apply_async((rollover_id,), countdown=countdown)
+        )
+    return advanced.stage
 
 
 # --- enqueueing, on commit ----------------------------------------------------------

@@ -338,6 +338,20 @@ PORTAL_RECHECK_HOURS = env_int("PORTAL_RECHECK_HOURS", 6, minimum=1)
 PORTAL_RECHECK_SEND_DAYS = env_int("PORTAL_RECHECK_SEND_DAYS", 7, minimum=1)
 # How long a certificate the portal makes for an app is valid (step 4), in days.
 PORTAL_CERTIFICATE_DAYS = env_int("PORTAL_CERTIFICATE_DAYS", 365, minimum=30)
+# The portal rolls such a certificate over by itself this many days before it expires
+# (a new key pair added through Graph's addKey, proved, switched to); 0 turns it off,
+# and the admins are then reminded of the expiry as for a client secret.
+PORTAL_CERTIFICATE_ROLLOVER_DAYS = env_int("PORTAL_CERTIFICATE_ROLLOVER_DAYS", 30, minimum=0)
+# How long the old certificate stays on the app after the switch (tokens it signed
+# are still good), before the portal removes it with removeKey.
+PORTAL_CERTIFICATE_ROLLOVER_GRACE_HOURS = env_int(
+    "PORTAL_CERTIFICATE_ROLLOVER_GRACE_HOURS", 24, minimum=0
+)
+CELERY_BEAT_SCHEDULE["roll-over-certificates"] = {
+    "task": "onboarding.tasks.roll_over_certificates",
+    "schedule": timedelta(minutes=15),
+    "options": {"expires": 600},
+}
 # Where test messages go: "" sends each from the mailbox to itself; an address sends
 # them there instead (outside the inbox the operations app reads).
 PORTAL_CHECK_SEND_TO = env_str("PORTAL_CHECK_SEND_TO", "")

@@ -309,7 +309,8 @@ def _promote(run: CheckRun, secret: ClientSecret) -> str | None:
             retired_secret_ids=[s.secret_id for s in retired],
         )
         to = tenant.recipients()
-        if to:
+        # The portal rolling its own certificate over leaves the admins nothing to do.
+        if to and run.trigger != CheckRun.Trigger.ROLLOVER:
             transaction.on_commit(
                 lambda: emails.secret_renewed(to=to, tenant=tenant, secret=secret, retired=retired)
             )

@@ -136,6 +136,80 @@ ENTRIES += [
     ),
 ]
 
+# A rollover of the portal's certificate that stopped (onboarding.renewal.rollover): the
+# certificate in use was never touched and keeps working until its expiry.
+ENTRIES += [
+    # Graph's 401 Authentication_MissingOrMalformed to addKey/removeKey
+    # (tests/recordings/graph_addkey_proof_malformed.json).
+    entry(
+        "rollover_proof_refused",
+        "Entra refused the portal's proof for renewing the certificate",
+        "To add its next certificate, the app proves it holds the current one with a "
+        "signed token naming the app's Object ID. Entra refused it: the Object ID given "
+        "to the portal is most likely not this app's (it is the second ID under "
+        "Essentials on the app's Overview page), or the certificate in use was removed.",
+        (
+            "Compare the Object ID in step 4 with the one on the app's Overview page in "
+            "Entra, and correct it.",
+            "The certificate in use keeps working until it expires; the portal tries the "
+            "renewal again once the Object ID is corrected.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "rollover_key_refused",
+        "Entra refused the portal's new certificate",
+        "Graph's addKey did not take the next certificate the portal made. It may be on "
+        "the app already (a renewal that was interrupted just after adding it), or an app "
+        "management policy of the directory limits certificates.",
+        (
+            "Open Certificates & secrets > Certificates for this app and look for a "
+            "certificate whose description starts with 'Mailbox portal'.",
+            "Create a new certificate in step 4 and upload it, or ask support to try the "
+            "renewal again.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "rollover_gave_up",
+        "Microsoft did not answer the certificate renewal",
+        "The portal tried to renew the certificate several times, but Microsoft was "
+        "unreachable or kept answering that it was busy.",
+        (
+            "Nothing to change in Entra: the certificate in use keeps working.",
+            "Support: ask for the renewal again once Microsoft answers, or create a new "
+            "certificate in step 4 before the current one expires.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "rollover_check_failed",
+        "The renewed certificate did not pass its check",
+        "The portal added its next certificate to the app, but the check made with it "
+        "failed, so the certificate in use stays in use.",
+        (
+            "Open the tenant's check history for the failed check's own diagnosis.",
+            "Create a new certificate in step 4 before the current one expires.",
+        ),
+        SECRET,
+    ),
+    entry(
+        "rollover_no_mailbox",
+        "No mailbox to prove the renewed certificate with",
+        "A renewed certificate is proved by a check of the tenant's first mailbox, and the "
+        "tenant has none.",
+        ("Add a mailbox in step 5.",),
+        SECRET,
+    ),
+    entry(
+        "rollover_superseded",
+        "The certificate was replaced before the portal renewed it",
+        "An admin saved another credential meanwhile; there is nothing left to renew.",
+        ("Nothing to do.",),
+        None,
+    ),
+]
+
 CODES = {
     "AADSTS700027": "certificate_not_uploaded",
     "AADSTS700024": "assertion_time",

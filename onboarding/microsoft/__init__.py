@@ -5,7 +5,7 @@ Callers use the names below (`microsoft.acquire_app_token(...)`), and tests patc
 them here or run the emulator, nothing deeper.
 
 - identity.py: directory discovery, the admin consent URL, tokens (msal)
-- graph.py: the mail calls of a check
+- graph.py: the mail calls of a check, and an app rolling its own certificate
 - http.py: the one HTTP session, and Microsoft's error shapes
 - signin.py: the mailbox owner's own sign-in (auth code with PKCE, refresh tokens)
 - token_store.py: msal's token caches shared across worker processes
@@ -13,7 +13,7 @@ them here or run the emulator, nothing deeper.
 """
 
 from onboarding.microsoft.errors import AppToken, DelegatedToken, InboxMessage, MicrosoftError
-from onboarding.microsoft.graph import read_inbox, send_test_message
+from onboarding.microsoft.graph import add_key, read_inbox, remove_key, send_test_message
 from onboarding.microsoft.identity import (
     acquire_app_token,
     admin_consent_url,
@@ -29,10 +29,12 @@ __all__ = [
     "InboxMessage",
     "MicrosoftError",
     "acquire_app_token",
+    "add_key",
     "admin_consent_url",
     "discover_directory",
     "forget_clients",
     "read_inbox",
+    "remove_key",
     "send_test_message",
     "sign_in_with_password",
     "token_roles",

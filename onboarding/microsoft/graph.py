@@ -1,4 +1,5 @@
-"""Microsoft Graph: the mail calls a check makes (read the inbox, send a test message)."""
+"""Microsoft Graph: the mail calls a check makes (read the inbox, send a test message),
+and an app rolling its own certificate (addKey, removeKey)."""
 
 from __future__ import annotations
 
@@ -126,3 +127,45 @@ def me(*, access_token: str) -> dict[str, str]:
     response = _graph("GET", "/me", access_token, params={"$select": "id,userPrincipalName,mail"})
     body = http.json_body(response)
     return {name: str(body.get(name) or "") for name in ("id", "userPrincipalName", "mail")}
+
+
+# --- an app rolling its own certificate (application-addkey.md, -removekey.md) -------
+
+
+def _application_path(client_id: str) -> str:
+    # Addressed by appId, which the portal knows for sure; the object ID it was given
+    # goes only into the proof, whose refusal then names it (Authentication_Missing...).
+    return f"/applications(appId='{quote(client_id, safe='')}')"
+
+
+def add_key(
+    *, access_token: str, client_id: str, certificate: str, proof: str, display_name: str
+) -> str:
+    """Add a certificate (`certificate`: its DER in base64) to the app, proved by `proof`
+    (signed with a certificate the app has); the new key's ID (Entra's Certificate ID).
+    The app's own token needs no permission for this (tests/recordings/
+    graph_addkey_documented.json)."""
+    payload = {
+        "keyCredential": {
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "key": certificate,
+            "displayName": display_name,
+        },
+        "passwordCredential": None,
+        "proof": proof,
+    }
+    path = f"{_application_path(client_id)}/addKey"
+    response = _graph("POST", path, access_token, json=payload)
+    key_id = str(http.json_body(response).get("keyId") or "")
+    try:
+        return str(uuid.UUID(key_id))
+    except ValueError:
+        raise MicrosoftError("invalid_response", "addKey answered without a keyId.") from None
+
+
+def remove_key(*, access_token: str, client_id: str, key_id: str, proof: str) -> None:
+    """Remove one of the app's certificates by its key ID; 204 (tests/recordings/
+    graph_removekey_documented.json)."""
+    path = f"{_application_path(client_id)}/removeKey"
+    _graph("POST", path, access_token, json={"keyId": key_id, "proof": proof})

@@ -20,11 +20,11 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Subquery
 from django.utils import timezone
 
 from onboarding.checks import health
-from onboarding.client_secrets import secrets_in_use
+from onboarding.client_secrets import rolls_over_itself, secrets_in_use
 from onboarding.models import ReminderDispatch, local_today
 from webhooks import events as webhook_events
 
@@ -66,8 +66,11 @@ def due_threshold(days_left: int, days: Iterable[int] | None = None) -> int | No
     return min(crossed) if crossed else None
 
 
-def _candidates(now: datetime) -> Iterator[tuple[uuid.UUID, date, uuid.UUID, str, int | None]]:
-    """Secrets that may be due: (pk, expiry, tenant, time zone, lowest threshold sent)."""
+def _candidates(
+    now: datetime,
+) -> Iterator[tuple[uuid.UUID, date, uuid.UUID, str, int | None, bool]]:
+    """Secrets that may be due: (pk, expiry, tenant, time zone, lowest threshold sent,
+    whether the portal rolls it over by itself, when no reminder is due)."""
     # No local date on Earth is more than a day ahead of UTC's.
     horizon = now.date() + timedelta(days=1 + max(settings.REMINDER_DAYS))
     lowest_sent = (
@@ -78,8 +81,18 @@ def _candidates(now: datetime) -> Iterator[tuple[uuid.UUID, date, uuid.UUID, str
     return (
         secrets_in_use()
         .filter(expires_on__lte=horizon)
-        .annotate(lowest_sent=Subquery(lowest_sent))
-        .values_list("pk", "expires_on", "app__tenant_id", "app__tenant__time_zone", "lowest_sent")
+        .annotate(
+            lowest_sent=Subquery(lowest_sent),
+            rolls_over=ExpressionWrapper(rolls_over_itself(), output_field=BooleanField()),
+        )
+        .values_list(
+            "pk",
+            "expires_on",
+            "app__tenant_id",
+            "app__tenant__time_zone",
+            "lowest_sent",
+            "rolls_over",
+        )
         .iterator(chunk_size=2000)
     )
 
@@ -88,13 +101,13 @@ def _due(now: datetime) -> tuple[list[tuple[uuid.UUID, date, int]], set[uuid.UUI
     """Reminders to claim as (secret, expiry, threshold), and tenants whose secret expired."""
     todays: dict[str, date] = {}
     wanted, expired = [], set()
-    for pk, expires_on, tenant_id, time_zone, lowest_sent in _candidates(now):
+    for pk, expires_on, tenant_id, time_zone, lowest_sent, rolls_over in _candidates(now):
         if time_zone not in todays:
             todays[time_zone] = local_today(time_zone, now)
         days_left = (expires_on - todays[time_zone]).days
         if days_left < 0:
             expired.add(tenant_id)
-        threshold = due_threshold(days_left)
+        threshold = None if rolls_over else due_threshold(days_left)
         if threshold is not None and (lowest_sent is None or threshold < lowest_sent):
             wanted.append((pk, expires_on, threshold))
     return wanted, expired
