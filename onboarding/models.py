@@ -606,7 +606,7 @@ class CertificateRollover(models.Model):
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CLAIMED)
     # The next key pair: the private key only as vault ciphertext bound to this row.
     private_key_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
-    private_key_key_id = models.CharField(max_length=32, blank=True, editable=False)
+    private_key_key_id = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     certificate_pem = models.TextField(blank=True)
     thumbprint = models.CharField(max_length=40, blank=True)
     expires_on = models.DateField(null=True, blank=True)

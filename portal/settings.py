@@ -347,6 +347,11 @@ PORTAL_CERTIFICATE_ROLLOVER_DAYS = env_int("PORTAL_CERTIFICATE_ROLLOVER_DAYS", 3
 PORTAL_CERTIFICATE_ROLLOVER_GRACE_HOURS = env_int(
     "PORTAL_CERTIFICATE_ROLLOVER_GRACE_HOURS", 24, minimum=0
 )
+# How long after addKey the new certificate is first used: Entra replicates a new key
+# within seconds to a few minutes, and a replica that has not seen it yet refuses it.
+PORTAL_CERTIFICATE_ROLLOVER_SETTLE_SECONDS = env_int(
+    "PORTAL_CERTIFICATE_ROLLOVER_SETTLE_SECONDS", 120, minimum=0
+)
 CELERY_BEAT_SCHEDULE["roll-over-certificates"] = {
     "task": "onboarding.tasks.roll_over_certificates",
     "schedule": timedelta(minutes=15),

@@ -205,8 +205,8 @@ ENTRIES += [
         "rollover_superseded",
         "The certificate was replaced before the portal renewed it",
         "An admin saved another credential meanwhile; there is nothing left to renew.",
-        ("Nothing to do.",),
-        None,
+        ("Nothing to do: step 4 shows the credential in use.",),
+        SECRET,
     ),
 ]
 

@@ -12,7 +12,7 @@ one stage per call, each stage written by a conditional UPDATE from the stage be
    proof signed by the current key (the app needs no permission to roll its own keys,
    application-addkey.md); the new key becomes a pending credential.
 3. KEY_ADDED -> PROVING: a check proves the new credential (trigger "rollover"), once
-   Entra had time to replicate the new key.
+   Entra had time to replicate the new key (PORTAL_CERTIFICATE_ROLLOVER_SETTLE_SECONDS).
 4. PROVING -> SWITCHED: the check passed, so onboarding.checks.health made the new
    credential the active one and retired the old one (no e-mail to the admins: there
    is nothing for them to do); the old key stays on the app for the grace period.
@@ -57,12 +57,11 @@ from onboarding.models import (
 logger = logging.getLogger(__name__)
 
 Stage = CertificateRollover.Stage
-LEASE = timedelta(minutes=5)
+# A worker's hold on a row: longer than any task may run (the hard time limit), so a
+# lease runs out only when its worker is gone.
+LEASE = timedelta(seconds=max(300, settings.CELERY_TASK_TIME_LIMIT + 60))
 # Transient failures of one stage before the rollover gives up (and reminders resume).
 MAX_ATTEMPTS = 8
-# Entra replicates a new key within seconds to a few minutes: a check made at once could
-# be refused with AADSTS700027 by a replica that has not seen it yet.
-PROPAGATION = timedelta(minutes=2)
 # How often a rollover looks at its proving check again.
 CHECK_POLL = timedelta(seconds=15)
 FINAL = (Stage.DONE, Stage.FAILED)
@@ -198,7 +197,8 @@ def _add_key(rollover: CertificateRollover, now: datetime) -> Advanced:
     )
     with transaction.atomic():
         new = rollover_store(rollover, certificate_id=key_id)
-        if not _moved(rollover, Stage.KEY_ADDED, new=new, next_attempt_at=now + PROPAGATION):
+        settle = _settle()
+        if not _moved(rollover, Stage.KEY_ADDED, new=new, next_attempt_at=now + settle):
             transaction.set_rollback(True)
             return Advanced(None)
         _audit(
@@ -207,7 +207,13 @@ def _add_key(rollover: CertificateRollover, now: datetime) -> Advanced:
             secret_id=key_id,
             thumbprint=rollover.thumbprint,
         )
-    return Advanced(Stage.KEY_ADDED, wait=PROPAGATION)
+    return Advanced(Stage.KEY_ADDED, wait=settle)
+
+
+def _settle() -> timedelta:
+    """Entra replicates a new key within seconds to a few minutes: a check made at once
+    could be refused (AADSTS700027) by a replica that has not seen it yet."""
+    return timedelta(seconds=settings.PORTAL_CERTIFICATE_ROLLOVER_SETTLE_SECONDS)
 
 
 def _prove(rollover: CertificateRollover, now: datetime) -> Advanced:
