@@ -92,6 +92,9 @@ class RegisterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.from_essentials = False
+        # The app's Object ID, when a pasted Essentials block names it with the client ID
+        # (the certificate's automatic renewal needs it; step 4 asks for it otherwise).
+        self.object_id = ""
         self._object_ids: dict[str, str] = {}
         if self.is_bound:
             self._read_essentials()
@@ -104,6 +107,8 @@ class RegisterForm(forms.Form):
             if "object_id" in found and "client_id" not in found:
                 self._object_ids[name] = found["object_id"]
             if "client_id" in found or "directory_id" in found:
+                if "client_id" in found:
+                    self.object_id = found.get("object_id", "")
                 data["client_id"] = found.get("client_id", data.get("client_id", ""))
                 data["directory"] = found.get("directory_id", data.get("directory", ""))
                 self.from_essentials = True
@@ -409,9 +414,40 @@ class CertificateForm(forms.Form):
         "secrets > Certificates, with the thumbprint shown above.",
     )
 
+    object_id = forms.CharField(
+        label="Object ID (optional, for automatic renewal)",
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="On the app's Overview page, under Essentials: the second ID, between the "
+        "Application (client) ID and the Directory (tenant) ID. With it the portal renews "
+        "the certificate by itself before it expires; without it you are reminded instead.",
+    )
+
     def __init__(self, *args: Any, app: AppRegistration, **kwargs: Any) -> None:
+        if app.object_id is not None:
+            kwargs.setdefault("initial", {"object_id": str(app.object_id)})
         super().__init__(*args, **kwargs)
         self.app = app
+
+    def clean_object_id(self) -> str:
+        value = self.cleaned_data["object_id"].strip()
+        if not value:
+            return ""
+        object_id = validate_guid(value, name="Object ID", where=OVERVIEW)
+        if object_id == str(self.app.client_id).lower():
+            raise ValidationError(
+                "This is the Application (client) ID. The Object ID is the line below it, "
+                "under Essentials on the app's Overview page.",
+                code="client_id",
+            )
+        if object_id in (str(self.app.directory_id).lower(), self.app.directory.lower()):
+            raise ValidationError(
+                "This is the Directory (tenant) ID. The Object ID is the line above it, "
+                "under Essentials on the app's Overview page.",
+                code="directory_id",
+            )
+        return object_id
 
     def clean_certificate_id(self) -> str:
         return credential_id(

@@ -9,6 +9,7 @@ the data (onboarding.progress), never stored as a flag of its own.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -123,6 +124,7 @@ def save_registration(
     app.client_id, app.directory, app.directory_id = client_id, directory, directory_id
     if app_changed:
         app.authentication_confirmed_at = None
+        app.object_id = None  # the old app's: a proof naming it would be refused
     if app_changed or directory_changed:
         app.consent_granted_at, app.consent_granted_by = None, None
         app.consent_confirmed_at = None
@@ -288,6 +290,24 @@ def save_certificate(
             retired_before=len(retired),
         )
     return Saved(credential, checks)
+
+
+def save_object_id(app: AppRegistration, object_id: str, *, actor: Actor) -> bool:
+    """Step 4, certificate: the app's Object ID, which lets the portal renew the
+    certificate by itself (the proof of Graph's addKey names it). Audited when it
+    changes; "" leaves a known one as it is. True if it changed."""
+    if not object_id or str(app.object_id or "") == object_id:
+        return False
+    AppRegistration.objects.filter(pk=app.pk).update(object_id=object_id)
+    app.object_id = uuid.UUID(object_id)
+    audit_record(
+        action="app_registration.object_id_saved",
+        actor=actor,
+        tenant=app.tenant,
+        obj=app,
+        object_id=object_id,
+    )
+    return True
 
 
 @transaction.atomic

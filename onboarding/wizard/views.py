@@ -76,6 +76,7 @@ def register(request: HttpRequest, page: WizardPage) -> HttpResponse:
             actor=Actor.of(request),
         )
         tasks.enqueue_requested(saved.checks)
+        services.save_object_id(saved.obj, form.object_id, actor=Actor.of(request))
         if form.from_essentials:
             messages.info(
                 request,
@@ -236,6 +237,7 @@ def certificate_save(request: HttpRequest, page: WizardPage, draft_id: object) -
         today = page.tenant.local_today()
         return _secret_page(request, page, SecretForm(None, app=draft.app, today=today), form)
     certificate_id = form.cleaned_data["certificate_id"]
+    services.save_object_id(draft.app, form.cleaned_data["object_id"], actor=Actor.of(request))
     if draft.app.secrets.filter(status=ClientSecret.Status.ACTIVE).exists():
         # A working credential stays in use until the certificate is proved.
         requested = renewal.certificate_renewal_start(

@@ -85,6 +85,17 @@ def test_a_block_pasted_into_the_first_field_fills_both(as_alice, acme, fake_mic
     assert fake_microsoft.lookups == [ACME_DIRECTORY_ID]
     page = as_alice.get(response["Location"]).content.decode()
     assert "Read from the Essentials text you pasted" in page
+    # The Object ID comes with it, for the certificate's automatic renewal.
+    assert str(app.object_id) == OBJECT_ID
+
+
+def test_another_app_forgets_the_object_id_of_the_first(as_alice, acme, fake_microsoft):
+    as_alice.post(url("register", acme), {"client_id": ESSENTIALS, "directory": ""})
+    other = {"client_id": GLOBEX_CLIENT_ID, "directory": ACME_DIRECTORY_ID}
+    assert as_alice.post(url("register", acme), other).status_code == 302
+    app = AppRegistration.objects.get(tenant=acme)
+    assert str(app.client_id) == GLOBEX_CLIENT_ID
+    assert app.object_id is None
 
 
 def test_a_block_pasted_into_the_second_field_counts_too(acme, fake_microsoft):
