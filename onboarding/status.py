@@ -17,12 +17,15 @@ lists that filter and count in SQL (tests/portal/test_status.py keeps the two in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Max, Q
+from django.utils.formats import date_format
 
 from onboarding.client_secrets import secrets_in_use
-from onboarding.models import Mailbox, Tenant
+from onboarding.diagnosis import CATALOGUE
+from onboarding.models import CertificateRollover, ClientSecret, Mailbox, Tenant
 from onboarding.steps import DONE, STEP_BY_NUMBER, STEP_COUNT
 
 Health = Tenant.Health
@@ -131,6 +134,9 @@ class Summary:
     mailboxes: list[Mailbox]
     last_good_check: datetime | None  # the latest check that passed, of any mailbox
     secret_expires_on: date | None  # the secret in use
+    credential: ClientSecret | None = None  # the client secret or certificate in use
+    # For a certificate: how it will be renewed (by the portal itself, or why not).
+    renewal: str = ""
 
     @property
     def step_title(self) -> str:
@@ -141,11 +147,44 @@ def tenant_summary(tenant: Tenant) -> Summary:
     """The state with the facts that back it: three small queries."""
     mailboxes = list(Mailbox.objects.filter(tenant=tenant).order_by("address"))
     last_good = Mailbox.objects.filter(tenant=tenant).aggregate(at=Max("last_success_at"))["at"]
-    in_use = secrets_in_use().filter(app__tenant=tenant).order_by("-expires_on").first()
+    in_use = (
+        secrets_in_use()
+        .filter(app__tenant=tenant)
+        .select_related("app")
+        .order_by("-expires_on")
+        .first()
+    )
     return Summary(
         state=tenant_state(tenant),
         step=tenant.onboarding_step,
         mailboxes=mailboxes,
         last_good_check=last_good,
         secret_expires_on=in_use.expires_on if in_use else None,
+        credential=in_use,
+        renewal=renewal_sentence(in_use) if in_use is not None else "",
     )
+
+
+def renewal_sentence(credential: ClientSecret) -> str:
+    """How a certificate in use will be renewed: by the portal itself (when, or where it
+    stands), or why not; "" for a client secret (its admins are reminded)."""
+    if not credential.is_certificate:
+        return ""
+    lead = settings.PORTAL_CERTIFICATE_ROLLOVER_DAYS
+    reminded = "you will be reminded before it expires."
+    if lead <= 0:
+        return f"Automatic renewal is turned off: {reminded}"
+    if credential.app.object_id is None:
+        return (
+            "Automatic renewal needs the app's Object ID (step 4, beside the Certificate "
+            f"ID); until it is given, {reminded}"
+        )
+    rollover = CertificateRollover.objects.filter(old=credential).first()
+    if rollover is None:
+        starts = date_format(credential.expires_on - timedelta(days=lead), "j M Y")
+        return f"The portal renews it by itself from {starts}: nothing to do."
+    if rollover.stage == CertificateRollover.Stage.FAILED:
+        found = CATALOGUE.get(rollover.diagnosis_key)
+        why = found.title if found else "it stopped"
+        return f"Automatic renewal stopped ({why}): {reminded}"
+    return f"The portal is renewing it now: {rollover.get_stage_display().lower()}."

@@ -102,6 +102,49 @@ SENTENCES: dict[str, tuple[str, Callable[[Details], str]]] = {
         lambda d: "Entra's limit of two secrets reached during a renewal",
     ),
     "client_secret.deleted_in_entra": ("secret", lambda d: "Old secret deleted in Entra"),
+    "app_registration.object_id_saved": (
+        "setup",
+        lambda d: "Step 4: the app's Object ID saved (the certificate renews itself)",
+    ),
+    "certificate.saved": ("secret", lambda d: "Step 4: certificate saved"),
+    "certificate.expiry_moved": (
+        "support",
+        lambda d: f"Demo: the certificate's expiry moved to {d.get('expires_on', '?')}",
+    ),
+    "certificate.renewal_started": (
+        "secret",
+        lambda d: "A certificate saved to replace the credential in use: being checked",
+    ),
+    "certificate.rollover_started": (
+        "secret",
+        lambda d: "Certificate renewal started by the portal (expiry inside the lead time)",
+    ),
+    "certificate.rollover_key_made": ("secret", lambda d: "Renewal: the next key pair made"),
+    "certificate.rollover_key_added": (
+        "secret",
+        lambda d: "Renewal: the next certificate added to the app in Entra (addKey)",
+    ),
+    "certificate.rollover_proving": ("secret", lambda d: "Renewal: checking the new certificate"),
+    "certificate.rollover_switched": (
+        "secret",
+        lambda d: "Renewal: the new certificate passed its check and is in use",
+    ),
+    "certificate.rollover_retrying": (
+        "secret",
+        lambda d: f"Renewal: Microsoft answered {d.get('error_code', 'an error')}, trying again",
+    ),
+    "certificate.rollover_done": (
+        "secret",
+        lambda d: "Renewal finished: the old certificate removed from the app (removeKey)",
+    ),
+    "certificate.rollover_failed": (
+        "secret",
+        lambda d: (
+            "Certificate renewal stopped: "
+            + (CATALOGUE[d["diagnosis"]].title if d.get("diagnosis") in CATALOGUE else "error")
+            + " (the certificate in use keeps working)"
+        ),
+    ),
     "mailbox.added": ("setup", lambda d: f"Step 5: mailbox {d.get('address', '')} added"),
     "mailbox.changed": ("setup", lambda d: f"Mailbox {d.get('address', '')} changed"),
     "mailbox.removed": ("setup", lambda d: f"Mailbox {d.get('address', '')} removed"),
