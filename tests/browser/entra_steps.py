@@ -111,3 +111,54 @@ def walk_steps_1_to_3(page, upn: str, password: str, *, with_sign_in: bool = Fal
     page.get_by_role("button", name="Grant admin consent").click()
     page.get_by_role("button", name="Accept").click()
     page.get_by_text("Admin consent reported by Microsoft's sign-in page").wait_for()
+
+
+UPLOAD_LABEL = (
+    "Upload a certificate (public key) with one of the following file types: .cer, .pem, .crt"
+)
+
+
+def entra_certificates(tab) -> dict[str, str]:
+    """The certificates the app's Certificates & secrets page lists: thumbprint -> ID."""
+    tab.get_by_role("heading", name="Certificates & secrets").wait_for()
+    rows = (
+        tab.get_by_role("table", name="Certificates")
+        .get_by_role("row")
+        .filter(has=tab.get_by_test_id("certificate-id"))
+    )
+    return {
+        row.get_by_test_id("certificate-thumbprint").inner_text().strip(): (
+            row.get_by_test_id("certificate-id").inner_text().strip()
+        )
+        for row in rows.all()
+    }
+
+
+def save_portal_certificate(page, folder) -> tuple[str, object]:
+    """Step 4 with the certificate, as its instructions say: create it, download it,
+    upload it in Entra, copy back the Certificate ID and (from the Overview page) the
+    Object ID, save. Returns the thumbprint and the admin center's tab."""
+    section = page.locator("#certificate")
+    section.get_by_role("button", name="Create a certificate").click()
+    thumbprint = section.get_by_role("button", name="Copy Thumbprint").first.get_attribute(
+        "data-copy"
+    )
+    with page.expect_download() as downloading:
+        section.get_by_role("link", name="Download the certificate (.cer)").click()
+    cer = folder / downloading.value.suggested_filename
+    downloading.value.save_as(cer)
+    entra = open_in_entra(page, "Certificates for this app")
+    entra.get_by_role("heading", name="Certificates & secrets").wait_for()
+    entra.get_by_label(UPLOAD_LABEL).set_input_files(cer)
+    entra.get_by_label("Description").fill("Mailbox portal")
+    entra.get_by_role("button", name="Add", exact=True).click()
+    entra.get_by_test_id("certificate-id").first.wait_for()
+    certificate_id = entra_certificates(entra)[thumbprint]
+    entra.get_by_role("link", name="Overview").click()
+    object_id = entra.locator("#object-id").inner_text().strip()
+    page.bring_to_front()
+    section.get_by_label("Certificate ID").fill(certificate_id)
+    section.get_by_label("Object ID").fill(object_id)
+    section.get_by_role("button", name="Save certificate").click()
+    page.get_by_text(f"Certificate {thumbprint} saved").wait_for()
+    return str(thumbprint), entra

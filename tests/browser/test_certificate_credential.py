@@ -115,9 +115,27 @@ def test_a_new_admin_connects_with_a_certificate_uploaded_in_entra(
     assert not ClientSecret.objects.filter(app=app).exists()
     assert CertificateDraft.objects.filter(app=app, thumbprint=thumbprint).exists()
 
+    # The Object ID, for the automatic renewal, is on the app's Overview page.
+    entra.bring_to_front()
+    entra.get_by_role("link", name="Overview").click()
+    object_id = entra.locator("#object-id").inner_text().strip()
+    client_id = entra.locator("#client-id").inner_text().strip()
+
+    # The Application (client) ID pasted as the Object ID is named and refused.
+    page.bring_to_front()
     section.get_by_label("Certificate ID").fill(certificate_id)
+    section.get_by_label("Object ID").fill(client_id)
+    section.get_by_role("button", name="Save certificate").click()
+    expect(page.get_by_role("alert").filter(has_text="Nothing was saved yet")).to_contain_text(
+        "This is the Application (client) ID"
+    )
+    assert not ClientSecret.objects.filter(app=app).exists()
+
+    section.get_by_label("Certificate ID").fill(certificate_id)
+    section.get_by_label("Object ID").fill(object_id)
     section.get_by_role("button", name="Save certificate").click()
     page.get_by_text(f"Certificate {thumbprint} saved").wait_for()
+    assert str(AppRegistration.objects.get(tenant=acme).object_id) == object_id.lower()
 
     step(page, screenshot, "5-certificate-saved", "Mailbox")
     page.get_by_label("Mailbox address").fill(MAILBOX)
@@ -138,6 +156,15 @@ def test_a_new_admin_connects_with_a_certificate_uploaded_in_entra(
     expect(saved).to_contain_text(thumbprint)
     expect(saved).to_contain_text(certificate_id)
     step(page, screenshot, "4-certificate-saved", "Client secret")
+
+    # The Done page says the certificate renews itself, and from when.
+    page.goto(f"{portal.url}/onboarding/{acme.pk}/step/7/")
+    expect(page.locator(".connection-facts")).to_contain_text("Certificate expires")
+    expect(page.locator(".connection-facts .rollover")).to_contain_text(
+        "The portal renews it by itself from"
+    )
+    expect(page.get_by_role("link", name="Switch to a certificate")).to_have_count(0)
+    step(page, screenshot, "7-done-certificate", "Your mailbox is connected")
 
     credential = ClientSecret.objects.get(app=app)
     assert credential.kind == "certificate"
