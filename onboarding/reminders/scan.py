@@ -3,7 +3,8 @@ claiming each exactly once.
 
 Each day the scan works out, for every secret in use, the most recent threshold it has
 crossed in its tenant's time zone (30, 14, 7, 3, 1 and 0 days before expiry by
-default, then every 7 days once expired). Creating the ReminderDispatch row for
+default, then every 7 days once expired); a certificate that the portal renews by
+itself is due for none (client_secrets.rolls_over_itself). Creating the ReminderDispatch row for
 (secret, expiry, threshold) is the claim: the unique constraint lets only one scan
 create it. Senders take it from there (onboarding.reminders.dispatch). The scan also
 tells onboarding.checks.health which tenants' secret in use has expired.
