@@ -134,10 +134,13 @@ def entra_certificates(tab) -> dict[str, str]:
     }
 
 
-def save_portal_certificate(page, folder) -> tuple[str, object]:
+def save_portal_certificate(
+    page, folder, *, sign_in: tuple[str, str] | None = None
+) -> tuple[str, object]:
     """Step 4 with the certificate, as its instructions say: create it, download it,
-    upload it in Entra, copy back the Certificate ID and (from the Overview page) the
-    Object ID, save. Returns the thumbprint and the admin center's tab."""
+    upload it in Entra (signing in as `sign_in` if Entra asks), copy back the
+    Certificate ID and (from the Overview page) the Object ID, save. Returns the
+    thumbprint and the admin center's tab."""
     section = page.locator("#certificate")
     section.get_by_role("button", name="Create a certificate").click()
     thumbprint = section.get_by_role("button", name="Copy Thumbprint").first.get_attribute(
@@ -148,6 +151,8 @@ def save_portal_certificate(page, folder) -> tuple[str, object]:
     cer = folder / downloading.value.suggested_filename
     downloading.value.save_as(cer)
     entra = open_in_entra(page, "Certificates for this app")
+    if sign_in is not None and entra.get_by_label("Email, phone, or Skype").count():
+        sign_in_to_microsoft(entra, *sign_in)
     entra.get_by_role("heading", name="Certificates & secrets").wait_for()
     entra.get_by_label(UPLOAD_LABEL).set_input_files(cer)
     entra.get_by_label("Description").fill("Mailbox portal")
@@ -160,5 +165,4 @@ def save_portal_certificate(page, folder) -> tuple[str, object]:
     section.get_by_label("Certificate ID").fill(certificate_id)
     section.get_by_label("Object ID").fill(object_id)
     section.get_by_role("button", name="Save certificate").click()
-    page.get_by_text(f"Certificate {thumbprint} saved").wait_for()
     return str(thumbprint), entra

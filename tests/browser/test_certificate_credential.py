@@ -15,8 +15,11 @@ from onboarding.models import AppRegistration, CertificateDraft, ClientSecret, M
 from tests.browser.conftest import accept_invitation, fits_a_phone
 from tests.browser.entra_steps import (
     open_in_entra,
+    save_portal_certificate,
     walk_steps_1_to_3,
 )
+from tests.conftest import PASSWORD
+from tests.onboarding.check_helpers import request_check
 
 pytestmark = pytest.mark.browser
 
@@ -174,3 +177,55 @@ def test_a_new_admin_connects_with_a_certificate_uploaded_in_entra(
     assert "PRIVATE KEY" in credential.reveal()
     assert not CertificateDraft.objects.filter(app=app).exists()
     assert Mailbox.objects.get(tenant=acme).address == MAILBOX
+
+
+def test_an_admin_on_a_client_secret_switches_to_a_certificate_from_the_done_page(
+    admin_page,
+    portal,
+    emulated_microsoft,
+    through_step_4,
+    acme,
+    alice,
+    settings,
+    screenshot,
+    tmp_path: Path,
+):
+    """The secret keeps working until the certificate is proved; then the page names
+    the Secret ID to delete in Entra."""
+    settings.ENTRA_ADMIN_URL = emulated_microsoft.base_url
+    ready = through_step_4
+    mailbox = Mailbox.objects.create(tenant=acme, address=ready.mailbox.upn)
+    request_check(mailbox=mailbox, trigger="wizard")  # eager: the secret is proved
+    secret = ClientSecret.objects.get(app__tenant=acme)
+    assert secret.status == ClientSecret.Status.ACTIVE
+
+    page = admin_page
+    page.goto(f"{portal.url}/onboarding/{acme.pk}/step/7/")
+    page.get_by_label("E-mail address").fill(alice.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Your mailbox is connected").wait_for()
+    expect(page.locator(".connection-facts")).to_contain_text("Client secret expires")
+    step(page, screenshot, "7-done-secret", "Your mailbox is connected")
+    page.get_by_role("link", name="Switch to a certificate").click()
+
+    page.get_by_role("heading", name="Client secret", exact=True).wait_for()
+    thumbprint, _ = save_portal_certificate(
+        page, tmp_path, sign_in=(ready.admin.upn, "Admin-pass-1")
+    )
+    status = page.get_by_role("status").filter(has_text="is now in use")
+    expect(status).to_contain_text(f"The new certificate {thumbprint} is now in use")
+    expect(page.get_by_role("button", name="Copy Secret ID to delete")).to_have_attribute(
+        "data-copy", str(secret.secret_id)
+    )
+    step(page, screenshot, "renewed-to-certificate", "Moving Acme Logistics to a certificate")
+    assert ClientSecret.objects.get(pk=secret.pk).status == ClientSecret.Status.RETIRED
+    certificate = ClientSecret.objects.get(app__tenant=acme, status="active")
+    assert certificate.is_certificate
+    assert certificate.thumbprint == thumbprint
+
+    page.goto(f"{portal.url}/onboarding/{acme.pk}/step/7/")
+    expect(page.locator(".connection-facts .rollover")).to_contain_text(
+        "The portal renews it by itself from"
+    )
+    expect(page.get_by_role("link", name="Switch to a certificate")).to_have_count(0)

@@ -435,6 +435,7 @@ def test_a_certificate_renews_itself_with_no_failing_check_and_no_email(
     walk_steps_1_to_3(admin, MS_ADMIN, MS_ADMIN_PASSWORD)
     admin.get_by_role("heading", name="Client secret", exact=True).wait_for()
     old, entra = save_portal_certificate(admin, tmp_path)
+    admin.get_by_text(f"Certificate {old} saved").wait_for()
     verify_contoso(admin)
     verify_url = admin.url
     before = _mails_to(stack, CONTOSO_ADMIN, "")
