@@ -8,11 +8,8 @@ import json
 import pytest
 from jwcrypto import jwk
 
-from accounts.actors import Actor
 from microsoft_emulator.scenarios import ready_directory
-from onboarding import tasks
-from onboarding.wizard import services
-from tests.onboarding.check_helpers import configure, through_the_wizard
+from tests.onboarding.check_helpers import certificate_in_use, configure, through_the_wizard
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +21,9 @@ def test_the_api_names_a_certificate_and_never_hands_its_key_off(
     ready = ready_directory(emulated_microsoft)
     mailbox = configure(acme, ready)
     through_the_wizard(acme, ready)
-    draft = services.create_certificate(acme.app_registration, actor=Actor(user=alice))
-    uploaded = emulated_microsoft.add_certificate(ready.app, draft.certificate_pem)
-    with django_capture_on_commit_callbacks(execute=True):
-        saved = services.save_certificate(
-            draft, certificate_id=uploaded.key_id, actor=Actor(user=alice)
-        )
-        tasks.enqueue_requested(saved.checks)
+    _, uploaded = certificate_in_use(
+        acme, ready, emulated_microsoft, django_capture_on_commit_callbacks, by=alice
+    )
     public = json.loads(jwk.JWK.generate(kty="RSA", size=2048).export_public())
     key = make_key("connections:read", "tokens:issue", "credentials:export", public_jwk=public)
     client = api(key)

@@ -87,3 +87,20 @@ def through_the_wizard(tenant: Tenant, ready: Ready) -> None:
         authentication_confirmed_at=timezone.now(),
         consent_granted_at=timezone.now(),
     )
+
+
+def certificate_in_use(tenant: Tenant, ready: Ready, emulator: Any, capture: Any, *, by: Any):
+    """Step 4 with the portal's certificate, as the admin `by` does it: the certificate
+    made, uploaded in the emulated Entra, saved with its Certificate ID and proved by
+    the check that follows (run on commit). Returns (the credential, Entra's entry)."""
+    from accounts.actors import Actor
+    from onboarding.wizard import services
+
+    draft = services.create_certificate(tenant.app_registration, actor=Actor(user=by))
+    uploaded = emulator.add_certificate(ready.app, draft.certificate_pem)
+    with capture(execute=True):
+        saved = services.save_certificate(
+            draft, certificate_id=uploaded.key_id, actor=Actor(user=by)
+        )
+        enqueue_requested(saved.checks)
+    return ClientSecret.objects.get(pk=saved.obj.pk), uploaded

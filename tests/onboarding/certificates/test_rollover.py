@@ -12,13 +12,16 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from accounts.actors import Actor
 from microsoft_emulator.scenarios import ready_directory
 from onboarding import tasks
 from onboarding.models import AppRegistration, AuditEvent, CertificateRollover, ClientSecret
 from onboarding.renewal import rollover
-from onboarding.wizard import services
-from tests.onboarding.check_helpers import configure, run_check, through_the_wizard
+from tests.onboarding.check_helpers import (
+    certificate_in_use,
+    configure,
+    run_check,
+    through_the_wizard,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +38,9 @@ def certified(acme, alice, ready, emulated_microsoft, django_capture_on_commit_c
     """A tenant whose certificate is in use, its object ID known, 20 days from expiry."""
     mailbox = configure(acme, ready)
     through_the_wizard(acme, ready)
-    draft = services.create_certificate(acme.app_registration, actor=Actor(user=alice))
-    uploaded = emulated_microsoft.add_certificate(ready.app, draft.certificate_pem)
-    with django_capture_on_commit_callbacks(execute=True):
-        saved = services.save_certificate(
-            draft, certificate_id=uploaded.key_id, actor=Actor(user=alice)
-        )
-        tasks.enqueue_requested(saved.checks)
-    credential = ClientSecret.objects.get(pk=saved.obj.pk)
+    credential, _ = certificate_in_use(
+        acme, ready, emulated_microsoft, django_capture_on_commit_callbacks, by=alice
+    )
     assert credential.status == ClientSecret.Status.ACTIVE
     AppRegistration.objects.filter(pk=credential.app_id).update(object_id=ready.app.object_id)
     ClientSecret.objects.filter(pk=credential.pk).update(
@@ -84,7 +82,8 @@ def test_a_certificate_inside_the_lead_time_rolls_over_through_every_stage(
         assert advance_all(capture) == []  # polled again only after CHECK_POLL
     with time_machine.travel(timezone.now() + timedelta(minutes=3)):
         assert advance_all(capture) == [Stage.SWITCHED]
-        new = ClientSecret.objects.get(pk=CertificateRollover.objects.get().new_id)
+        new = CertificateRollover.objects.get().new
+        assert new is not None
         assert new.status == ClientSecret.Status.ACTIVE
         assert new.thumbprint == row.thumbprint
         assert ClientSecret.objects.get(pk=old.pk).status == ClientSecret.Status.RETIRED
