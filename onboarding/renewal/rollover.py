@@ -248,6 +248,9 @@ def _switch(rollover: CertificateRollover, now: datetime) -> Advanced:
             _audit(rollover, "certificate.rollover_switched", secret_id=str(new.secret_id))
         return Advanced(Stage.SWITCHED, wait=remove_after - now)
     if new.status in (ClientSecret.Status.REJECTED, ClientSecret.Status.RETIRED):
+        if run.status == CheckRun.Status.PASSED:
+            # It worked, but an admin's own new credential superseded it meanwhile.
+            return _fail(rollover, "rollover_superseded", "superseded", now, notify=False)
         return _fail(rollover, run.diagnosis_key or "rollover_check_failed", run.error_code, now)
     _wait(rollover, now + CHECK_POLL)  # the check is still running
     return Advanced(Stage.PROVING, wait=CHECK_POLL)

@@ -137,3 +137,27 @@ def test_certificates_that_roll_over_get_no_reminder_until_a_rollover_fails(
     assert reminders.scan().claimed == []
     CertificateRollover.objects.create(app=old.app, old=old, stage=Stage.FAILED)
     assert len(reminders.scan().claimed) == 1
+
+
+def test_a_credential_an_admin_saves_meanwhile_supersedes_the_rollover_quietly(
+    certified, django_capture_on_commit_callbacks
+):
+    from onboarding.client_secrets import secret_reject
+
+    _, old = certified
+    capture = django_capture_on_commit_callbacks
+    advance_all(capture)
+    advance_all(capture)
+    row = CertificateRollover.objects.get()
+    assert row.stage == Stage.KEY_ADDED
+    assert row.new is not None
+    # An admin's own renewal rejects the pending certificate as superseded.
+    secret_reject(row.new, superseded=True)
+    with time_machine.travel(timezone.now() + timedelta(seconds=121)):
+        assert advance_all(capture) == [Stage.PROVING]
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert advance_all(capture) == [Stage.FAILED]
+    row.refresh_from_db()
+    assert row.diagnosis_key == "rollover_superseded"
+    assert ClientSecret.objects.get(pk=old.pk).status == ClientSecret.Status.ACTIVE
+    assert mail.outbox == []  # the admin did it: nothing to tell
