@@ -25,6 +25,7 @@ from microsoft_emulator.handle import EmulatorHandle
 from microsoft_emulator.state import (
     AUDIENCES,
     BLOCKS,
+    AppManagementPolicy,
     AppRegistration,
     Directory,
     User,
@@ -151,6 +152,14 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
         if not domain or "@" in domain or "/" in domain:
             raise ValueError("domain is a DNS name, such as contoso.com")
         return jsonify(to_plain(handle.federate_domain(directory(tenant), domain))), 201
+
+    @bp.put("/directories/<tenant>/app-management-policy")
+    def app_management_policy(tenant: str) -> Response:
+        """{is_enabled, password_credentials: [{restriction_type,
+        restrict_for_apps_created_after, max_lifetime}], key_credentials: [...]}: the
+        directory's tenant default app management policy."""
+        policy = from_plain(AppManagementPolicy, _body(), "app_management_policy")
+        return jsonify(to_plain(handle.set_app_management_policy(directory(tenant), policy)))
 
     @bp.post("/directories/<tenant>/users")
     def add_user(tenant: str) -> tuple[Response, int]:

@@ -26,6 +26,8 @@ ENDPOINTS = (
     "graph.messages",
     "graph.sendMail",
     "graph.application",
+    "graph.servicePrincipal",
+    "graph.policy",
 )
 # Outlook's limit per app ID and mailbox (Graph throttling-limits.md).
 MAILBOX_CONCURRENCY = 4

@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from microsoft_emulator import app_limits, certificates, exchange_rbac
+from microsoft_emulator import app_limits, certificates, exchange_rbac, provisioning
 from microsoft_emulator.core import Emulator
 from microsoft_emulator.faults import Fault, Replay
 from microsoft_emulator.state import (
     AccessPolicy,
+    AppManagementPolicy,
     AppRegistration,
     Certificate,
     ClientSecret,
+    CredentialRestriction,
     Directory,
     ExchangeRoleAssignment,
     Message,
@@ -21,6 +23,7 @@ from microsoft_emulator.state import (
     ServicePrincipal,
     State,
     User,
+    iso,
     personal_account_id,
     to_plain,
 )
@@ -55,6 +58,33 @@ class EmulatorHandle:
             directory.security_defaults = enabled
         self.store.changed()
         return directory
+
+    def set_app_management_policy(
+        self, directory: Directory, policy: AppManagementPolicy
+    ) -> AppManagementPolicy:
+        """The directory's tenant default app management policy, as an admin sets it with
+        PATCH /policies/defaultAppManagementPolicy (what GET answers). ValueError for a
+        restriction type Graph does not know, or one given twice."""
+        provisioning.check_policy(policy)
+        with self.store.lock:
+            directory.app_management_policy = policy
+        self.store.changed()
+        return policy
+
+    def block_password_credentials(
+        self, directory: Directory, *, created_after: datetime | None = None
+    ) -> AppManagementPolicy:
+        """The tenant default policy enabled with a passwordAddition restriction: Graph's
+        addPassword then refuses apps created on or after `created_after` (every app when
+        None) with CredentialTypeNotAllowedAsPerAppPolicy (tests/recordings/
+        graph_add_password_blocked_by_policy)."""
+        restriction = CredentialRestriction(
+            "passwordAddition",
+            restrict_for_apps_created_after=iso(created_after) if created_after else "",
+        )
+        return self.set_app_management_policy(
+            directory, AppManagementPolicy(is_enabled=True, password_credentials=[restriction])
+        )
 
     def federate_domain(self, directory: Directory, domain: str) -> Directory:
         """A verified domain of `directory` that signs in at the organisation's AD FS

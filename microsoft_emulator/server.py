@@ -22,6 +22,7 @@ from microsoft_emulator.graph import graph_blueprint
 from microsoft_emulator.handle import EmulatorHandle
 from microsoft_emulator.identity import identity_blueprint
 from microsoft_emulator.interactive import interactive_blueprint
+from microsoft_emulator.provisioning import provisioning_blueprint
 from microsoft_emulator.signin import csrf_token, signin_blueprint
 from microsoft_emulator.state import State
 
@@ -50,6 +51,7 @@ def create_app(handle: EmulatorHandle) -> Flask:
         interactive_blueprint(emulator),
         signin_blueprint(emulator),
         graph_blueprint(emulator),
+        provisioning_blueprint(emulator),
         entra_blueprint(handle),
         control_blueprint(handle),
     ):

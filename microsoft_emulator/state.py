@@ -120,6 +120,31 @@ class User:
 
 
 @dataclass
+class CredentialRestriction:
+    """One restriction of an app management policy (Graph's passwordCredentialConfiguration
+    or keyCredentialConfiguration): `restriction_type` such as "passwordAddition", for
+    apps created on or after `restrict_for_apps_created_after` (ISO 8601; "" is Graph's
+    null: every app), with `max_lifetime` (ISO 8601 duration) for the lifetime kinds."""
+
+    restriction_type: str
+    restrict_for_apps_created_after: str = ""
+    max_lifetime: str = ""
+
+
+@dataclass
+class AppManagementPolicy:
+    """The directory's tenant default app management policy (Graph's
+    tenantAppManagementPolicy, GET /policies/defaultAppManagementPolicy): disabled and
+    empty unless an admin set it (tests/recordings/graph_default_app_management_policy).
+    Only application restrictions are kept: the emulator has no service principal
+    credentials."""
+
+    is_enabled: bool = False
+    password_credentials: list[CredentialRestriction] = field(default_factory=list)
+    key_credentials: list[CredentialRestriction] = field(default_factory=list)
+
+
+@dataclass
 class Directory:
     name: str
     domains: list[str]
@@ -130,6 +155,7 @@ class Directory:
     federated_domains: list[str] = field(default_factory=list)
     # Entra's security defaults: password sign-ins of its users get AADSTS530035.
     security_defaults: bool = False
+    app_management_policy: AppManagementPolicy = field(default_factory=AppManagementPolicy)
 
     @property
     def initial_domain(self) -> str:
@@ -199,6 +225,11 @@ class AppRegistration:
     permissions: list[Permission] = field(default_factory=list)
     secrets: list[ClientSecret] = field(default_factory=list)
     key_credentials: list[Certificate] = field(default_factory=list)
+    # When it was registered (ISO 8601; Graph's createdDateTime). "" for registrations
+    # saved before it was kept: app management policies then take them as created on
+    # 2019-01-01, as Graph does service principals whose createdDateTime is null
+    # (appmanagementpolicy-post.md).
+    created: str = ""
 
     @property
     def certificates(self) -> list[Certificate]:

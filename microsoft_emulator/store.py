@@ -180,11 +180,43 @@ class Store:
         """ValueError for a display name the account type does not allow (app_limits)."""
         with self.lock:
             app = AppRegistration(name=name, directory_id=directory.id, **fields)  # type: ignore[arg-type]
+            app.created = app.created or iso(self.now())
             app_limits.check_app(app.name, app.sign_in_audience, len(app.secrets))
             self.state.apps.append(app)
             self.state.service_principals.append(ServicePrincipal(directory.id, app.client_id))
         self.changed()
         return app
+
+    def create_application(self, directory: Directory, app: AppRegistration) -> AppRegistration:
+        """Graph's POST /applications: the registration alone, with no service principal
+        (POST /servicePrincipals creates that). ValueError as register_app. A state file
+        loaded again still gets its home service principal (ensure_home_service_principals)."""
+        with self.lock:
+            app.directory_id = directory.id
+            app.created = app.created or iso(self.now())
+            app_limits.check_app(app.name, app.sign_in_audience, len(app.secrets))
+            self.state.apps.append(app)
+        self.changed()
+        return app
+
+    def add_service_principal(self, directory: Directory, app: AppRegistration) -> ServicePrincipal:
+        """Graph's POST /servicePrincipals: the app's service principal in `directory`,
+        with nothing consented. The caller checks that there is none yet."""
+        with self.lock:
+            sp = ServicePrincipal(directory.id, app.client_id)
+            self.state.service_principals.append(sp)
+        self.changed()
+        return sp
+
+    def assign_app_role(self, sp: ServicePrincipal, role: str) -> None:
+        """One Microsoft Graph application permission granted to `sp`, as admin consent
+        records it (`consent`): the role in app_roles, and consented_at now, so that
+        tokens lag behind it as after a consent (grants._settled_roles)."""
+        with self.lock:
+            if role not in sp.app_roles:
+                sp.app_roles.append(role)
+            sp.consented_at = iso(self.now())
+        self.changed()
 
     def add_permissions(self, app: AppRegistration, names: list[str], kind: str) -> None:
         with self.lock:
