@@ -320,7 +320,7 @@ _GRAPH_REFUSALS = {
 def _microsoft_failed(
     rollover: CertificateRollover, exc: MicrosoftError, now: datetime
 ) -> Advanced:
-    if exc.transient and rollover.attempts + 1 < MAX_ATTEMPTS:
+    if exc.transient:  # until MAX_ATTEMPTS, which ends as rollover_gave_up
         return _retry_later(rollover, exc.code, exc.retry_after, now)
     key = _GRAPH_REFUSALS.get(exc.code) or diagnose(exc.code, exc.message, status=exc.status).key
     return _fail(rollover, key, exc.code, now)
