@@ -147,10 +147,13 @@ ENTRIES += [
         "To add its next certificate, the app proves it holds the current one with a "
         "signed token naming the app's Object ID. Entra refused it: the Object ID given "
         "to the portal is most likely not this app's (it is the second ID under "
-        "Essentials on the app's Overview page), or the certificate in use was removed.",
+        "Essentials on the app's Overview page), the certificate in use was removed, or "
+        "the portal's clock is off by several minutes (Graph says no more).",
         (
             "Compare the Object ID in step 4 with the one on the app's Overview page in "
             "Entra, and correct it.",
+            "Support: if the Object ID is right, check that the portal's servers keep "
+            "their time (NTP).",
             "The certificate in use keeps working until it expires; the portal tries the "
             "renewal again once the Object ID is corrected.",
         ),
