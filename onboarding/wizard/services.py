@@ -33,6 +33,7 @@ from onboarding.client_secrets import (
 from onboarding.models import (
     AppRegistration,
     CertificateDraft,
+    CertificateRollover,
     ClientSecret,
     Mailbox,
     MailboxSignIn,
@@ -300,12 +301,18 @@ def save_object_id(app: AppRegistration, object_id: str, *, actor: Actor) -> boo
         return False
     AppRegistration.objects.filter(pk=app.pk).update(object_id=object_id)
     app.object_id = uuid.UUID(object_id)
+    # A renewal that stopped (most often on a wrong Object ID) gets a new try: without
+    # its claim row, the next rollover scan claims the certificate again.
+    failed = CertificateRollover.objects.filter(app=app, stage=CertificateRollover.Stage.FAILED)
+    given_up = failed.count()
+    failed.delete()
     audit_record(
         action="app_registration.object_id_saved",
         actor=actor,
         tenant=app.tenant,
         obj=app,
         object_id=object_id,
+        failed_rollovers_retried=given_up,
     )
     return True
 

@@ -12,6 +12,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from accounts.actors import Actor
 from microsoft_emulator.scenarios import ready_directory
 from onboarding import tasks
 from onboarding.models import AppRegistration, AuditEvent, CertificateRollover, ClientSecret
@@ -126,6 +127,15 @@ def test_a_wrong_object_id_ends_in_the_named_diagnosis_and_the_current_one_keeps
     assert "support@portal.example" in recipients or len(recipients) >= 2
     assert all("renew the certificate" in message.subject for message in mail.outbox)
     assert advance_all(capture) == []  # ended: never tried again by itself
+
+    # The admin corrects the Object ID in step 4: the renewal gets a new try.
+    from onboarding.wizard.services import save_object_id
+
+    app = AppRegistration.objects.get(pk=old.app_id)
+    assert save_object_id(app, ready.app.object_id, actor=Actor(user=None))
+    assert advance_all(capture) == [Stage.KEY_MADE]
+    assert advance_all(capture) == [Stage.KEY_ADDED]
+    assert len(thumbprints(ready.app)) == 2
 
 
 def test_certificates_that_roll_over_get_no_reminder_until_a_rollover_fails(
