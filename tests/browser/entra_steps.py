@@ -4,6 +4,7 @@ the browser tests that walk the wizard."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -136,7 +137,7 @@ def entra_certificates(tab) -> dict[str, str]:
 
 def save_portal_certificate(
     page, folder, *, sign_in: tuple[str, str] | None = None
-) -> tuple[str, object]:
+) -> tuple[str, Any]:
     """Step 4 with the certificate, as its instructions say: create it, download it,
     upload it in Entra (signing in as `sign_in` if Entra asks), copy back the
     Certificate ID and (from the Overview page) the Object ID, save. Returns the
