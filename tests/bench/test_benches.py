@@ -238,3 +238,17 @@ def test_it_runs_the_certificate_bench(tmp_path):
     assert [name for name, _ in medians] == ["secret", "certificate"]
     assert all(number(cpu) > 0 for _, cpu in medians)
     assert figures(rf"^certificate / secret, CPU per token: ({NUMBER})$", output)
+
+
+def test_it_runs_the_rollover_bench_through_every_stage(tmp_path):
+    output = run_bench("rollover_bench.py", "--certificates", "3", env=bench_env(tmp_path))
+    (rolled,) = figures(rf"^({NUMBER}) certificates rolled over, one worker", output)
+    assert rolled == "3"
+    (total,) = figures(rf"^all stages \(med ms: sum of medians\)\s+({NUMBER})", output)
+    assert number(total) > 0
+    outcome = json.loads(output.strip().splitlines()[-1])["outcome"]
+    assert outcome == {
+        "rollovers": {"done": 3},
+        "checks": {"passed": 3},
+        "apps_with_only_the_new_key": 3,
+    }
