@@ -7,7 +7,8 @@ is unique, so of several scans only one creates it). `advance` then moves the ro
 one stage per call, each stage written by a conditional UPDATE from the stage before:
 
 1. CLAIMED -> KEY_MADE: a new key pair and certificate, the private key sealed in the
-   row (so a retry adds the same certificate, never a second one).
+   row (so a retry adds the same certificate, never a second one; if addKey's answer
+   was lost, Graph refuses the retry and the rollover ends `rollover_key_refused`).
 2. KEY_MADE -> KEY_ADDED: Graph's addKey puts the new certificate on the app, with a
    proof signed by the current key (the app needs no permission to roll its own keys,
    application-addkey.md); the new key becomes a pending credential.
