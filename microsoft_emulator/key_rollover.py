@@ -14,7 +14,7 @@ import jwt
 
 from microsoft_emulator import certificates, errors
 from microsoft_emulator.errors import GraphError
-from microsoft_emulator.state import AppRegistration, Certificate, iso
+from microsoft_emulator.state import AppRegistration, Certificate
 
 # The proof's audience is Azure AD Graph's app ID, not Microsoft Graph's.
 PROOF_AUDIENCE = "00000002-0000-0000-c000-000000000000"
@@ -90,12 +90,5 @@ def key_resource(credential: Certificate, graph_base: str) -> dict[str, Any]:
     Graph leaves it out of its answers."""
     return {
         "@odata.context": f"{graph_base}/v1.0/$metadata#microsoft.graph.keyCredential",
-        "customKeyIdentifier": credential.thumbprint,
-        "displayName": credential.display_name or None,
-        "endDateTime": iso(credential.end),
-        "key": None,
-        "keyId": credential.key_id,
-        "startDateTime": iso(credential.start),
-        "type": credential.type,
-        "usage": credential.usage,
+        **credential.resource(),
     }

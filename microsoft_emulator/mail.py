@@ -189,19 +189,7 @@ def application_resource(app: AppRegistration, select: str, graph_base: str) -> 
             }
             for s in app.secrets
         ],
-        "keyCredentials": [
-            {
-                "customKeyIdentifier": c.thumbprint,
-                "displayName": c.display_name or None,
-                "endDateTime": iso(c.end),
-                "key": None,
-                "keyId": c.key_id,
-                "startDateTime": iso(c.start),
-                "type": c.type,
-                "usage": c.usage,
-            }
-            for c in app.key_credentials
-        ],
+        "keyCredentials": [c.resource() for c in app.key_credentials],
     }
     fields = [f.strip() for f in select.split(",") if f.strip()]
     if fields:

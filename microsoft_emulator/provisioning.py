@@ -272,19 +272,7 @@ def application_resource(
             "marketingUrl": None,
             "logoUrl": None,
         },
-        "keyCredentials": [
-            {
-                "customKeyIdentifier": c.thumbprint,
-                "displayName": c.display_name or None,
-                "endDateTime": iso(c.end),
-                "key": None,
-                "keyId": c.key_id,
-                "startDateTime": iso(c.start),
-                "type": c.type,
-                "usage": c.usage,
-            }
-            for c in app.key_credentials
-        ],
+        "keyCredentials": [c.resource() for c in app.key_credentials],
         "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
         "passwordCredentials": [],
         "requiredResourceAccess": (

@@ -197,6 +197,19 @@ class Certificate:
             cert = x509.load_pem_x509_certificate(self.pem.encode())
             self.thumbprint_sha256 = cert.fingerprint(hashes.SHA256()).hex().upper()
 
+    def resource(self) -> dict[str, Any]:
+        """Graph's keyCredential resource; `key` left out, as Graph leaves it out."""
+        return {
+            "customKeyIdentifier": self.thumbprint,
+            "displayName": self.display_name or None,
+            "endDateTime": iso(self.end),
+            "key": None,
+            "keyId": self.key_id,
+            "startDateTime": iso(self.start),
+            "type": self.type,
+            "usage": self.usage,
+        }
+
 
 # Graph's name for it.
 KeyCredential = Certificate
