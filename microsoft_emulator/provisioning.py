@@ -495,6 +495,84 @@ def _key_credential(entry: Any) -> Any:
     return certificates.key_credential(cert, str(entry.get("displayName") or ""))
 
 
+# --- the signed-in user's directory roles; apps by display name; deleting an app ------
+# entra-docs permissions-reference.md's Template ID column (the same in every
+# directory; a directoryRole's own id is the directory's), for the roles a User's
+# admin_role names.
+ROLE_TEMPLATES = {
+    "Global Administrator": (
+        "62e90394-69f5-4237-9190-012177145e10",
+        "Can manage all aspects of Microsoft Entra ID and Microsoft services that use "
+        "Microsoft Entra identities.",
+    ),
+    "Privileged Role Administrator": (
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+        "Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged "
+        "Identity Management.",
+    ),
+    "Application Administrator": (
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+        "Can create and manage all aspects of app registrations and enterprise apps.",
+    ),
+    "Cloud Application Administrator": (
+        "158c047a-c907-4556-b7ef-446551a6b5f7",
+        "Can create and manage all aspects of app registrations and enterprise apps "
+        "except App Proxy.",
+    ),
+    "Application Developer": (
+        "cf1c38e5-3621-4004-a7cb-879624dced7c",
+        "Can create application registrations independent of the 'Users can register "
+        "applications' setting.",
+    ),
+}
+# user-list-transitivememberof.md and user-list-memberof.md, the signed-in user's own
+# memberships: User.Read is the least privileged (tests/recordings/
+# graph_member_of_permissions).
+MEMBER_OF_READ = frozenset(
+    {
+        "User.Read",
+        "User.Read.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+        "Group.Read.All",
+        "GroupMember.Read.All",
+    }
+)
+# What reads a directoryRole in full; without one, Graph leaves its displayName and
+# description null in a membership list and keeps roleTemplateId (tests/recordings/
+# graph_member_of_directory_role_limited).
+ROLE_READ = frozenset(
+    {
+        "RoleManagement.Read.Directory",
+        "RoleManagement.ReadWrite.Directory",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    }
+)
+# application-delete.md.
+APP_DELETE = frozenset(
+    {"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.AccessAsUser.All"}
+)
+# An OData string literal in `displayName eq '...'`: a quote inside it is doubled.
+DISPLAY_NAME_FILTER = re.compile(r"\s*displayName\s+eq\s+'((?:[^']|'')*)'\s*", re.IGNORECASE)
+
+
+def directory_role_resource(directory: Directory, role: str, *, named: bool) -> dict[str, Any]:
+    """A directoryRole as a membership list shows it. A role without a known template
+    gets a stable made-up one (NOT VERIFIED: the emulator's only)."""
+    template, description = ROLE_TEMPLATES.get(
+        role, (str(uuid.uuid5(uuid.NAMESPACE_URL, f"role-template:{role}")), "")
+    )
+    return {
+        "@odata.type": "#microsoft.graph.directoryRole",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"directory-role:{directory.id}:{template}")),
+        "deletedDateTime": None,
+        "description": (description or None) if named else None,
+        "displayName": role if named else None,
+        "roleTemplateId": template,
+    }
+
+
 def provisioning_blueprint(emulator: Emulator) -> Blueprint:
     bp = Blueprint("graph_provisioning", __name__, url_prefix=f"{GRAPH_PREFIX}/v1.0")
     store = emulator.store
@@ -702,5 +780,83 @@ def provisioning_blueprint(emulator: Emulator) -> Blueprint:
             return jsonify({"@odata.context": context, "value": []})
 
         return answer("graph.policy", work)
+
+    @bp.get("/me/transitiveMemberOf")
+    @bp.get("/me/memberOf")
+    def member_of() -> Response:
+        """The signed-in user's groups, directory roles and administrative units: the
+        emulator has no groups or units, so their admin_role, if any, as one
+        directoryRole, named only for a token that may read roles."""
+
+        def work(who: Caller) -> Response:
+            if who.user is None:
+                raise GraphError(
+                    400,
+                    "BadRequest",
+                    "/me request is only valid with delegated authentication flow.",
+                )
+            if not who.permissions & MEMBER_OF_READ or who.directory.id == CONSUMERS_TENANT_ID:
+                raise errors.INSUFFICIENT_PRIVILEGES  # personal accounts: "Not supported."
+            named = bool(who.permissions & ROLE_READ)
+            roles = []
+            if who.user.admin_role:
+                roles.append(
+                    directory_role_resource(who.directory, who.user.admin_role, named=named)
+                )
+            context = f"{_graph_base()}/v1.0/$metadata#directoryObjects"
+            return jsonify({"@odata.context": context, "value": roles})
+
+        return answer("graph.user", work)
+
+    @bp.before_app_request
+    def applications_by_display_name() -> Response | None:
+        """GET /applications?$filter=displayName eq '...', which graph.py's list (app
+        tokens, appId filters) leaves to this one, for delegated and app tokens alike
+        (application-list.md: Application.Read.All; tests/recordings/
+        graph_list_applications). Any other request goes on to its own endpoint."""
+        if request.method != "GET" or request.path != f"{GRAPH_PREFIX}/v1.0/applications":
+            return None
+        match = DISPLAY_NAME_FILTER.fullmatch(request.args.get("$filter", ""))
+        if match is None:
+            return None
+        wanted = match[1].replace("''", "'").lower()
+        fields = [f.strip() for f in request.args.get("$select", "").split(",") if f.strip()]
+
+        def work(who: Caller) -> Response:
+            _needs(who, APP_READ)
+            found = []
+            for app in store.state.apps:
+                if app.directory_id != who.directory.id or app.name.lower() != wanted:
+                    continue
+                resource = application_resource(app, who.directory, _graph_base())
+                resource.pop("@odata.context", None)
+                if fields:
+                    resource = {k: v for k, v in resource.items() if k in fields}
+                found.append(resource)
+            context = f"{_graph_base()}/v1.0/$metadata#applications"
+            return jsonify({"@odata.context": context, "value": found})
+
+        return answer("graph.application", work)
+
+    @bp.delete("/applications/<object_id>")
+    @bp.delete("/applications(appId='<app_id>')")
+    def delete_application(object_id: str = "", app_id: str = "") -> Response:
+        """204 (application-delete.md; tests/recordings/graph_delete_application). The
+        app's service principal in its own directory goes with it (NOT VERIFIED); Entra
+        keeps deleted apps restorable for 30 days, the emulator does not."""
+
+        def work(who: Caller) -> Response:
+            _needs(who, APP_DELETE)
+            app = _app_in(store, who, object_id, app_id)
+            store.state.apps.remove(app)
+            store.state.service_principals = [
+                sp
+                for sp in store.state.service_principals
+                if not (sp.client_id == app.client_id and sp.directory_id == app.directory_id)
+            ]
+            store.changed()
+            return Response(status=204)
+
+        return answer("graph.application", work)
 
     return bp

@@ -29,6 +29,15 @@ class MicrosoftError(Exception):
 
 
 @dataclass(frozen=True)
+class AppCredential:
+    """What msal signs in with: an app's client ID and its credential."""
+
+    client_id: str
+    secret: str = field(repr=False)  # a client secret, or a certificate's private key
+    certificate: str = ""  # a certificate credential's public PEM
+
+
+@dataclass(frozen=True)
 class AppToken:
     """An app-only Graph token. `roles` is read from the token for diagnostics only."""
 

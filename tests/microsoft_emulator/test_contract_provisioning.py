@@ -562,3 +562,122 @@ def test_the_policy_and_creation_times_are_kept_in_the_state_file(
     )
     [kept] = [a for a in again.apps if a.client_id == app["appId"]]
     assert kept.created == app["createdDateTime"]
+
+
+# --- the signed-in admin's directory roles (GET /me/transitiveMemberOf, /me/memberOf) ---
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+
+
+def member_of(http, emulator, token, path="/me/transitiveMemberOf"):
+    return graph(http, emulator, "GET", path, token)
+
+
+def roles_directory(emulator, *scopes):
+    return ready_directory(emulator, "Fabrikam", delegated=scopes)
+
+
+def test_user_read_lists_my_directory_role_without_its_name(emulator, http, cca):
+    recorded = load("graph_member_of_directory_role_limited")
+    assert "| Delegated (work or school account) | User.Read |" in (
+        load("graph_member_of_permissions").statement
+    )
+    fabrikam = roles_directory(emulator, "User.Read")
+    token = delegated_token(
+        emulator, cca, fabrikam, fabrikam.admin.upn, "Admin-pass-1", scopes=("User.Read",)
+    )
+    for path in ("/me/transitiveMemberOf", "/me/memberOf"):
+        response = member_of(http, emulator, token, path)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert context_tail(body["@odata.context"]) == "$metadata#directoryObjects"
+        [role] = body["value"]
+        assert f"@odata.type={role['@odata.type']}," in recorded.statement
+        assert "displayName=null, description=null, id=" in recorded.statement
+        assert (role["displayName"], role["description"]) == (None, None)
+        assert role["roleTemplateId"] == GLOBAL_ADMINISTRATOR
+        assert GUID.match(role["id"])
+        assert role["id"] != GLOBAL_ADMINISTRATOR
+
+
+def test_a_token_that_reads_roles_gets_their_names(emulator, http, cca):
+    assert "displayName=Global Administrator" in (
+        load("graph_member_of_directory_role_limited").statement
+    )
+    scopes = ("User.Read", "RoleManagement.Read.Directory")
+    fabrikam = roles_directory(emulator, *scopes)
+    token = delegated_token(emulator, cca, fabrikam, fabrikam.admin.upn, "Admin-pass-1", scopes)
+    [role] = member_of(http, emulator, token).json()["value"]
+    assert role["displayName"] == "Global Administrator"
+    assert role["roleTemplateId"] == GLOBAL_ADMINISTRATOR
+
+
+def test_a_user_without_a_role_is_member_of_no_directory_role(emulator, http, cca):
+    fabrikam = roles_directory(emulator, "User.Read")
+    token = delegated_token(
+        emulator, cca, fabrikam, fabrikam.mailbox.upn, "Mailbox-pass-1", scopes=("User.Read",)
+    )
+    assert member_of(http, emulator, token).json()["value"] == []
+    emulator.update_user(fabrikam.mailbox, admin_role="Privileged Role Administrator")
+    [role] = member_of(http, emulator, token).json()["value"]
+    assert role["roleTemplateId"] == "e8611ab8-c189-46e8-94e1-60213ab1f814"
+
+
+def test_my_memberships_need_a_user_and_a_permission(emulator, http, cca, portal):
+    assert "requires a signed-in user" in load("graph_member_of_permissions").statement
+    app = cca(portal.app.client_id, portal.secret.value, portal.directory.id)
+    app_token = app.acquire_token_for_client(graph_scope(emulator))["access_token"]
+    assert member_of(http, emulator, app_token).status_code == 400
+    scopes = ("Application.ReadWrite.All",)
+    token = delegated_token(emulator, cca, portal, portal.admin.upn, "Admin-pass-1", scopes)
+    refused = member_of(http, emulator, token)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "Authorization_RequestDenied"
+
+
+# --- applications by display name, and deleting one --------------------------------------
+def by_name(http, emulator, token, name, **params):
+    literal = name.replace("'", "''")
+    query = {"$filter": f"displayName eq '{literal}'", **params}
+    return graph(http, emulator, "GET", "/applications", token, params=query)
+
+
+def test_applications_are_found_by_display_name_with_a_delegated_token(emulator, http, admin_token):
+    recorded = load("graph_list_applications")
+    first = new_app(http, emulator, admin_token, name="O'Brien's connector").json()
+    second = new_app(http, emulator, admin_token, name="O'Brien's connector").json()
+    new_app(http, emulator, admin_token, name="Another")
+    response = by_name(http, emulator, admin_token, "o'brien's connector")
+    assert response.status_code == recorded.status == 200, response.text
+    body, documented = response.json(), recorded.json()
+    assert context_tail(body["@odata.context"]) == context_tail(documented["@odata.context"])
+    assert {a["id"] for a in body["value"]} == {first["id"], second["id"]}
+    assert all(set(documented["value"][0]) <= set(a) for a in body["value"])
+    selected = by_name(
+        http, emulator, admin_token, "Another", **{"$select": "id,appId,displayName"}
+    ).json()["value"]
+    assert [set(a) for a in selected] == [{"id", "appId", "displayName"}]
+    assert by_name(http, emulator, admin_token, "Nobody").json()["value"] == []
+
+
+def test_deleting_an_application_answers_204_and_then_404(emulator, http, portal, admin_token):
+    recorded = load("graph_delete_application")
+    app = new_app(http, emulator, admin_token).json()
+    body = {"appId": app["appId"]}
+    assert graph(http, emulator, "POST", "/servicePrincipals", admin_token, json=body).ok
+    response = graph(http, emulator, "DELETE", f"/applications/{app['id']}", admin_token)
+    assert response.status_code == recorded.status == 204
+    assert response.text == recorded.body == ""
+    assert emulator.store.app(app["appId"]) is None
+    assert emulator.store.service_principal(portal.directory.id, app["appId"]) is None
+    again = graph(http, emulator, "DELETE", f"/applications/{app['id']}", admin_token)
+    assert again.status_code == 404
+    assert again.json()["error"]["code"] == "Request_ResourceNotFound"
+
+
+def test_deleting_needs_application_readwrite_all(emulator, http, cca, portal, admin_token):
+    app = new_app(http, emulator, admin_token).json()
+    scopes = ("Policy.Read.All",)
+    token = delegated_token(emulator, cca, portal, portal.admin.upn, "Admin-pass-1", scopes)
+    response = graph(http, emulator, "DELETE", f"/applications/{app['id']}", token)
+    assert response.status_code == 403
+    assert emulator.store.app(app["appId"]) is not None
