@@ -44,7 +44,8 @@ def public_key(data: Any) -> jwk.JWK:
 
 
 class CertificateOnly(Exception):
-    """The connection signs in with a certificate: there is no secret to hand off."""
+    """The connection signs in with a certificate (its own, or the vendor's app's):
+    there is no secret to hand off."""
 
 
 def seal(mailbox: Mailbox, public_jwk: Any) -> tuple[str, str]:
@@ -54,8 +55,8 @@ def seal(mailbox: Mailbox, public_jwk: Any) -> tuple[str, str]:
     InvalidPublicKey for a bad registered key.
     """
     key = public_key(public_jwk)
-    app, secret, value = credential_for(mailbox)
-    if secret.is_certificate:
+    app, secret, credential = credential_for(mailbox)
+    if secret is None or secret.is_certificate:
         # The guide's values are a client secret's; a certificate's private key never
         # leaves the portal (issue 18): the token call serves such a connection.
         raise CertificateOnly
@@ -65,7 +66,7 @@ def seal(mailbox: Mailbox, public_jwk: Any) -> tuple[str, str]:
         password = None  # the guide's fifth value is optional; the rest still helps
     payload = {
         "client_id": str(app.client_id),
-        "client_secret": value,
+        "client_secret": credential.secret,
         "client_secret_id": str(secret.secret_id),
         "mailbox_username": mailbox.sign_in_name,
         "mailbox_password": password,

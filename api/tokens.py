@@ -18,10 +18,11 @@ from django.utils import timezone
 from api import memo
 from api.connections import active_secrets
 from onboarding import microsoft, vault
-from onboarding.delegated.tokens import AppCredential, delegated_token, secret_certificate
+from onboarding.delegated.tokens import delegated_token, secret_certificate
 from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, sign_in_diagnosis
-from onboarding.microsoft import MicrosoftError, http
+from onboarding.microsoft import AppCredential, MicrosoftError, http
 from onboarding.models import AppRegistration, ClientSecret, Mailbox, MailboxSignIn
+from onboarding.vendor import credential as vendor
 from onboarding.wizard.validators import is_personal_address
 
 # Every token handed out has at least this long left: a caller that uses it at once
@@ -29,6 +30,7 @@ from onboarding.wizard.validators import is_personal_address
 # left, so a fresh request is rare (a clock step, a token shorter-lived than that).
 MIN_VALID_SECONDS = 300
 _SECRETS = memo.Memo()
+_VENDOR = memo.Memo()
 
 
 @dataclass(frozen=True)
@@ -60,38 +62,49 @@ class Unavailable(Exception):
 
 def credential_for(
     mailbox: Mailbox, version: str | None = None
-) -> tuple[AppRegistration, ClientSecret, str]:
-    """The app, its active secret and that value of a mailbox's tenant, or Unusable.
-    One query when the connection is usable (the secret with its app); none with the
-    version of the connections when this process read it before (api/memo.py keeps the
-    row, whose value is still decrypted on each call and never kept in plain text)."""
+) -> tuple[AppRegistration, ClientSecret | None, AppCredential]:
+    """The app of a mailbox's tenant, its active secret (None with the vendor's app) and
+    what msal signs in with, or Unusable. One query when the connection is usable (the
+    secret with its app); none with the version of the connections when this process
+    read it before (api/memo.py keeps the rows, whose secret is still decrypted on each
+    call and never kept in plain text)."""
 
-    def load() -> ClientSecret | None:
-        return active_secrets(mailbox.tenant_id).select_related("app").first()
+    def load() -> tuple[AppRegistration, ClientSecret | None] | None:
+        secret = active_secrets(mailbox.tenant_id).select_related("app", "app__tenant").first()
+        if secret is not None and not secret.app.tenant.uses_vendor_app:
+            return secret.app, secret
+        app = AppRegistration.objects.select_related("tenant").filter(tenant_id=mailbox.tenant_id)
+        found = app.first()
+        return (found, None) if found is not None else None
 
-    secret = _SECRETS.get(mailbox.tenant_id, version, load) if version else load()
+    rows = _SECRETS.get(mailbox.tenant_id, version, load) if version else load()
+    if rows is None:
+        raise Unusable(CATALOGUE["app_missing"], "app_missing")
+    app, secret = rows
     if secret is None:
-        if not AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).exists():
-            raise Unusable(CATALOGUE["app_missing"], "app_missing")
-        raise Unusable(CATALOGUE["secret_missing"], "secret_missing")
+        if not app.tenant.uses_vendor_app:
+            raise Unusable(CATALOGUE["secret_missing"], "secret_missing")
+        in_use = _VENDOR.get("in_use", version, vendor.in_use) if version else vendor.in_use()
+        try:
+            return app, None, vendor.credential_of(in_use)
+        except MicrosoftError as exc:
+            raise Unusable(CATALOGUE[exc.code], exc.code) from None
     try:
         # The vault logs an alert naming the row (never the value) when this fails.
-        return secret.app, secret, secret.reveal()
+        value = secret.reveal()
     except vault.DecryptionError:
         raise Unusable(CATALOGUE["secret_unreadable"], "secret_unreadable") from None
+    return app, secret, AppCredential(str(app.client_id), value, secret_certificate(secret))
 
 
 def issue(mailbox: Mailbox, version: str | None = None) -> IssuedToken:
-    app, secret, value = credential_for(mailbox, version)
+    app, _, credential = credential_for(mailbox, version)
     if is_personal_address(mailbox.sign_in_name):
-        return _delegated(
-            mailbox, AppCredential(str(app.client_id), value, secret_certificate(secret))
-        )
-    certificate = secret_certificate(secret)
+        return _delegated(mailbox, credential)
     try:
-        token = _acquire(app, value, certificate, fresh=False)
+        token = _acquire(app, credential, fresh=False)
         if token.expires_in < MIN_VALID_SECONDS:
-            token = _acquire(app, value, certificate, fresh=True)
+            token = _acquire(app, credential, fresh=True)
     except MicrosoftError as exc:
         found = CATALOGUE.get(exc.code) or diagnose(exc.code, status=exc.status)
         raise _refused(exc, found) from None
@@ -127,15 +140,13 @@ def _issued(access_token: str, expires_in: int, kind: str) -> IssuedToken:
     )
 
 
-def _acquire(
-    app: AppRegistration, value: str, certificate: str, *, fresh: bool
-) -> microsoft.AppToken:
+def _acquire(app: AppRegistration, credential: AppCredential, *, fresh: bool) -> microsoft.AppToken:
     return microsoft.acquire_app_token(
         directory=app.directory,
-        client_id=str(app.client_id),
-        client_secret=value,
+        client_id=credential.client_id,
+        client_secret=credential.secret,
         fresh=fresh,
-        certificate=certificate,
+        certificate=credential.certificate,
     )
 
 

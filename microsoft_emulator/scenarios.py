@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from microsoft_emulator import certificates
 from microsoft_emulator.handle import EmulatorHandle
 from microsoft_emulator.state import (
     AppRegistration,
     ClientSecret,
     Directory,
     Message,
+    Permission,
+    ServicePrincipal,
     State,
     User,
     personal_account_id,
@@ -65,6 +68,57 @@ def ready_directory(
     if consent:
         handle.grant_admin_consent(app, directory)
     return Ready(directory, admin, mailbox, app, secret)
+
+
+# The vendor's own directory and its multi-tenant app, for vendor mode in `make run`
+# (fixed IDs: scripts/run_portal.py gives them to the portal as PORTAL_VENDOR_APP_ID,
+# PORTAL_VENDOR_APP_OBJECT_ID and PORTAL_VENDOR_DIRECTORY).
+VENDOR_DIRECTORY_ID = "7d1c4e2a-3b5f-4a6e-9c8d-1f2e3a4b5c6d"
+VENDOR_APP_ID = "3f9a7c1e-5b2d-4e8f-a6c4-9d1b2e3f4a5b"
+VENDOR_APP_OBJECT_ID = "b2c4d6e8-1a3f-4b5d-8e7c-6a9b0c1d2e3f"
+VENDOR_APP_NAME = "Mail connector"
+# What the README tells the vendor to configure: work accounts of any directory, the
+# portal's two vendor callbacks, Mail.Read and Mail.Send (application) and User.Read.
+VENDOR_CALLBACK_PATHS = (
+    "/onboarding/vendor/consent/callback/",
+    "/onboarding/vendor/sign-in/callback/",
+)
+
+
+def add_vendor(state: State, *, portal_url: str, certificate_pem: str = "") -> AppRegistration:
+    """The vendor's directory and multi-tenant app, once; its certificate (the portal's
+    vendor credential) added when it is not on the app yet. Returns the app."""
+    directory = next((d for d in state.directories if d.id == VENDOR_DIRECTORY_ID), None)
+    if directory is None:
+        directory = Directory(
+            name="Logistics vendor",
+            domains=["logisticsvendor.onmicrosoft.com"],
+            id=VENDOR_DIRECTORY_ID,
+        )
+        state.directories.append(directory)
+    app = next((a for a in state.apps if a.client_id == VENDOR_APP_ID), None)
+    if app is None:
+        app = AppRegistration(
+            name=VENDOR_APP_NAME,
+            directory_id=VENDOR_DIRECTORY_ID,
+            client_id=VENDOR_APP_ID,
+            object_id=VENDOR_APP_OBJECT_ID,
+            sign_in_audience="AzureADMultipleOrgs",
+            permissions=[
+                Permission("Mail.Read"),
+                Permission("Mail.Send"),
+                Permission("User.Read", kind="Delegated"),
+            ],
+        )
+        state.apps.append(app)
+        state.service_principals.append(ServicePrincipal(VENDOR_DIRECTORY_ID, VENDOR_APP_ID))
+    base = portal_url.rstrip("/")
+    app.redirect_uris = [f"{base}{path}" for path in VENDOR_CALLBACK_PATHS]
+    if certificate_pem:
+        entry = certificates.key_credential(certificates.load_certificate(certificate_pem))
+        if all(c.thumbprint != entry.thumbprint for c in app.key_credentials):
+            app.key_credentials.append(entry)
+    return app
 
 
 def demo_state() -> State:

@@ -24,7 +24,14 @@ from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from onboarding.models import AppRegistration, ClientSecret, Mailbox, MailboxSignIn, Tenant
+from onboarding.models import (
+    AppRegistration,
+    ClientSecret,
+    Mailbox,
+    MailboxSignIn,
+    Tenant,
+    VendorCredential,
+)
 
 KEY = "connections:version"
 logger = logging.getLogger(__name__)
@@ -68,7 +75,7 @@ def announce_writes(*models: type[Model]) -> None:
         post_delete.connect(_on_write, sender=model, dispatch_uid=f"{uid}-delete")
 
 
-announce_writes(Tenant, AppRegistration, ClientSecret, Mailbox, MailboxSignIn)
+announce_writes(Tenant, AppRegistration, ClientSecret, Mailbox, MailboxSignIn, VendorCredential)
 
 
 def announce_changes_of(relation: type[Model]) -> None:

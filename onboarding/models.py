@@ -44,8 +44,17 @@ class Tenant(models.Model):
         FAILING = "failing", "Failing"
         EXPIRED = "expired", "Secret expired"
 
+    class SetupMode(models.TextChoices):
+        # The guide's way: the admin registers the app in Entra and copies its IDs.
+        MANUAL = "manual", "Your own app, registered by hand"
+        # The vendor's multi-tenant app: one admin consent, no app of the customer's.
+        VENDOR = "vendor", "The vendor's app"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
+    # How the admin connects: chosen on the start page ("" until then; a portal that
+    # offers only the manual way never asks).
+    setup_mode = models.CharField(max_length=16, choices=SetupMode.choices, blank=True)
     # The vendor's own customer reference (its CRM's or billing's id), set by support;
     # the operations app's API returns it so the vendor can match its records.
     customer_reference = models.CharField(
@@ -75,6 +84,10 @@ class Tenant(models.Model):
 
     def local_today(self, now: datetime | None = None) -> date:
         return local_today(self.time_zone, now)
+
+    @property
+    def uses_vendor_app(self) -> bool:
+        return self.setup_mode == self.SetupMode.VENDOR
 
     def recipients(self, *also: str) -> list[str]:
         """Who hears about this tenant (alerts, reminders, renewals): its active admins
@@ -250,6 +263,8 @@ class ConsentUse(models.Model):
         FORWARD = "forward", "Forwarded consent link"
         SIGN_IN_STATE = "signin", "Mailbox sign-in state"
         OWNER_LINK = "owner", "Mailbox owner's sign-in link"
+        VENDOR_CONSENT = "vconsent", "Vendor app consent state"
+        VENDOR_SIGN_IN = "vsignin", "Vendor app sign-in state"
 
     key = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -636,3 +651,75 @@ class CertificateRollover(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.stage in (self.Stage.DONE, self.Stage.FAILED)
+
+
+class VendorCredential(models.Model):
+    """A certificate of the vendor's own multi-tenant app (vendor mode): the one
+    credential with which the portal signs in to every customer directory that consented
+    to that app. Its private key is held only as vault ciphertext bound to this row.
+    Written by onboarding.vendor only: `manage.py vendor_certificate` makes the first one,
+    the vendor's rollover the next ones (Graph addKey, as for a customer's certificate).
+    A key given by file (PORTAL_VENDOR_APP_PRIVATE_KEY_FILE) has no row."""
+
+    class Status(models.TextChoices):
+        # Made; its certificate not on the vendor's app yet (uploaded by hand, or addKey).
+        PENDING = "pending", "Waiting to be added to the app"
+        # On the app; a rollover proves it with a token before it replaces the active one.
+        ADDED = "added", "Added to the app, being proved"
+        ACTIVE = "active", "In use"
+        RETIRED = "retired", "Replaced"
+        REMOVED = "removed", "Removed from the app"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The key's ID on the vendor's app (Entra's Certificate ID): removeKey names it.
+    key_id = models.UUIDField("Certificate ID", null=True, blank=True)
+    private_key_ciphertext = models.BinaryField(editable=False)
+    private_key_key_id = models.CharField(max_length=32, db_index=True, editable=False)
+    certificate_pem = models.TextField()
+    thumbprint = models.CharField(max_length=40)
+    expires_on = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    # After a rollover: when the replaced certificate may be removed from the app.
+    remove_after = models.DateTimeField(null=True, blank=True)
+    # One worker at a time rolls the credential over (onboarding.vendor.rollover).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Microsoft's error code or an exception's class name of the last failed attempt.
+    error_code = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Vendor certificate {self.thumbprint} ({self.status})"
+
+    def set_private_key(self, private_key_pem: str) -> None:
+        """Encrypt the private key into this row (saved first: the blob is bound to it)."""
+        vault.seal(self, "private_key", private_key_pem)
+
+    def reveal_private_key(self) -> str:
+        return vault.reveal(self, "private_key")
+
+
+class VendorNotice(models.Model):
+    """One e-mail to support about the vendor app's credential: an expiry reminder (a
+    threshold in days before expiry) or a stopped rollover. The unique key is the claim:
+    of several hourly runs only one creates it, and so only one sends."""
+
+    thumbprint = models.CharField(max_length=40)
+    # "expiry:30", "expiry:0", "rollover:<error code>"...
+    topic = models.CharField(max_length=160)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["thumbprint", "topic"], name="vendor_notice_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Vendor notice {self.topic} for {self.thumbprint}"

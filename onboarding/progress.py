@@ -33,13 +33,24 @@ from onboarding.steps import (
 @dataclass(frozen=True)
 class StepItem:
     step: Step
-    state: str  # "done", "todo" or "locked"
+    state: str  # "done", "todo", "locked" or "skipped"
     is_current: bool
+
+
+# The guide's steps a setup mode has no use for: with the vendor's app there is no app
+# of the customer's to register, configure or give a secret (they count as done).
+NOT_NEEDED: dict[str, frozenset[int]] = {
+    Tenant.SetupMode.VENDOR: frozenset({REGISTER, AUTHENTICATION, SECRET}),
+}
 
 
 @dataclass(frozen=True)
 class Progress:
     done: frozenset[int]
+    skipped: frozenset[int] = frozenset()
+
+    def is_skipped(self, number: int) -> bool:
+        return number in self.skipped
 
     def is_done(self, number: int) -> bool:
         return number in self.done
@@ -59,6 +70,8 @@ class Progress:
         return [StepItem(step, self._state(step.number), step.number == current) for step in STEPS]
 
     def _state(self, number: int) -> str:
+        if self.is_skipped(number):
+            return "skipped"
         if self.is_done(number):
             return "done"
         return "todo" if self.is_reachable(number) else "locked"
@@ -66,7 +79,8 @@ class Progress:
 
 def progress_for(tenant: Tenant) -> Progress:
     app = AppRegistration.objects.filter(tenant=tenant).first()
-    done: set[int] = set()
+    skipped = NOT_NEEDED.get(tenant.setup_mode, frozenset())
+    done: set[int] = set(skipped)
     if app is not None:
         done |= _app_steps(app)
     mailboxes = list(tenant.mailboxes.values_list("health", flat=True))
@@ -75,7 +89,7 @@ def progress_for(tenant: Tenant) -> Progress:
     setup = {REGISTER, AUTHENTICATION, PERMISSIONS, SECRET, MAILBOX}
     if done >= setup and all(h == Tenant.Health.HEALTHY for h in mailboxes):
         done |= {VERIFY, DONE}
-    return Progress(frozenset(done))
+    return Progress(frozenset(done), skipped)
 
 
 def _app_steps(app: AppRegistration) -> set[int]:

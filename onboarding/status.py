@@ -137,6 +137,8 @@ class Summary:
     credential: ClientSecret | None = None  # the client secret or certificate in use
     # For a certificate: how it will be renewed (by the portal itself, or why not).
     renewal: str = ""
+    # The vendor app's name when the tenant connects through it (nothing of theirs expires).
+    vendor_app: str = ""
 
     @property
     def step_title(self) -> str:
@@ -162,6 +164,7 @@ def tenant_summary(tenant: Tenant) -> Summary:
         secret_expires_on=in_use.expires_on if in_use else None,
         credential=in_use,
         renewal=renewal_sentence(in_use) if in_use is not None else "",
+        vendor_app=str(settings.PORTAL_VENDOR_APP_NAME) if tenant.uses_vendor_app else "",
     )
 
 

@@ -25,6 +25,8 @@ from onboarding.invitations import services as invitations
 from onboarding.models import Invitation
 from onboarding.reminders import digest, dispatch, scan
 from onboarding.renewal import rollover
+from onboarding.vendor import rollover as vendor_rollover
+from onboarding.vendor import watch as vendor_watch
 
 
 # Mail servers fail transiently; the workflow records nothing until the mail
@@ -120,6 +122,25 @@ def advance_rollover(rollover_id: str) -> str | None:
         transaction.on_commit(
             lambda: advance_rollover.apply_async((rollover_id,), countdown=countdown)
         )
+    return advanced.stage
+
+
+@shared_task(name="onboarding.tasks.watch_vendor_credential", ignore_result=True)
+def watch_vendor_credential() -> list[str]:
+    """Hourly: remind support of the vendor app certificate's expiry, and carry its
+    rollover on (onboarding.vendor)."""
+    reminded = vendor_watch.remind()
+    advance_vendor_rollover.delay()
+    return reminded
+
+
+@shared_task(name="onboarding.tasks.advance_vendor_rollover", ignore_result=True)
+def advance_vendor_rollover() -> str:
+    """One stage of the vendor certificate's rollover; the next queued when due soon."""
+    advanced = vendor_rollover.advance()
+    if advanced.wait is not None and advanced.wait <= _ROLLOVER_COUNTDOWN_MAX:
+        countdown = advanced.wait
+        transaction.on_commit(lambda: advance_vendor_rollover.apply_async(countdown=countdown))
     return advanced.stage
 
 

@@ -73,6 +73,7 @@ SECRET_COLUMNS: tuple[SecretColumn, ...] = (
     SecretColumn("onboarding.MailboxSignIn", "refresh_token"),
     SecretColumn("onboarding.CertificateDraft", "private_key"),
     SecretColumn("onboarding.CertificateRollover", "private_key"),
+    SecretColumn("onboarding.VendorCredential", "private_key"),
     # Webhook signing secrets: sealed by webhooks/ in the same format and binding, so
     # a key rotation re-encrypts them with the rest.
     SecretColumn("webhooks.Endpoint", "secret"),

@@ -357,6 +357,38 @@ CELERY_BEAT_SCHEDULE["roll-over-certificates"] = {
     "schedule": timedelta(minutes=15),
     "options": {"expires": 600},
 }
+
+# --- The vendor's own multi-tenant app (vendor mode) ----------------------------
+# Its Application (client) ID; empty turns vendor mode off (the start page then offers
+# the customer's own app only). README "The vendor's app" lists its Entra settings.
+PORTAL_VENDOR_APP_ID = env_str("PORTAL_VENDOR_APP_ID", "").strip().lower()
+_GUID = r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+if PORTAL_VENDOR_APP_ID and not re.fullmatch(_GUID, PORTAL_VENDOR_APP_ID):
+    raise ImproperlyConfigured(
+        "PORTAL_VENDOR_APP_ID must be the app's Application (client) ID, a GUID."
+    )
+# Its name as admins see it on Microsoft's consent page (the app's display name).
+PORTAL_VENDOR_APP_NAME = env_str("PORTAL_VENDOR_APP_NAME", "Mail connector")
+# The app's Object ID and the vendor's own directory: with both, the portal rolls the
+# app's certificate over by itself (Graph addKey, proved by a token in that directory).
+PORTAL_VENDOR_APP_OBJECT_ID = env_str("PORTAL_VENDOR_APP_OBJECT_ID", "").strip().lower()
+if PORTAL_VENDOR_APP_OBJECT_ID and not re.fullmatch(_GUID, PORTAL_VENDOR_APP_OBJECT_ID):
+    raise ImproperlyConfigured("PORTAL_VENDOR_APP_OBJECT_ID must be the app's Object ID, a GUID.")
+PORTAL_VENDOR_DIRECTORY = env_str("PORTAL_VENDOR_DIRECTORY", "").strip()
+# The app's certificate given by the operator (PEM, or a _FILE each). Unset: the key is
+# made and kept by the portal's vault (manage.py vendor_certificate), and rolled over.
+PORTAL_VENDOR_APP_PRIVATE_KEY = env_secret("PORTAL_VENDOR_APP_PRIVATE_KEY") or ""
+PORTAL_VENDOR_APP_CERTIFICATE = env_secret("PORTAL_VENDOR_APP_CERTIFICATE") or ""
+if bool(PORTAL_VENDOR_APP_PRIVATE_KEY) != bool(PORTAL_VENDOR_APP_CERTIFICATE):
+    raise ImproperlyConfigured(
+        "Set both PORTAL_VENDOR_APP_PRIVATE_KEY(_FILE) and "
+        "PORTAL_VENDOR_APP_CERTIFICATE(_FILE), or neither."
+    )
+CELERY_BEAT_SCHEDULE["watch-vendor-credential"] = {
+    "task": "onboarding.tasks.watch_vendor_credential",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 1800},
+}
 # Where test messages go: "" sends each from the mailbox to itself; an address sends
 # them there instead (outside the inbox the operations app reads).
 PORTAL_CHECK_SEND_TO = env_str("PORTAL_CHECK_SEND_TO", "")

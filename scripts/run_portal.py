@@ -81,23 +81,56 @@ def ensure_encryption_keys(var: Path) -> None:
     ensure_key_file(key_file)
 
 
-def seed_emulator(var: Path) -> None:
-    """The Microsoft emulator's demo state, written once; the emulator keeps it up to date."""
-    from microsoft_emulator.scenarios import DEMO_PASSWORDS, demo_state
-    from microsoft_emulator.state import save_state
+def vendor_app_settings() -> None:
+    """Vendor mode on, with the emulator's demo vendor app (unless set otherwise)."""
+    from microsoft_emulator.scenarios import (
+        VENDOR_APP_ID,
+        VENDOR_APP_OBJECT_ID,
+        VENDOR_DIRECTORY_ID,
+    )
+
+    os.environ.setdefault("PORTAL_VENDOR_APP_ID", VENDOR_APP_ID)
+    os.environ.setdefault("PORTAL_VENDOR_APP_OBJECT_ID", VENDOR_APP_OBJECT_ID)
+    os.environ.setdefault("PORTAL_VENDOR_DIRECTORY", VENDOR_DIRECTORY_ID)
+
+
+def vendor_certificate(var: Path) -> str:
+    """The vendor app's certificate in the portal's vault: made on the first run, as the
+    README's vendor set-up does (its public part is what the vendor uploads)."""
+    step("The vendor app's certificate (its private key stays in the portal's vault)")
+    certificate = var / "emulator" / "vendor-app.cer"
+    manage("vendor_certificate", "make", "--out", str(certificate), "--unless-active")
+    return certificate.read_text(encoding="utf-8")
+
+
+def seed_emulator(var: Path, vendor_certificate_pem: str) -> None:
+    """The Microsoft emulator's demo state, written once (the emulator keeps it up to
+    date), with the vendor's directory and app, its certificate uploaded as the vendor
+    would upload it in Entra."""
+    from microsoft_emulator.scenarios import DEMO_PASSWORDS, add_vendor, demo_state
+    from microsoft_emulator.state import load_state, save_state
 
     state_file = var / "emulator" / "state.json"
     if state_file.exists():
         step(f"Keeping the Microsoft emulator's state in {state_file} (delete it to start over)")
+        state = load_state(state_file)
     else:
         step(f"Seeding the Microsoft emulator's demo directory Contoso in {state_file}")
-        save_state(demo_state(), state_file)
+        state = demo_state()
+    portal_url = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+    app = add_vendor(state, portal_url=portal_url, certificate_pem=vendor_certificate_pem)
+    save_state(state, state_file)
+    uploaded = next(
+        c for c in app.key_credentials if c.pem.strip() == vendor_certificate_pem.strip()
+    )
+    manage("vendor_certificate", "activate", "--certificate-id", uploaded.key_id, "--if-pending")
     port = os.environ.get("MICROSOFT_EMULATOR_PORT", "8443")
     print(f"    Entra admin center: https://127.0.0.1:{port}/entra/", flush=True)
     print(f"    Global Administrator: admin@contoso.onmicrosoft.com / {DEMO_PASSWORDS['admin']}")
     print(f"    Mailbox: dispatch@contoso.onmicrosoft.com / {DEMO_PASSWORDS['dispatch']}")
     print(f"    MFA user: mfa.user@contoso.onmicrosoft.com / {DEMO_PASSWORDS['mfa']}")
     print(f"    Personal account: someone@outlook.com / {DEMO_PASSWORDS['personal']}")
+    print(f"    The vendor's multi-tenant app: {app.name} ({app.client_id})")
     print(f"    Emulator state and counters: https://127.0.0.1:{port}/_emulator/", flush=True)
 
 
@@ -113,11 +146,12 @@ def runserver_address() -> str:
 def main() -> None:
     var = prepare_state_folder()
     ensure_encryption_keys(var)
+    vendor_app_settings()
     step(f"Applying database migrations (SQLite in {var / 'portal.sqlite3'} unless DATABASE_URL)")
     manage("migrate", "--noinput", "--verbosity", "0")
     step("Loading the demo data")
     manage("demo_data")
-    seed_emulator(var)
+    seed_emulator(var, vendor_certificate(var))
     address = runserver_address()
     os.environ["RUNSERVER_ADDRESS"] = address  # Procfile.dev's web line
     step(

@@ -91,7 +91,9 @@ def claim(check_run_id: str | uuid.UUID) -> CheckRun | float | None:
         try:
             if _claim_update(check_run_id):
                 # With the mailbox's own sign-in, if any, which the check needs.
-                runs = CheckRun.objects.select_related("mailbox", "mailbox__sign_in")
+                runs = CheckRun.objects.select_related(
+                    "mailbox", "mailbox__tenant", "mailbox__sign_in"
+                )
                 return runs.get(pk=check_run_id)
             busy = False
         except IntegrityError:

@@ -22,6 +22,7 @@ with its diagnosis. What the finished run means is onboarding.checks.health's to
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import traceback
@@ -39,10 +40,18 @@ from onboarding.checks import health, results, settling
 from onboarding.checks.claim import claim, requeue, test_message_due
 from onboarding.delegated import keepalive
 from onboarding.delegated.flow import is_personal
-from onboarding.delegated.tokens import AppCredential, delegated_token, secret_certificate
-from onboarding.diagnosis import CATALOGUE, Diagnosis, consent, diagnose, sign_in_diagnosis
-from onboarding.microsoft import MicrosoftError, admin_center
+from onboarding.delegated.tokens import delegated_token, secret_certificate
+from onboarding.diagnosis import (
+    CATALOGUE,
+    Diagnosis,
+    consent,
+    diagnose,
+    for_vendor_app,
+    sign_in_diagnosis,
+)
+from onboarding.microsoft import AppCredential, MicrosoftError, admin_center
 from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox, MailboxSignIn
+from onboarding.vendor import credential as vendor
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -148,6 +157,8 @@ class _Steps:
         self.first_secret: ClientSecret | None = None
         # A stored secret (client secret, mailbox password) that failed to decrypt.
         self.unreadable: list[ClientSecret | Mailbox] = []
+        # With the vendor's app, the guide's steps 1, 2 and 4 are not the customer's.
+        self.vendor_app = run.mailbox.tenant.uses_vendor_app
 
     def add(self, entry: dict[str, Any]) -> None:
         self.done.append(entry)
@@ -161,6 +172,8 @@ class _Steps:
             result = call()
         except MicrosoftError as exc:
             found = _diagnosis(exc)
+            if self.vendor_app:
+                found = for_vendor_app(found)
             correlation_id = exc.correlation_id
             if found.key == "unexpected":  # MicrosoftErrors never carry a secret
                 logger.error("Check %s, step %s: %s", self.run.pk, name, exc)
@@ -190,38 +203,50 @@ class _Steps:
 
 def _perform(steps: _Steps) -> None:
     run, mailbox = steps.run, steps.run.mailbox
-    secret = _secret_for(run)
+    vendor_app = steps.vendor_app
+    secret = None if vendor_app else _secret_for(run)
     try:
         sign_in: MailboxSignIn | None = mailbox.sign_in  # loaded with the run (claim)
     except MailboxSignIn.DoesNotExist:
         sign_in = None
-    if secret is not None and (is_personal(mailbox) or (sign_in and sign_in.personal)):
+    app = secret.app if secret is not None else _app_of(mailbox)
+    credential: _CredentialSource | None = None
+    if vendor_app and app is not None:
+        # The vendor's one certificate, in this customer's directory (onboarding.vendor).
+        credential = vendor.app_credential
+    elif secret is not None:
+        credential = functools.partial(_secret_credential, secret, steps)
+    if credential is not None and (is_personal(mailbox) or (sign_in and sign_in.personal)):
         # App-only access never reaches a personal account: only its owner's sign-in.
-        _owner_steps(steps, mailbox, sign_in, secret)
+        _owner_steps(steps, mailbox, sign_in, credential)
         return
-    if secret is None:
-        app = AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).first()
-        if app is None:
-            steps.add(results.failed("token", CATALOGUE["app_missing"], "app_missing"))
-            return
+    if app is None:
+        steps.add(results.failed("token", CATALOGUE["app_missing"], "app_missing"))
+        return
+    if credential is None:
         message = "No active client secret is saved."
         steps.add(results.failed("token", CATALOGUE["secret_missing"], "secret_missing", message))
     else:
-        app = secret.app
-        if run.secret_id is None and secret.status == ClientSecret.Status.PENDING:
+        if (
+            secret is not None
+            and run.secret_id is None
+            and secret.status == ClientSecret.Status.PENDING
+        ):
             steps.first_secret = secret
         # A check someone asked for (a saved change, "Run check again", support) proves
         # the secret as Microsoft sees it now: a new token, since a token issued earlier
         # outlives a secret deleted in Entra by up to an hour. Scheduled checks take the
         # cached one while it lasts (one token request per credential per lifetime).
         asked = run.trigger != CheckRun.Trigger.SCHEDULE
-        token = steps.call("token", lambda: _app_token(app, secret, asked, steps=steps))
+        source = credential
+        token = steps.call("token", lambda: _app_token(app, source, asked))
         if token is not None:
-            fresh = _Token(token, lambda: _app_token(app, secret, True, steps=steps))
+            fresh = _Token(token, lambda: _app_token(app, source, True))
             _mail_steps(steps, mailbox, fresh)
-    if sign_in is not None and secret is not None:
+    if sign_in is not None and credential is not None:
         # The owner's own sign-in replaces the legacy password: prove it still works.
-        steps.call("mailbox_sign_in", lambda: _owner_token(steps, sign_in, secret, fresh=True))
+        source = credential
+        steps.call("mailbox_sign_in", lambda: _owner_token(steps, sign_in, source, fresh=True))
         return
     if not admin_center.asks().password:
         # The operations app here does not sign in with the mailbox password
@@ -232,12 +257,27 @@ def _perform(steps: _Steps) -> None:
         steps.call("password_sign_in", lambda: _password_sign_in(app, mailbox, steps))
 
 
+# What a check signs in with: the customer's own secret or certificate, or the
+# vendor's certificate. Called inside a step, so that a credential that cannot be read
+# fails that step (secret_unreadable, vendor_credential_missing).
+_CredentialSource = Callable[[], AppCredential]
+
+
+def _app_of(mailbox: Mailbox) -> AppRegistration | None:
+    return AppRegistration.objects.filter(tenant_id=mailbox.tenant_id).first()
+
+
+def _secret_credential(secret: ClientSecret, steps: _Steps) -> AppCredential:
+    value = _secret_value(secret, steps)
+    return AppCredential(str(secret.app.client_id), value, secret_certificate(secret))
+
+
 class _SignInRefused(MicrosoftError):
     """A refresh of the owner's sign-in that Microsoft refused: its own diagnoses."""
 
 
 def _owner_steps(
-    steps: _Steps, mailbox: Mailbox, sign_in: MailboxSignIn | None, secret: ClientSecret
+    steps: _Steps, mailbox: Mailbox, sign_in: MailboxSignIn | None, credential: _CredentialSource
 ) -> None:
     """A personal mailbox: the owner's token (by refresh), its scopes as a hint, then
     the inbox and the test message through /me, under the same test-message policy."""
@@ -249,7 +289,7 @@ def _owner_steps(
     # one takes the cached token, but uses the refresh token at least daily: Microsoft
     # ends one left unused for 90 days (onboarding.delegated.keepalive).
     asked = steps.run.trigger != CheckRun.Trigger.SCHEDULE or keepalive.refresh_due(sign_in)
-    token = steps.call("owner_token", lambda: _owner_token(steps, sign_in, secret, fresh=asked))
+    token = steps.call("owner_token", lambda: _owner_token(steps, sign_in, credential, fresh=asked))
     if token is None:
         return
     listed = ", ".join(sorted(token.scopes)) or "none"
@@ -267,14 +307,13 @@ def _owner_steps(
 
 
 def _owner_token(
-    steps: _Steps, sign_in: MailboxSignIn, secret: ClientSecret, *, fresh: bool
+    steps: _Steps, sign_in: MailboxSignIn, credential: _CredentialSource, *, fresh: bool
 ) -> microsoft.DelegatedToken:
     """The owner's delegated token. Microsoft's refusals of the refresh get the
     sign-in's own diagnoses ("Connect again"); an unreadable secret is the secret's."""
-    value = _secret_value(secret, steps)
+    signs_in_with = credential()
     try:
-        credential = AppCredential(str(secret.app.client_id), value, secret_certificate(secret))
-        return delegated_token(sign_in, credential, fresh=fresh)
+        return delegated_token(sign_in, signs_in_with, fresh=fresh)
     except MicrosoftError as exc:
         if exc.transient or exc.code in CATALOGUE:
             raise
@@ -362,23 +401,23 @@ def _graph_step(steps: _Steps, name: str, call: Callable[[], object], token: _To
 
 
 def _app_token(
-    app: AppRegistration, secret: ClientSecret, fresh: bool = False, *, steps: _Steps
+    app: AppRegistration, credential: _CredentialSource, fresh: bool = False
 ) -> microsoft.AppToken:
     """The app-only token, from the cache while it is fresh (what Graph makes of a cached
     token decides whether a fresh one is needed: see _Token). A stored value that no
     longer decrypts fails the step as `secret_unreadable` (the run ends, failed; health
     alerts support once)."""
-    value = _secret_value(secret, steps)
+    signs_in_with = credential()
     try:
         return microsoft.acquire_app_token(
             directory=app.directory,
-            client_id=str(app.client_id),
-            client_secret=value,
+            client_id=signs_in_with.client_id,
+            client_secret=signs_in_with.secret,
             fresh=fresh,
-            certificate=secret_certificate(secret),
+            certificate=signs_in_with.certificate,
         )
     except MicrosoftError as exc:
-        if exc.code == "AADSTS7000215" and _is_guid(value):
+        if exc.code == "AADSTS7000215" and _is_guid(signs_in_with.secret):
             raise _SecretIdPasted(exc.code, exc.message, exc.status, exc.correlation_id) from None
         raise
 

@@ -15,7 +15,6 @@ the access token's life, as app-only tokens are.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import msal
@@ -23,19 +22,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from onboarding import vault
-from onboarding.microsoft import MicrosoftError, signin, token_store
+from onboarding.microsoft import AppCredential, MicrosoftError, signin, token_store
 from onboarding.microsoft.errors import DelegatedToken
 from onboarding.models import AppRegistration, ClientSecret, MailboxSignIn
+from onboarding.vendor import credential as vendor
 
 # msal's own margin: a token with less than 5 minutes left counts as expired.
 _MARGIN_SECONDS = 330
-
-
-@dataclass(frozen=True)
-class AppCredential:
-    client_id: str
-    secret: str = field(repr=False)  # a client secret, or a certificate's private key
-    certificate: str = ""  # a certificate credential's public PEM
 
 
 def secret_certificate(secret: ClientSecret) -> str:
@@ -44,7 +37,10 @@ def secret_certificate(secret: ClientSecret) -> str:
 
 def credential_for(app: AppRegistration) -> AppCredential:
     """The app's client ID and its active credential (the newest pending one during
-    the first setup). MicrosoftError "secret_missing" / "secret_unreadable"."""
+    the first setup), or the vendor's certificate when the tenant uses the vendor's app.
+    MicrosoftError "secret_missing" / "secret_unreadable" / "vendor_credential_..."."""
+    if app.tenant.uses_vendor_app:
+        return vendor.app_credential()
     live = (ClientSecret.Status.ACTIVE, ClientSecret.Status.PENDING)
     candidates = list(app.secrets.filter(status__in=live).order_by("-created_at"))
     active = [s for s in candidates if s.status == ClientSecret.Status.ACTIVE]

@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import re
 
-from onboarding.diagnosis import app, consent, mailbox, password, secret, service, sign_in
+from onboarding.diagnosis import (
+    app,
+    consent,
+    mailbox,
+    password,
+    secret,
+    service,
+    sign_in,
+    vendor,
+)
 from onboarding.diagnosis.entry import Diagnosis
 from onboarding.steps import fix_path as step_fix_path
 
-_AREAS = (app, secret, consent, mailbox, password, service, sign_in)
+_AREAS = (app, secret, consent, mailbox, password, service, sign_in, vendor)
 
 CATALOGUE: dict[str, Diagnosis] = {e.key: e for area in _AREAS for e in area.ENTRIES}
 _BY_CODE: dict[str, str] = {code: key for area in _AREAS for code, key in area.CODES.items()}
@@ -54,6 +63,11 @@ def diagnose(
         microsoft_message=message,
         correlation_id=correlation_id,
     )
+
+
+def for_vendor_app(found: Diagnosis) -> Diagnosis:
+    """A diagnosis as it reads for a tenant on the vendor's app (onboarding.diagnosis.vendor)."""
+    return vendor.for_vendor_app(found, CATALOGUE)
 
 
 def sign_in_diagnosis(code: str, message: str = "", *, correlation_id: str = "") -> Diagnosis:

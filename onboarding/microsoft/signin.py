@@ -57,9 +57,9 @@ class SignedIn:
     cache: str = field(default="", repr=False)
 
 
-def graph_scopes() -> list[str]:
+def graph_scopes(names: tuple[str, ...] = SCOPES) -> list[str]:
     graph = http.endpoints().graph_url
-    return [f"{graph}/{name}" for name in SCOPES]
+    return [f"{graph}/{name}" for name in names]
 
 
 def _app(authority: str, client_id: str, client_secret: str, certificate: str) -> Any:
@@ -85,9 +85,13 @@ def start(
     redirect_uri: str,
     login_hint: str,
     certificate: str = "",
+    scopes: tuple[str, ...] = SCOPES,
+    select_account: bool = True,
 ) -> dict[str, Any]:
     """msal's auth code flow: a dict with `auth_uri` (where to send the browser), and the
-    state, nonce and PKCE verifier that the callback needs. JSON, for the session."""
+    state, nonce and PKCE verifier that the callback needs. JSON, for the session.
+    `select_account`: let the person pick the account (else Microsoft signs in the one
+    already signed in there, with no page)."""
     app = _app(authority, client_id, client_secret, certificate)
     with warnings.catch_warnings():
         # msal recommends form_post (RFC 9700 4.3.1: no code in the URL). It comes back
@@ -95,19 +99,15 @@ def start(
         # state is bound to the session; the code in the query is single-use and bound
         # to the PKCE verifier, and the callback answers with a redirect at once.
         warnings.filterwarnings("ignore", "response_mode='form_post' is recommended")
-        flow: dict[str, Any] = _initiate(app, redirect_uri, login_hint)
+        flow: dict[str, Any] = app.initiate_auth_code_flow(
+            graph_scopes(scopes),
+            redirect_uri=redirect_uri,
+            # The owner picks the account: a browser signed in as an admin must not
+            # connect the admin's own mailbox by accident.
+            prompt=msal.Prompt.SELECT_ACCOUNT if select_account else None,
+            login_hint=login_hint or None,
+        )
     return flow
-
-
-def _initiate(app: Any, redirect_uri: str, login_hint: str) -> dict[str, Any]:
-    return app.initiate_auth_code_flow(
-        graph_scopes(),
-        redirect_uri=redirect_uri,
-        # Let the owner pick the account: a browser signed in as an admin must not
-        # connect the admin's own mailbox by accident.
-        prompt=msal.Prompt.SELECT_ACCOUNT,
-        login_hint=login_hint or None,
-    )
 
 
 class FlowRejected(Exception):

@@ -72,6 +72,23 @@ ESSENTIALS_READ = (
 )
 
 
+class ModeForm(forms.Form):
+    """The start page: how the admin connects (the modes this portal offers)."""
+
+    mode = forms.ChoiceField(
+        label="How do you want to connect?",
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose how you want to connect.",
+            "invalid_choice": "Choose one of the ways listed.",
+        },
+    )
+
+    def __init__(self, *args: Any, modes: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mode"].choices = modes  # type: ignore[attr-defined]
+
+
 class RegisterForm(forms.Form):
     # A pasted Essentials block is longer than an ID: the fields take it, and clean
     # reads the IDs out of it (so a browser's maxlength does not cut it first).

@@ -37,10 +37,17 @@ class WizardPage:
             "step": self.step,
             "steps": self.progress.items(number),
             "step_count": STEP_COUNT,
-            "previous_step": STEP_BY_NUMBER.get(number - 1),
-            "next_step": STEP_BY_NUMBER.get(number + 1),
+            "previous_step": self._neighbour(number, -1),
+            "next_step": self._neighbour(number, +1),
             **extra,
         }
+
+    def _neighbour(self, number: int, direction: int) -> Step | None:
+        """The step before or after, passing over those this setup mode does not need."""
+        number += direction
+        while self.progress.is_skipped(number):
+            number += direction
+        return STEP_BY_NUMBER.get(number)
 
     def go_to(self, number: int) -> HttpResponse:
         """After saving: keep Tenant.onboarding_step current and move on."""
@@ -61,6 +68,8 @@ def wizard_step(number: int) -> Callable[[StepView], StepView]:
         def wrapped(request: HttpRequest, tenant_id: object, *args: Any, **kwargs: Any):
             tenant = admin_tenant_or_404(request.user, tenant_id)
             progress = progress_for(tenant)
+            if progress.is_skipped(number):  # not part of this tenant's setup mode
+                return redirect(step_path(tenant.pk, progress.resume_step.number))
             if not progress.is_reachable(number):
                 resume = progress.resume_step
                 if getattr(request, "htmx", False):

@@ -335,3 +335,19 @@ def remove_mailbox(mailbox: Mailbox, *, actor: Actor) -> None:
         )
         mailbox.delete()
     health.tenant_recompute(tenant.pk)
+
+
+class ModeLocked(Exception):
+    """The tenant's app is registered or consented already: support changes the mode."""
+
+
+def choose_mode(tenant: Tenant, mode: str, *, actor: Actor) -> None:
+    """The start page's choice. It may change until the tenant has an app registration:
+    after that its checks, consent and credentials belong to the mode that made it."""
+    if AppRegistration.objects.filter(tenant=tenant).exists() and mode != tenant.setup_mode:
+        raise ModeLocked
+    if Tenant.objects.filter(pk=tenant.pk).exclude(setup_mode=mode).update(setup_mode=mode):
+        previous, tenant.setup_mode = tenant.setup_mode, mode
+        audit_record(
+            action="setup_mode.chosen", actor=actor, tenant=tenant, mode=mode, previous=previous
+        )

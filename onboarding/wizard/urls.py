@@ -5,6 +5,7 @@ from onboarding.wizard import views
 step = "<uuid:tenant_id>/step"
 urlpatterns = [
     path("<uuid:tenant_id>/", views.resume, name="resume"),
+    path("<uuid:tenant_id>/start/", views.start, name="start"),
     path(f"{step}/1/", views.register, name="register"),
     path(f"{step}/2/", views.authentication, name="authentication"),
     path(f"{step}/3/", views.permissions, name="permissions"),

@@ -23,7 +23,14 @@ from onboarding.delegated import flow as sign_in
 from onboarding.delegated.links import owner_url
 from onboarding.diagnosis import failing_at_step
 from onboarding.microsoft import admin_center
-from onboarding.models import CertificateDraft, CheckRun, ClientSecret, Mailbox
+from onboarding.models import (
+    AppRegistration,
+    CertificateDraft,
+    CheckRun,
+    ClientSecret,
+    Mailbox,
+    Tenant,
+)
 from onboarding.progress import progress_for
 from onboarding.renewal import workflow as renewal
 from onboarding.status import tenant_summary
@@ -37,11 +44,13 @@ from onboarding.steps import (
     VERIFY,
     step_path,
 )
+from onboarding.vendor import credential as vendor
 from onboarding.wizard import services
 from onboarding.wizard.forms import (
     AuthenticationForm,
     CertificateForm,
     MailboxForm,
+    ModeForm,
     RegisterForm,
     SecretForm,
 )
@@ -50,9 +59,40 @@ from onboarding.wizard.page import WizardPage, posted, wizard_step
 
 @login_required
 def resume(request: HttpRequest, tenant_id: object) -> HttpResponse:
-    """Where an admin who comes back carries on."""
+    """Where an admin who comes back carries on: the start page until a way to connect
+    is chosen (when the portal offers more than one), else the first open step."""
     tenant = admin_tenant_or_404(request.user, tenant_id)
+    if not tenant.setup_mode and len(_offered_modes()) > 1:
+        return redirect("onboarding:start", tenant.pk)
     return redirect(step_path(tenant.pk, progress_for(tenant).resume_step.number))
+
+
+def _offered_modes() -> list[tuple[str, str]]:
+    modes = [Tenant.SetupMode.VENDOR] if vendor.enabled() else []
+    modes.append(Tenant.SetupMode.MANUAL)
+    return [(mode.value, mode.label) for mode in modes]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest, tenant_id: object) -> HttpResponse:
+    """The choice of how to connect, with what each asks of the admin and what the
+    vendor then holds. It stays open until the app is registered or consented."""
+    tenant = admin_tenant_or_404(request.user, tenant_id)
+    offered = _offered_modes()
+    locked = AppRegistration.objects.filter(tenant=tenant).exists()
+    form = ModeForm(posted(request), modes=offered, initial={"mode": tenant.setup_mode})
+    if request.method == "POST" and not locked and form.is_valid():
+        services.choose_mode(tenant, form.cleaned_data["mode"], actor=Actor.of(request))
+        return redirect("onboarding:resume", tenant.pk)
+    context = {
+        "tenant": tenant,
+        "form": form,
+        "locked": locked,
+        "vendor_app_name": vendor.app_name(),
+        "offered": [value for value, _ in offered],
+    }
+    return render(request, "onboarding/start.html", context)
 
 
 @wizard_step(REGISTER)
@@ -127,6 +167,8 @@ def authentication(request: HttpRequest, page: WizardPage) -> HttpResponse:
 @wizard_step(PERMISSIONS)
 def permissions(request: HttpRequest, page: WizardPage) -> HttpResponse:
     app = page.app
+    if page.tenant.uses_vendor_app:
+        return _vendor_consent_page(request, page)
     assert app is not None
     context = page.context(
         app=app,
@@ -141,6 +183,21 @@ def permissions(request: HttpRequest, page: WizardPage) -> HttpResponse:
     )
     page_response = render(request, "onboarding/permissions.html", context)
     return consent.allow_form_to_microsoft(page_response)
+
+
+def _vendor_consent_page(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    """Step 3 with the vendor's app: one consent, which also tells the portal the
+    directory; no app of the customer's, no permissions to add by hand."""
+    context = page.context(
+        app=page.app,
+        vendor_app_name=vendor.app_name(),
+        vendor_client_id=vendor.client_id(),
+        permissions=admin_center.GRAPH_PERMISSIONS,
+        consent_roles=consent.CONSENT_ROLES,
+    )
+    return consent.allow_form_to_microsoft(
+        render(request, "onboarding/vendor/permissions.html", context)
+    )
 
 
 @wizard_step(PERMISSIONS)

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from onboarding import status
+from onboarding.vendor import watch as vendor_watch
 from support import charts, overview
 from support.blockers import blocker
 from support.decorators import support_required
@@ -73,5 +74,6 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         "expiries": charts.bar_chart(overview.expiries_per_week()),
         "states": overview.state_distribution(),
         "funnel": overview.onboarding_funnel(),
+        "vendor": vendor_watch.health(),
     }
     return render(request, "support/overview.html", context)

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from microsoft_emulator.scenarios import ready_directory
-from tests.microsoft_emulator.conftest import query
+from tests.microsoft_emulator.conftest import csrf, query, sign_in
 from tests.microsoft_emulator.test_admin_consent import consent_page, decide, return_link
 from tests.recordings import Recording, load
 
@@ -87,3 +87,41 @@ def test_an_admin_of_another_directory_comes_back_as_microsoft_sends_it(
     assert_same_message(recorded.callback["error_description"], sent["error_description"])
     assert "admin_consent" not in sent
     assert "tenant" not in sent
+
+
+def test_a_multi_tenant_app_consented_at_organizations_comes_back_as_documented(emulator, http):
+    """The vendor's app, registered in its own directory, consented by another
+    directory's admin at /organizations: the documented success (admin_consent, the
+    consenting directory as a GUID, scope, state, in that order), and the app's service
+    principal created in the consenting directory."""
+    recorded = load("adminconsent_success_organizations")
+    home = emulator.add_directory("Vendor", "vendor.onmicrosoft.com")
+    app = emulator.register_app(
+        home,
+        "Vendor app",
+        redirect_uris=["https://portal.example/callback"],
+        permissions=["Mail.Read", "Mail.Send"],
+        sign_in_audience="AzureADMultipleOrgs",
+    )
+    customer = emulator.add_directory("Customer", "customer.onmicrosoft.com")
+    admin = emulator.add_user(
+        customer, "admin@customer.onmicrosoft.com", "Admin-pass-1", admin=True
+    )
+    url = (
+        f"{emulator.login_url}/organizations/v2.0/adminconsent?client_id={app.client_id}"
+        f"&scope=https://graph.microsoft.com/.default&redirect_uri=https://portal.example/callback"
+        "&state=12345"
+    )
+    page = sign_in(http, http.get(url, allow_redirects=False), admin.upn, "Admin-pass-1")
+    answer = http.post(
+        page.url, data={"csrf": csrf(page.text), "decision": "accept"}, allow_redirects=False
+    )
+    sent = query(answer.headers["Location"])
+    assert list(sent) == list(recorded.callback)
+    assert sent["admin_consent"] == recorded.callback["admin_consent"] == "True"
+    assert re.fullmatch(r"[0-9a-f-]{36}", sent["tenant"])
+    assert sent["tenant"] == customer.id
+    assert sent["state"] == recorded.callback["state"]
+    sp = emulator.store.service_principal(customer.id, app.client_id)
+    assert sp is not None
+    assert set(sp.app_roles) == {"Mail.Read", "Mail.Send"}

@@ -1,0 +1,240 @@
+"""Vendor mode end to end against the emulator: one consent to the vendor's
+multi-tenant app, the silent sign-in that proves the directory, the binding, and a
+check of a mailbox with the vendor's certificate in the customer's directory."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from onboarding.models import AppRegistration, AuditEvent, CheckRun, MailboxSignIn, Tenant
+from onboarding.progress import progress_for
+from onboarding.steps import AUTHENTICATION, MAILBOX, PERMISSIONS, REGISTER, SECRET
+from tests.microsoft_emulator.conftest import PortSession, sign_in
+from tests.onboarding.check_helpers import run_check, steps
+from tests.onboarding.vendor.conftest import (
+    consent_at_microsoft,
+    press_consent,
+    query,
+    through_consent,
+)
+from tests.personal_mailbox import text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, alice, vendor_tenant):
+    client.force_login(alice)
+    return client
+
+
+def test_consent_asks_for_the_vendors_app_at_organizations(admin_client, vendor, vendor_tenant):
+    url = press_consent(admin_client, vendor_tenant)
+    assert "/organizations/v2.0/adminconsent?" in url
+    asked = query(url)
+    assert asked["client_id"] == vendor.app.client_id
+    assert asked["redirect_uri"].endswith("/onboarding/vendor/consent/callback/")
+    assert asked["scope"].endswith("/.default")
+
+
+def test_one_consent_binds_the_tenant_to_the_directory_that_proved_it(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    response = through_consent(admin_client, emulated_microsoft, vendor_tenant, customer.admin.upn)
+    assert response.status_code == 302
+    assert response["Location"].endswith("/step/5/")
+    app = AppRegistration.objects.get(tenant=vendor_tenant)
+    assert str(app.client_id) == vendor.app.client_id
+    assert str(app.directory_id) == customer.directory.id
+    assert app.consent_granted_at is not None
+    assert app.consent_confirmed_at is None
+    # The customer's directory now has the vendor app's service principal, with the roles.
+    sp = emulated_microsoft.store.service_principal(customer.directory.id, vendor.app.client_id)
+    assert sp is not None
+    assert set(sp.app_roles) == {"Mail.Read", "Mail.Send"}
+    # Steps 1, 2 and 4 are not the customer's; 3 is done.
+    progress = progress_for(vendor_tenant)
+    assert progress.skipped == {REGISTER, AUTHENTICATION, SECRET}
+    assert progress.is_done(PERMISSIONS)
+    assert progress.resume_step.number == MAILBOX
+    event = AuditEvent.objects.get(action="vendor_consent.granted")
+    assert event.details["directory_id"] == customer.directory.id
+    # Nothing of the proving sign-in is kept.
+    assert not MailboxSignIn.objects.exists()
+    assert "token" not in str(AuditEvent.objects.values_list("details", flat=True)).lower()
+
+
+def test_a_mailbox_then_passes_its_check_with_the_vendors_certificate(
+    admin_client,
+    vendor,
+    customer,
+    vendor_tenant,
+    emulated_microsoft,
+    django_capture_on_commit_callbacks,
+):
+    through_consent(admin_client, emulated_microsoft, vendor_tenant, customer.admin.upn)
+    with django_capture_on_commit_callbacks(execute=True):  # the check the save asks for
+        response = admin_client.post(
+            reverse("onboarding:mailbox", args=[vendor_tenant.pk]),
+            {"address": customer.mailbox.upn},
+        )
+    assert response.status_code == 302, text(response)[:500]
+    mailbox = vendor_tenant.mailboxes.get()
+    run = CheckRun.objects.get(mailbox=mailbox)
+    assert run.status == CheckRun.Status.PASSED, run.steps
+    assert steps(run)["token"] == ("passed", "")
+    assert steps(run)["read_inbox"] == ("passed", "")
+    assert steps(run)["send_test"] == ("passed", "")
+    app = AppRegistration.objects.get(tenant=vendor_tenant)
+    assert app.consent_confirmed_at is not None
+    mailbox.refresh_from_db()
+    assert mailbox.health == "healthy"
+    # A scheduled re-check takes the same way (the vendor's certificate, this directory).
+    again = run_check(mailbox, django_capture_on_commit_callbacks, trigger="schedule")
+    assert again.status == CheckRun.Status.PASSED, again.steps
+
+
+def test_a_declined_consent_binds_nothing_and_says_so(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    url = press_consent(admin_client, vendor_tenant)
+    _, answer = consent_at_microsoft(emulated_microsoft, url, customer.admin.upn, decision="cancel")
+    response = admin_client.get(reverse("onboarding:vendor-consent-callback"), answer)
+    assert response.status_code == 200
+    assert "Consent was declined" in text(response)
+    assert not AppRegistration.objects.filter(tenant=vendor_tenant).exists()
+    assert AuditEvent.objects.get(action="vendor_consent.failed").details["kind"] == "declined"
+
+
+def test_an_account_without_an_admin_role_is_told_who_can_consent(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    url = press_consent(admin_client, vendor_tenant)
+    _, answer = consent_at_microsoft(emulated_microsoft, url, customer.reader.upn, "Rd-pass-1")
+    response = admin_client.get(reverse("onboarding:vendor-consent-callback"), answer)
+    assert response.status_code == 200
+    page = text(response)
+    assert "An administrator needs to grant consent" in page
+    assert "Global Administrator" in page
+    assert "Privileged Role Administrator" in page
+    assert not AppRegistration.objects.filter(tenant=vendor_tenant).exists()
+
+
+def test_a_forged_tenant_in_the_consent_callback_binds_nothing(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    """Microsoft's docs: never trust the callback's `tenant`. Another customer's
+    directory that consented to the vendor's app is claimed; the proving sign-in comes
+    from the admin's own directory, so the claim is refused."""
+    other = emulated_microsoft.add_directory("Globex", "globex.onmicrosoft.com")
+    emulated_microsoft.store.consent(vendor.app, other)  # Globex consented to the vendor
+    http, answer = consent_at_microsoft(
+        emulated_microsoft, press_consent(admin_client, vendor_tenant), customer.admin.upn
+    )
+    forged = {**answer, "tenant": other.id}
+    returned = admin_client.get(reverse("onboarding:vendor-consent-callback"), forged)
+    assert returned.status_code == 302
+    assert f"/{other.id}/oauth2/v2.0/authorize?" in returned["Location"]
+    authorize = http.get(returned["Location"], allow_redirects=False)
+    # Microsoft will not sign the Contoso admin in at Globex (AADSTS50020, on its own
+    # page): no code ever comes back, and the portal binds nothing.
+    assert authorize.status_code != 302
+    assert "AADSTS50020" in authorize.text
+    assert not AppRegistration.objects.filter(tenant=vendor_tenant).exists()
+
+
+def _forged_round_trip(admin_client, emulator, vendor, customer, tenant, other, upn, password):
+    """The Acme admin consents in Contoso, forges the callback's tenant to `other`, and
+    hands the sign-in link to `upn` of `other`, who signs in there in their own browser
+    and gives the code back: what the portal makes of that code."""
+    _, answer = consent_at_microsoft(
+        emulator, press_consent(admin_client, tenant), customer.admin.upn
+    )
+    returned = admin_client.get(
+        reverse("onboarding:vendor-consent-callback"), {**answer, "tenant": other.id}
+    )
+    elsewhere = PortSession(emulator)
+    page = sign_in(
+        elsewhere, elsewhere.get(returned["Location"], allow_redirects=False), upn, password
+    )
+    assert page.status_code == 302, page.text[:300]
+    return admin_client.get(
+        reverse("onboarding:vendor-sign-in-callback"), query(page.headers["Location"])
+    )
+
+
+def test_a_code_from_a_user_of_another_directory_who_cannot_consent_binds_nothing(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    other = emulated_microsoft.add_directory("Globex", "globex.onmicrosoft.com")
+    emulated_microsoft.store.consent(vendor.app, other)  # Globex consented long ago
+    clerk = emulated_microsoft.add_user(other, "clerk@globex.onmicrosoft.com", "Clerk-pass-1")
+    response = _forged_round_trip(
+        admin_client,
+        emulated_microsoft,
+        vendor,
+        customer,
+        vendor_tenant,
+        other,
+        clerk.upn,
+        "Clerk-pass-1",
+    )
+    assert response.status_code == 200
+    assert "cannot grant consent" in text(response)
+    assert not AppRegistration.objects.filter(tenant=vendor_tenant).exists()
+    failed = AuditEvent.objects.filter(action="vendor_consent.failed").latest("at")
+    assert failed.details["kind"] == "not_admin_sign_in"
+
+
+def test_a_replayed_consent_callback_is_refused(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    _, answer = consent_at_microsoft(
+        emulated_microsoft, press_consent(admin_client, vendor_tenant), customer.admin.upn
+    )
+    first = admin_client.get(reverse("onboarding:vendor-consent-callback"), answer)
+    assert first.status_code == 302
+    again = admin_client.get(reverse("onboarding:vendor-consent-callback"), answer)
+    assert again.status_code == 400
+
+
+def test_a_callback_in_another_session_is_refused(
+    admin_client, alice, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    _, answer = consent_at_microsoft(
+        emulated_microsoft, press_consent(admin_client, vendor_tenant), customer.admin.upn
+    )
+    other = Client()
+    other.force_login(alice)
+    assert other.get(reverse("onboarding:vendor-consent-callback"), answer).status_code == 400
+
+
+def test_a_directory_bound_to_another_tenant_is_refused(
+    admin_client, vendor, customer, vendor_tenant, globex, emulated_microsoft
+):
+    globex.setup_mode = Tenant.SetupMode.VENDOR
+    globex.save(update_fields=["setup_mode"])
+    AppRegistration.objects.create(
+        tenant=globex,
+        client_id=vendor.app.client_id,
+        directory=customer.directory.id,
+        directory_id=customer.directory.id,
+    )
+    response = through_consent(admin_client, emulated_microsoft, vendor_tenant, customer.admin.upn)
+    assert response.status_code == 200
+    assert "connected to another organisation" in text(response)
+    assert not AppRegistration.objects.filter(tenant=vendor_tenant).exists()
+
+
+def test_another_tenants_admin_gets_404_for_the_consent_button(client, bob, vendor, vendor_tenant):
+    client.force_login(bob)
+    response = client.post(reverse("onboarding:vendor-consent-start", args=[vendor_tenant.pk]))
+    assert response.status_code == 404
+
+
+def test_a_tenant_on_its_own_app_has_no_vendor_consent(client, alice, acme, vendor):
+    client.force_login(alice)
+    response = client.post(reverse("onboarding:vendor-consent-start", args=[acme.pk]))
+    assert response.status_code == 404
