@@ -19,6 +19,7 @@ from onboarding.diagnosis import CATALOGUE
 from onboarding.models import ClientSecret, Mailbox
 
 CREDENTIAL_TYPE = "client_secret"
+VENDOR_APP = "vendor_app"
 
 
 def active_secrets(tenant: Any) -> QuerySet[ClientSecret]:
@@ -108,17 +109,22 @@ def row(mailbox: Mailbox) -> dict[str, Any]:
         "last_checked_at": iso(mailbox.last_checked_at),
         "last_success_at": iso(mailbox.last_success_at),
         "diagnosis": diagnosis_of(mailbox.diagnosis_code),
-        "credential": (
-            {
-                "type": credential_type,
-                "secret_id": str(secret_id),
-                "expires_on": expires_on.isoformat() if expires_on else None,
-            }
-            if secret_id is not None
-            else None
-        ),
+        "credential": _credential(tenant, credential_type, secret_id, expires_on),
         "consent": {"state": consent_state(mailbox)},
         "changed_at": iso(getattr(mailbox, "changed_at", None)),
+    }
+
+
+def _credential(tenant: Any, kind: str, secret_id: Any, expires_on: Any) -> dict[str, Any] | None:
+    if tenant.uses_vendor_app:
+        # The vendor's own app and certificate: nothing of the customer's expires.
+        return {"type": VENDOR_APP, "secret_id": None, "expires_on": None}
+    if secret_id is None:
+        return None
+    return {
+        "type": kind,
+        "secret_id": str(secret_id),
+        "expires_on": expires_on.isoformat() if expires_on else None,
     }
 
 

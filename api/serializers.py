@@ -64,10 +64,15 @@ class DiagnosisRef(serializers.Serializer):
 
 
 class CredentialRef(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["client_secret", "certificate"])
+    type = serializers.ChoiceField(
+        choices=["client_secret", "certificate", "vendor_app"],
+        help_text="vendor_app: the tenant connects through the vendor's own multi-tenant "
+        "app and certificate (no secret_id or expiry of the customer's).",
+    )
     secret_id = serializers.UUIDField(
+        allow_null=True,
         help_text="The active credential's ID in Entra: a secret's Secret ID, or a "
-        "certificate's Certificate ID."
+        "certificate's Certificate ID; null for vendor_app.",
     )
     expires_on = serializers.DateField(allow_null=True)
 

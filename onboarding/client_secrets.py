@@ -44,6 +44,7 @@ def certificate_store(
 ) -> ClientSecret:
     """A new, pending certificate credential from a draft the admin uploaded in Entra,
     the draft deleted. The caller holds the transaction."""
+    assert draft.app is not None  # a draft is stored once it names its app
     credential = _certificate_credential(draft, draft.app, certificate_id=certificate_id, by=by)
     draft.delete()
     return credential

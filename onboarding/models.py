@@ -360,8 +360,15 @@ class CertificateDraft(models.Model):
     once the admin confirms the upload it becomes a ClientSecret of kind certificate."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # None for the certificate of the PowerShell script (step 1), made before the app
+    # exists: the script uploads it, and the pasted output names the app.
     app = models.ForeignKey(
-        AppRegistration, on_delete=models.CASCADE, related_name="certificate_drafts"
+        AppRegistration,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="certificate_drafts",
     )
     private_key_ciphertext = models.BinaryField(editable=False)
     private_key_key_id = models.CharField(max_length=32, db_index=True, editable=False)

@@ -26,6 +26,14 @@ CONSENT_FAILURES = {
         "Admin consent failed: Microsoft knows no such app (the Object ID entered as "
         "the client ID?)"
     ),
+    # Vendor mode (onboarding.vendor.connect)
+    "other_directory": "Vendor app: consent given, but the sign-in came from another directory",
+    "not_admin_sign_in": (
+        "Vendor app: consent given, but the account that signed in after it has no admin role"
+    ),
+    "directory_taken": (
+        "Vendor app: the directory is connected to another tenant of the portal already"
+    ),
 }
 CALLBACK_MISSING = (
     "Consent callback missing: no answer from Microsoft's consent page yet, "

@@ -135,7 +135,7 @@ def _annotated(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
         .order_by("-at")
     )
     consent_failure = AuditEvent.objects.filter(
-        tenant=OuterRef("pk"), action="consent.failed"
+        tenant=OuterRef("pk"), action__in=("consent.failed", "vendor_consent.failed")
     ).order_by("-at")
     return tenants.select_related("app_registration").annotate(
         last_activity_at=Coalesce(Subquery(by_customer.values("at")[:1]), F("created_at")),

@@ -86,9 +86,26 @@ SENTENCES: dict[str, tuple[str, Callable[[Details], str]]] = {
         lambda d: (
             "Admin consent reported by Microsoft's consent page"
             + (" (forwarded link)" if d.get("via") == "forwarded link" else "")
+            if d.get("via") != "PowerShell script"
+            else "Admin consent granted by the PowerShell script (pasted output)"
         ),
     ),
     "consent.failed": ("consent", _consent_failed),
+    "setup_mode.chosen": (
+        "setup",
+        lambda d: (
+            "Way to connect chosen: "
+            + ("the vendor's app" if d.get("mode") == "vendor" else "their own app")
+        ),
+    ),
+    "vendor_consent.granted": (
+        "consent",
+        lambda d: (
+            "Admin consent to the vendor's app, proved by an administrator's sign-in "
+            f"in directory {d.get('directory_id', '?')}"
+        ),
+    ),
+    "vendor_consent.failed": ("consent", _consent_failed),
     "consent.confirmed": ("consent", lambda d: "Admin consent confirmed by a passing check"),
     "client_secret.saved": ("secret", lambda d: "Step 4: client secret saved"),
     "client_secret.active": ("secret", lambda d: "Client secret proved by a check: now in use"),

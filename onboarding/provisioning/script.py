@@ -72,6 +72,12 @@ GRAPH_APP_ROLES = {
 # (appRoleAssignedTo also needs Application.Read.All, which ReadWrite covers).
 SCOPES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All")
 SIGN_IN_AUDIENCE = "AzureADMyOrg"
+# Step 2's "Accounts in any organizational directory and personal Microsoft accounts",
+# for a portal whose mailboxes' owners sign in themselves (Outlook.com among them).
+ANY_AND_PERSONAL = "AzureADandPersonalMicrosoftAccount"
+# Microsoft Graph's delegated Mail.Read (type Scope), for the legacy password sign-in;
+# the same ID in every directory (Graph's published permissions reference).
+DELEGATED_SCOPES = {"Mail.Read": "570282fd-fa5c-430d-a7fd-fc8dc98a9dca"}
 
 # PowerShell's single-quote characters: ' and the typographic ones it treats alike.
 _QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -91,6 +97,8 @@ def render_script(
     redirect_uris: list[str],
     certificate_pem: str,
     certificate_display_name: str,
+    interactive: bool = False,
+    password: bool = False,
     now: dt.datetime | None = None,
 ) -> str:
     """The script for one tenant, as text.
@@ -104,6 +112,11 @@ def render_script(
     certificate_pem: the portal's certificate for the tenant, public part only (a PEM
         holding a private key is refused).
     certificate_display_name: the certificate's description in Entra.
+    interactive, password: the deployment's asks (admin_center.asks()), so that the app
+        gets step 2's settings: work and personal accounts and implicit-grant tokens for
+        the owners' own sign-in; public client flows and the delegated Mail.Read for
+        the legacy password sign-in (its consent is the admin's, in Entra, as step 3
+        says: the script grants the application permissions only).
     now: for tests; an expired certificate is refused.
 
     ValueError names the bad value; nothing is rendered then.
@@ -126,7 +139,12 @@ def render_script(
         "mail_read": GRAPH_APP_ROLES["Mail.Read"],
         "mail_send": GRAPH_APP_ROLES["Mail.Send"],
         "scopes": ", ".join(_literal(s, "scopes") for s in SCOPES),
-        "sign_in_audience": _literal(SIGN_IN_AUDIENCE, "sign_in_audience"),
+        "sign_in_audience": _literal(
+            ANY_AND_PERSONAL if interactive else SIGN_IN_AUDIENCE, "sign_in_audience"
+        ),
+        "implicit_tokens": interactive,
+        "public_client": password,
+        "delegated": [DELEGATED_SCOPES["Mail.Read"]] if password else [],
     }
     return render_to_string(TEMPLATE, context)
 

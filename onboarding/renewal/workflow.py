@@ -62,6 +62,7 @@ def certificate_renewal_start(
     def store() -> ClientSecret:
         return certificate_store(draft, certificate_id=certificate_id, by=actor.user)
 
+    assert draft.app is not None  # step 4's drafts name their app
     return _renewal(draft.app, store, actor=actor, action="certificate.renewal_started")
 
 

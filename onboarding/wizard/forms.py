@@ -112,6 +112,8 @@ class RegisterForm(forms.Form):
         # The app's Object ID, when a pasted Essentials block names it with the client ID
         # (the certificate's automatic renewal needs it; step 4 asks for it otherwise).
         self.object_id = ""
+        # The certificate's key ID on the app, printed by the portal's PowerShell script.
+        self.certificate_id = ""
         self._object_ids: dict[str, str] = {}
         if self.is_bound:
             self._read_essentials()
@@ -126,6 +128,7 @@ class RegisterForm(forms.Form):
             if "client_id" in found or "directory_id" in found:
                 if "client_id" in found:
                     self.object_id = found.get("object_id", "")
+                    self.certificate_id = found.get("certificate_id", "")
                 data["client_id"] = found.get("client_id", data.get("client_id", ""))
                 data["directory"] = found.get("directory_id", data.get("directory", ""))
                 self.from_essentials = True

@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Generic, TypeVar
 
 from django.db import transaction
@@ -39,6 +39,7 @@ from onboarding.models import (
     MailboxSignIn,
     Tenant,
 )
+from onboarding.progress import record_progress
 from webhooks import events as webhook_events
 
 T = TypeVar("T")
@@ -248,6 +249,7 @@ def create_certificate(app: AppRegistration, *, actor: Actor) -> CertificateDraf
     with transaction.atomic():
         app.certificate_drafts.all().delete()
         draft = CertificateDraft(
+            tenant=app.tenant,
             app=app,
             certificate_pem=made.certificate_pem,
             thumbprint=made.thumbprint,
@@ -276,6 +278,7 @@ def save_certificate(
     through the renewal instead (renewal.workflow.certificate_renewal_start): the
     working one stays until the certificate is proved."""
     app = draft.app
+    assert app is not None  # a step 4 draft, or the script's once step 1 named the app
     with transaction.atomic():
         retired = secrets_retire_live(app, actor=actor, replaced_in="wizard")
         credential = certificate_store(draft, certificate_id=certificate_id, by=actor.user)
@@ -351,3 +354,79 @@ def choose_mode(tenant: Tenant, mode: str, *, actor: Actor) -> None:
         audit_record(
             action="setup_mode.chosen", actor=actor, tenant=tenant, mode=mode, previous=previous
         )
+        record_progress(tenant)  # the vendor's app needs no steps 1, 2 and 4
+
+
+# --- the PowerShell script (step 1) --------------------------------------------------
+
+# A script's certificate is made again once it has less than this left: an admin who
+# runs an old download still gets a certificate the rollover has time to renew.
+SCRIPT_CERTIFICATE_MIN_DAYS = 300
+
+
+def script_certificate(tenant: Tenant, *, actor: Actor) -> CertificateDraft:
+    """The certificate the PowerShell script uploads to the app it registers: the
+    tenant's one app-less draft, made when there is none fresh enough. Its private key
+    stays in the vault; the script holds the public certificate only."""
+    today = tenant.local_today()
+    drafts = CertificateDraft.objects.filter(tenant=tenant, app__isnull=True)
+    fresh = drafts.filter(expires_on__gt=today + timedelta(days=SCRIPT_CERTIFICATE_MIN_DAYS))
+    found = fresh.order_by("-created_at").first()
+    if found is not None:
+        return found
+    made = certificates.make(tenant_name=tenant.name)
+    with transaction.atomic():
+        drafts.delete()
+        draft = CertificateDraft(
+            tenant=tenant,
+            certificate_pem=made.certificate_pem,
+            thumbprint=made.thumbprint,
+            expires_on=made.not_after.date(),
+            created_by=actor.user,
+        )
+        vault.seal(draft, "private_key", made.private_key_pem)
+        draft.save()
+        audit_record(
+            action="certificate.created",
+            actor=actor,
+            tenant=tenant,
+            obj=draft,
+            thumbprint=made.thumbprint,
+            expires_on=draft.expires_on.isoformat(),
+            via="PowerShell script",
+        )
+    return draft
+
+
+def script_registered(
+    app: AppRegistration, *, certificate_id: str, actor: Actor
+) -> Saved[ClientSecret] | None:
+    """Step 1 with the output of the portal's script pasted: the script also did steps
+    2 to 4 (redirect URIs, the app role assignments that are admin consent, the
+    certificate upload). Consent is recorded as claimed, as a consent callback's is: the
+    first passing check confirms it. None when the tenant has no script certificate
+    (an output of another portal's script, or one already used)."""
+    draft = (
+        CertificateDraft.objects.filter(tenant=app.tenant, app__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    if draft is None:
+        return None
+    with transaction.atomic():
+        draft.app = app
+        draft.save(update_fields=["app"])
+        if app.authentication_confirmed_at is None:
+            confirm_authentication(app, actor=actor)
+        if app.consent_granted_at is None:
+            app.consent_granted_at, app.consent_granted_by = timezone.now(), actor.user
+            app.save(update_fields=["consent_granted_at", "consent_granted_by", "updated_at"])
+            audit_record(
+                action="consent.granted",
+                actor=actor,
+                tenant=app.tenant,
+                obj=app,
+                directory_id=str(app.directory_id),
+                via="PowerShell script",
+            )
+        return save_certificate(draft, certificate_id=certificate_id, actor=actor)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("<uuid:tenant_id>/", views.resume, name="resume"),
     path("<uuid:tenant_id>/start/", views.start, name="start"),
     path(f"{step}/1/", views.register, name="register"),
+    path(f"{step}/1/script/", views.register_script, name="register-script"),
     path(f"{step}/2/", views.authentication, name="authentication"),
     path(f"{step}/3/", views.permissions, name="permissions"),
     path(f"{step}/3/consent/", views.consent_start, name="consent-start"),

@@ -290,6 +290,8 @@ _ESSENTIALS_LABELS = {
     "client_id": r"Application\s*\(\s*client\s*\)\s*ID",
     "object_id": r"Object\s*ID",
     "directory_id": r"Directory\s*\(\s*tenant\s*\)\s*ID",
+    # Printed by the portal's PowerShell script (onboarding.provisioning.script).
+    "certificate_id": r"Certificate\s*ID",
     "other": r"Display\s*name|Supported\s*account\s*types|Client\s*credentials|"
     r"Redirect\s*URIs|Application\s*ID\s*URI|Managed\s*application",
 }
@@ -301,7 +303,8 @@ _GUID_IN_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 def parse_essentials(text: str) -> dict[str, str]:
     """The IDs of a pasted Essentials block, by label ("client_id", "object_id",
-    "directory_id"), lower-case; {} for text without an ID label (a plain value)."""
+    "directory_id", and the script's "certificate_id"), lower-case; {} for text without
+    an ID label (a plain value)."""
     labels = list(_ESSENTIALS_RE.finditer(text or ""))
     found: dict[str, str] = {}
     for index, label in enumerate(labels):

@@ -32,6 +32,7 @@ from onboarding.models import (
     Tenant,
 )
 from onboarding.progress import progress_for
+from onboarding.provisioning import script
 from onboarding.renewal import workflow as renewal
 from onboarding.status import tenant_summary
 from onboarding.steps import (
@@ -117,6 +118,8 @@ def register(request: HttpRequest, page: WizardPage) -> HttpResponse:
         )
         tasks.enqueue_requested(saved.checks)
         services.save_object_id(saved.obj, form.object_id, actor=Actor.of(request))
+        if form.certificate_id:
+            return _script_output(request, page, saved.obj, form.certificate_id)
         if form.from_essentials:
             messages.info(
                 request,
@@ -141,6 +144,53 @@ def register(request: HttpRequest, page: WizardPage) -> HttpResponse:
         app_list_url=admin_center.app_list_url(),
     )
     return render(request, "onboarding/register.html", context)
+
+
+def _script_output(
+    request: HttpRequest, page: WizardPage, app: AppRegistration, certificate_id: str
+) -> HttpResponse:
+    """Step 1 with the PowerShell script's output: the script did steps 2 to 4 too."""
+    saved = services.script_registered(app, certificate_id=certificate_id, actor=Actor.of(request))
+    if saved is None:
+        messages.warning(
+            request,
+            "The IDs are saved. The Certificate ID matches no certificate of a script "
+            "downloaded here: finish steps 2 to 4 as they say.",
+        )
+        return page.go_to(AUTHENTICATION)
+    tasks.enqueue_requested(saved.checks)
+    messages.success(
+        request,
+        f"Read from the script's output: Application (client) ID {app.client_id}, Directory "
+        f"(tenant) ID {app.directory_id}, and certificate {saved.obj.thumbprint} on the app. "
+        "The script set the redirect URIs and granted admin consent (the first check "
+        "confirms it).",
+    )
+    return page.go_to(MAILBOX)
+
+
+@wizard_step(REGISTER)
+@require_POST
+def register_script(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    """The PowerShell script for this tenant, with the certificate the portal keeps for
+    the app it registers (a POST: it may make that certificate)."""
+    draft = services.script_certificate(page.tenant, actor=Actor.of(request))
+    asks = admin_center.asks()
+    text = script.render_script(
+        tenant_name=page.tenant.name,
+        directory=None,  # the admin's own: the portal does not know it before step 1
+        display_name=services.suggested_app_name(page.tenant),
+        redirect_uris=admin_center.web_redirect_uris(
+            consent.callback_url(), sign_in.callback_url()
+        ),
+        certificate_pem=draft.certificate_pem,
+        certificate_display_name=f"Mailbox portal: {page.tenant.name}",
+        interactive=asks.interactive,
+        password=asks.password,
+    )
+    response = HttpResponse(script.script_bytes(text), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{script.FILE_NAME}"'
+    return response
 
 
 @wizard_step(AUTHENTICATION)
@@ -289,13 +339,15 @@ def certificate_download(request: HttpRequest, page: WizardPage, draft_id: objec
 @require_POST
 def certificate_save(request: HttpRequest, page: WizardPage, draft_id: object) -> HttpResponse:
     draft = get_object_or_404(CertificateDraft, pk=draft_id, app__tenant=page.tenant)
-    form = CertificateForm(request.POST, app=draft.app)
+    app = draft.app
+    assert app is not None  # found through its app
+    form = CertificateForm(request.POST, app=app)
     if not form.is_valid():
         today = page.tenant.local_today()
-        return _secret_page(request, page, SecretForm(None, app=draft.app, today=today), form)
+        return _secret_page(request, page, SecretForm(None, app=app, today=today), form)
     certificate_id = form.cleaned_data["certificate_id"]
-    services.save_object_id(draft.app, form.cleaned_data["object_id"], actor=Actor.of(request))
-    if draft.app.secrets.filter(status=ClientSecret.Status.ACTIVE).exists():
+    services.save_object_id(app, form.cleaned_data["object_id"], actor=Actor.of(request))
+    if app.secrets.filter(status=ClientSecret.Status.ACTIVE).exists():
         # A working credential stays in use until the certificate is proved.
         requested = renewal.certificate_renewal_start(
             draft=draft, certificate_id=certificate_id, actor=Actor.of(request)

@@ -195,7 +195,9 @@ def new_page(chromium_browser):
     return context.new_page()
 
 
-def accept_contoso_invitation(page, stack: Stack) -> None:
+def accept_contoso_invitation(page, stack: Stack, way: str = "Register your own app") -> None:
+    """The invitation make run printed, then the start page's way to connect (make run
+    offers the emulator's vendor app beside the guide's own app)."""
     link = stack.wait_for(r"^\s*(http://\S+/invitations/\S+/)\s*$").group(1)
     page.goto(link)
     page.get_by_label("Your full name").fill("Contoso IT")
@@ -203,6 +205,9 @@ def accept_contoso_invitation(page, stack: Stack) -> None:
     page.get_by_label("Repeat the password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Create my account").click()
     page.get_by_role("link", name="Set up the mailbox connection").click()
+    page.get_by_role("heading", name="How do you want to connect?").wait_for()
+    page.get_by_label(way).check()
+    page.get_by_role("button", name="Continue").click()
 
 
 def connect_contoso(page, stack: Stack):
@@ -479,3 +484,37 @@ def test_a_certificate_renews_itself_with_no_failing_check_and_no_email(
         "The portal renews it by itself from"
     )
     assert _mails_to(stack, CONTOSO_ADMIN, "") == before
+
+
+def test_a_new_admin_connects_through_the_vendors_app_with_one_consent_and_one_address(
+    chromium_browser, stack
+):
+    """Issue 19's "done when" for vendor mode: from make run's invitation, the start
+    page's vendor app, one admin consent at Microsoft, one mailbox address, and make
+    run's worker verifies green; the operations app's reference client then reads the
+    mailbox with a token the portal got with the vendor's certificate, and support's
+    overview shows the vendor credential's health."""
+    admin = new_page(chromium_browser)
+    accept_contoso_invitation(admin, stack, way="Consent to the vendor's app (quickest)")
+    admin.get_by_role("heading", name="Admin consent to the vendor's app").wait_for()
+    admin.get_by_role("button", name="Grant admin consent").click()
+    sign_in_to_microsoft(admin, MS_ADMIN, MS_ADMIN_PASSWORD)
+    admin.get_by_role("heading", name="Permissions requested").wait_for()
+    admin.get_by_role("button", name="Accept").click()
+    admin.get_by_text("Admin consent granted in your directory").wait_for()
+    verify_contoso(admin)
+
+    support = new_page(chromium_browser)
+    key = support_creates_a_key(support, stack)
+    support.goto(f"{stack.url}/support/overview/")
+    health = support.locator(".vendor-health")
+    expect(health).to_contain_text("The certificate is valid.")
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {key}"
+    rows = api.get(f"{stack.url}/api/v1/connections/", timeout=30).json()["results"]
+    (contoso,) = [row for row in rows if row["mailbox"]["address"] == MAILBOX]
+    assert contoso["credential"]["type"] == "vendor_app"
+    out = reference_client(stack, key, contoso["id"])
+    assert "Newest message: '[Mailbox portal check] Connection check" in out, out
+    assert key not in stack.output()
+    assert "PRIVATE KEY" not in stack.output()

@@ -114,7 +114,10 @@ class Acme:
         self.secret.set_value("abc8Q~url-access-test-secret")
         self.secret.save()
         self.draft = CertificateDraft(
-            app=self.app, certificate_pem="-----BEGIN CERTIFICATE-----", thumbprint="AB" * 20
+            tenant=tenant,
+            app=self.app,
+            certificate_pem="-----BEGIN CERTIFICATE-----",
+            thumbprint="AB" * 20,
         )
         self.draft.expires_on = "2030-01-31"
         vault.seal(self.draft, "private_key", "-----BEGIN PRIVATE KEY-----")

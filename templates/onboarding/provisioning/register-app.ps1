@@ -59,14 +59,19 @@ $certificate = @{
 $registration = @{
     DisplayName            = $displayName
     SignInAudience         = {{ sign_in_audience }}
-    Web                    = @{ RedirectUris = $redirectUris }
-    RequiredResourceAccess = @(
+    Web                    = @{
+        RedirectUris = $redirectUris
+{% if implicit_tokens %}        ImplicitGrantSettings = @{ EnableAccessTokenIssuance = $true; EnableIdTokenIssuance = $true }
+{% endif %}    }
+{% if public_client %}    IsFallbackPublicClient = $true
+{% endif %}    RequiredResourceAccess = @(
         @{
             ResourceAppId  = $graphAppId
             ResourceAccess = @(
                 @{ Id = $mailRead; Type = 'Role' }
                 @{ Id = $mailSend; Type = 'Role' }
-            )
+{% for scope in delegated %}                @{ Id = '{{ scope }}'; Type = 'Scope' }
+{% endfor %}            )
         }
     )
     KeyCredentials         = @($certificate)
@@ -158,6 +163,6 @@ Write-Host ('Display name : ' + $app.DisplayName)
 Write-Host ('Application (client) ID : ' + $app.AppId)
 Write-Host ('Object ID : ' + $app.Id)
 Write-Host ('Directory (tenant) ID : ' + $context.TenantId)
-Write-Host 'Supported account types : My organization only'
+Write-Host 'Supported account types : {% if implicit_tokens %}All Microsoft account users{% else %}My organization only{% endif %}'
 Write-Host ('Certificate ID : ' + $certificateId)
 {% endautoescape %}

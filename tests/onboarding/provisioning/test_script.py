@@ -661,6 +661,30 @@ def test_the_script_registers_an_app_the_portals_certificate_signs_in_to(
     assert form.object_id == app["id"]
 
 
+def test_with_the_owners_sign_in_and_the_password_it_registers_step_2s_settings(
+    emulator, http, cca, contoso, made
+):
+    """A portal whose mailboxes' owners sign in themselves, and that keeps the legacy
+    password sign-in: the account types, implicit-grant tokens and public client flows
+    that step 2 lists, and the delegated Mail.Read step 3 lists."""
+    script = Script(render(made, interactive=True, password=True))
+    result, _ = emulator_run(emulator, http, cca, contoso, script)
+    registration = result.calls[3].body
+    assert registration["signInAudience"] == "AzureADandPersonalMicrosoftAccount"
+    assert registration["web"]["implicitGrantSettings"] == {
+        "enableAccessTokenIssuance": True,
+        "enableIdTokenIssuance": True,
+    }
+    assert registration["isFallbackPublicClient"] is True
+    access = registration["requiredResourceAccess"][0]["resourceAccess"]
+    assert {"id": "570282fd-fa5c-430d-a7fd-fc8dc98a9dca", "type": "Scope"} in access
+    stored = emulator.store.app(result.env["app"]["appId"])
+    assert stored.sign_in_audience == "AzureADandPersonalMicrosoftAccount"
+    assert (stored.implicit_access_tokens, stored.implicit_id_tokens) == (True, True)
+    assert stored.public_client is True
+    assert "Supported account types : All Microsoft account users" in essentials(script, result.env)
+
+
 def test_with_what_if_it_signs_in_lists_each_change_and_makes_none(
     emulator, http, cca, contoso, made
 ):
@@ -741,6 +765,7 @@ def test_step_1_reads_the_ids_the_script_prints(made, joined):
         "client_id": CLIENT_ID,
         "object_id": OBJECT_ID,
         "directory_id": DIRECTORY_ID,
+        "certificate_id": KEY_ID,
     }
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from microsoft_emulator.state import AppRegistration, Directory, User
 from onboarding.models import Tenant, VendorCredential
+from onboarding.progress import record_progress
 from onboarding.vendor import connect, credential
 from tests.microsoft_emulator.conftest import PortSession, csrf, sign_in
 
@@ -37,6 +38,13 @@ class Customer:
 
 @pytest.fixture
 def vendor(emulated_microsoft, settings, db) -> Vendor:
+    return make_vendor(emulated_microsoft, settings)
+
+
+def make_vendor(emulated_microsoft: Any, settings: Any) -> Vendor:
+    """The vendor's directory and multi-tenant app (its redirect URIs at the portal's
+    PORTAL_BASE_URL: set that first), the portal configured for it, and the vendor's
+    certificate made in the vault, uploaded and in use."""
     home = emulated_microsoft.add_directory("Logistics vendor", "logisticsvendor.onmicrosoft.com")
     app = emulated_microsoft.register_app(
         home,
@@ -59,6 +67,12 @@ def vendor(emulated_microsoft, settings, db) -> Vendor:
 
 @pytest.fixture
 def customer(emulated_microsoft) -> Customer:
+    return make_customer(emulated_microsoft)
+
+
+def make_customer(emulated_microsoft: Any) -> Customer:
+    """Contoso with a Global Administrator, a mailbox with one message, a plain user;
+    no app of its own."""
     directory = emulated_microsoft.add_directory("Contoso", "contoso.onmicrosoft.com")
     admin = emulated_microsoft.add_user(
         directory, "admin@contoso.onmicrosoft.com", ADMIN_PASSWORD, admin=True
@@ -73,6 +87,7 @@ def customer(emulated_microsoft) -> Customer:
 def vendor_tenant(acme: Tenant) -> Tenant:
     acme.setup_mode = Tenant.SetupMode.VENDOR
     acme.save(update_fields=["setup_mode"])
+    record_progress(acme)  # as the start page's choice does
     return acme
 
 

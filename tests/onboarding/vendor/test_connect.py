@@ -4,6 +4,7 @@ check of a mailbox with the vendor's certificate in the customer's directory."""
 
 from __future__ import annotations
 
+import jwt
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -238,3 +239,39 @@ def test_a_tenant_on_its_own_app_has_no_vendor_consent(client, alice, acme, vend
     client.force_login(alice)
     response = client.post(reverse("onboarding:vendor-consent-start", args=[acme.pk]))
     assert response.status_code == 404
+
+
+def test_the_operations_api_lists_the_connection_and_hands_out_its_token(
+    admin_client,
+    vendor,
+    customer,
+    vendor_tenant,
+    emulated_microsoft,
+    django_capture_on_commit_callbacks,
+):
+    """The operations app never needs the vendor's key: the portal's token call signs in
+    with it in the customer's directory."""
+    from django.db.models import Q
+
+    from api.connections import connections, row
+    from api.tokens import issue
+
+    through_consent(admin_client, emulated_microsoft, vendor_tenant, customer.admin.upn)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("onboarding:mailbox", args=[vendor_tenant.pk]),
+            {"address": customer.mailbox.upn},
+        )
+    mailbox = connections(Q(tenant=vendor_tenant)).get()
+    listed = row(mailbox)
+    assert listed["credential"] == {"type": "vendor_app", "secret_id": None, "expires_on": None}
+    assert listed["health"] == "healthy"
+    token = issue(mailbox)
+    assert token.kind == "application"
+    assert token.expires_in >= 300
+    # The emulator's token (the test may read it; the portal does not): issued in the
+    # customer's directory to the vendor's app, with the two roles.
+    claims = jwt.decode(token.access_token, options={"verify_signature": False})
+    assert claims["tid"] == customer.directory.id
+    assert claims["appid"] == vendor.app.client_id
+    assert set(claims["roles"]) == {"Mail.Read", "Mail.Send"}

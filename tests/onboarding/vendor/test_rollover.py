@@ -3,7 +3,7 @@ the portal's clock and the in-process emulator's alike), and what support hears.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -24,9 +24,24 @@ def thumbprints(emulator, app) -> set[str]:
     return {c.thumbprint for c in emulator.store.app(app.client_id).key_credentials}
 
 
-def due(vendor) -> timezone.datetime:
+def in_use_thumbprint() -> str:
+    in_use = credential.in_use()
+    assert in_use is not None
+    return in_use.thumbprint
+
+
+def expiry() -> datetime:
+    """Midnight of the day the certificate in use expires."""
+    in_use = credential.in_use()
+    assert in_use is not None
+    return timezone.make_aware(datetime.combine(in_use.expires_on, datetime.min.time()))
+
+
+def due(vendor) -> datetime:
     """A moment inside the rollover's lead time of the certificate in use."""
-    return rollover.starts_on(credential.in_use()) + timedelta(hours=1)
+    in_use = credential.in_use()
+    assert in_use is not None
+    return rollover.starts_on(in_use) + timedelta(hours=1)
 
 
 def test_nothing_is_due_before_the_lead_time(vendor):
@@ -52,7 +67,7 @@ def test_it_rolls_over_through_every_stage_and_the_api_signs_in_with_the_new_key
         assert rollover.advance() == rollover.Advanced(wait=60.0)  # Entra replicates
     with time_machine.travel(start + timedelta(seconds=121), tick=False):
         assert rollover.advance().stage == "switched"
-    assert credential.in_use().thumbprint == new.thumbprint
+    assert in_use_thumbprint() == new.thumbprint
     old.refresh_from_db()
     assert old.status == Status.RETIRED
     with time_machine.travel(start + timedelta(hours=1), tick=False):
@@ -98,7 +113,7 @@ def test_graph_down_on_every_try_stops_the_rollover_and_tells_support_once(
     assert [m.subject for m in mail.outbox] == ["The vendor app's certificate did not renew itself"]
     assert "ServiceUnavailable" in mail.outbox[0].body
     # The certificate in use still is; nothing more happens until support retries.
-    assert credential.in_use().thumbprint == vendor.row.thumbprint
+    assert in_use_thumbprint() == vendor.row.thumbprint
     with time_machine.travel(moment + timedelta(hours=2), tick=False):
         assert rollover.advance().stage == ""
     assert len(mail.outbox) == 1
@@ -158,9 +173,7 @@ def test_the_health_line_says_when_nothing_is_in_use(vendor):
 def test_support_is_reminded_once_per_threshold_of_a_certificate_from_files(vendor, settings):
     settings.PORTAL_VENDOR_APP_CERTIFICATE = vendor.row.certificate_pem
     settings.PORTAL_VENDOR_APP_PRIVATE_KEY = vendor.row.reveal_private_key()
-    expires = timezone.make_aware(
-        timezone.datetime.combine(credential.in_use().expires_on, timezone.datetime.min.time())
-    )
+    expires = expiry()
     with time_machine.travel(expires - timedelta(days=29), tick=False):
         assert watch.remind() == ["expiry:30"]
         assert watch.remind() == []  # once
@@ -172,9 +185,7 @@ def test_support_is_reminded_once_per_threshold_of_a_certificate_from_files(vend
 
 
 def test_a_self_renewing_certificate_reminds_support_only_a_week_before(vendor):
-    expires = timezone.make_aware(
-        timezone.datetime.combine(credential.in_use().expires_on, timezone.datetime.min.time())
-    )
+    expires = expiry()
     with time_machine.travel(expires - timedelta(days=20), tick=False):
         assert watch.remind() == []
     with time_machine.travel(expires - timedelta(days=5), tick=False):

@@ -55,6 +55,7 @@ def test_choosing_the_vendor_app_skips_steps_1_2_and_4(as_alice, acme, vendor_on
     assert response["Location"] == reverse("onboarding:resume", args=[acme.pk])
     acme.refresh_from_db()
     assert acme.setup_mode == "vendor"
+    assert acme.onboarding_step == 3  # support's lists: waiting at consent, not step 1
     event = AuditEvent.objects.get(action="setup_mode.chosen")
     assert (event.details["mode"], event.details["previous"]) == ("vendor", "")
     step_3 = reverse("onboarding:permissions", args=[acme.pk])
