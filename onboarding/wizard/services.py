@@ -245,27 +245,35 @@ def save_mailbox(
 def create_certificate(app: AppRegistration, *, actor: Actor) -> CertificateDraft:
     """Step 4, certificate: a new key pair and certificate for the admin to upload in
     Entra. Only the newest draft is kept: making another replaces it."""
-    made = certificates.make(tenant_name=app.tenant.name)
     with transaction.atomic():
         app.certificate_drafts.all().delete()
-        draft = CertificateDraft(
-            tenant=app.tenant,
-            app=app,
-            certificate_pem=made.certificate_pem,
-            thumbprint=made.thumbprint,
-            expires_on=made.not_after.date(),
-            created_by=actor.user,
-        )
-        vault.seal(draft, "private_key", made.private_key_pem)
-        draft.save()
-        audit_record(
-            action="certificate.created",
-            actor=actor,
-            tenant=app.tenant,
-            obj=draft,
-            thumbprint=made.thumbprint,
-            expires_on=draft.expires_on.isoformat(),
-        )
+        return _new_draft(app.tenant, app, actor=actor, via="step 4")
+
+
+def _new_draft(
+    tenant: Tenant, app: AppRegistration | None, *, actor: Actor, via: str
+) -> CertificateDraft:
+    """A new key pair sealed in a draft (the caller holds the transaction), audited."""
+    made = certificates.make(tenant_name=tenant.name)
+    draft = CertificateDraft(
+        tenant=tenant,
+        app=app,
+        certificate_pem=made.certificate_pem,
+        thumbprint=made.thumbprint,
+        expires_on=made.not_after.date(),
+        created_by=actor.user,
+    )
+    vault.seal(draft, "private_key", made.private_key_pem)
+    draft.save()
+    audit_record(
+        action="certificate.created",
+        actor=actor,
+        tenant=tenant,
+        obj=draft,
+        thumbprint=made.thumbprint,
+        expires_on=draft.expires_on.isoformat(),
+        via=via,
+    )
     return draft
 
 
@@ -374,28 +382,9 @@ def script_certificate(tenant: Tenant, *, actor: Actor) -> CertificateDraft:
     found = fresh.order_by("-created_at").first()
     if found is not None:
         return found
-    made = certificates.make(tenant_name=tenant.name)
     with transaction.atomic():
         drafts.delete()
-        draft = CertificateDraft(
-            tenant=tenant,
-            certificate_pem=made.certificate_pem,
-            thumbprint=made.thumbprint,
-            expires_on=made.not_after.date(),
-            created_by=actor.user,
-        )
-        vault.seal(draft, "private_key", made.private_key_pem)
-        draft.save()
-        audit_record(
-            action="certificate.created",
-            actor=actor,
-            tenant=tenant,
-            obj=draft,
-            thumbprint=made.thumbprint,
-            expires_on=draft.expires_on.isoformat(),
-            via="PowerShell script",
-        )
-    return draft
+        return _new_draft(tenant, None, actor=actor, via="PowerShell script")
 
 
 def script_registered(

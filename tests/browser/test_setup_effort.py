@@ -38,6 +38,16 @@ def record(walk: str, effort: Effort) -> dict[str, int]:
     return figures
 
 
+def start_with(page, portal, acme, charlie, way: str) -> None:
+    """From the invitation to the start page's choice of `way`."""
+    accept_invitation(page, portal, acme, charlie)
+    page.get_by_role("link", name="Set up the mailbox connection").click()
+    page.get_by_role("heading", name="How do you want to connect?").wait_for()
+    fits_a_phone(page)
+    page.get_by_label(way).check()
+    page.get_by_role("button", name="Continue").click()
+
+
 def add_mailbox_and_verify(page, address: str) -> None:
     page.get_by_role("heading", name="Mailbox", exact=True).wait_for()
     page.get_by_label("Mailbox address").fill(address)
@@ -54,13 +64,7 @@ def test_with_the_vendors_app_one_consent_and_one_mailbox_address_reach_a_green_
     customer = make_customer(emulated_microsoft)
     page = admin_page
     effort = Effort().attach(page.context)
-    accept_invitation(page, portal, acme, charlie)
-    page.get_by_role("link", name="Set up the mailbox connection").click()
-
-    page.get_by_role("heading", name="How do you want to connect?").wait_for()
-    fits_a_phone(page)
-    page.get_by_label("Consent to the vendor's app (quickest)").check()
-    page.get_by_role("button", name="Continue").click()
+    start_with(page, portal, acme, charlie, "Consent to the vendor's app (quickest)")
 
     page.get_by_role("heading", name="Admin consent to the vendor's app").wait_for()
     fits_a_phone(page)
@@ -96,10 +100,7 @@ def test_with_their_own_app_the_guides_way_reaches_a_green_verify(
     settings.ENTRA_ADMIN_URL = emulated_microsoft.base_url
     page = admin_page
     effort = Effort().attach(page.context)
-    accept_invitation(page, portal, acme, charlie)
-    page.get_by_role("link", name="Set up the mailbox connection").click()
-    page.get_by_label("Register your own app").check()
-    page.get_by_role("button", name="Continue").click()
+    start_with(page, portal, acme, charlie, "Register your own app")
     walk_steps_1_to_3(page, customer.admin.upn, ADMIN_PASSWORD)
 
     page.get_by_role("heading", name="Client secret", exact=True).wait_for()
@@ -128,10 +129,7 @@ def test_with_the_powershell_script_one_paste_replaces_steps_1_to_4(
     make_vendor(emulator, settings)  # offered, so the start page is part of the walk
     page = admin_page
     effort = Effort().attach(page.context)
-    accept_invitation(page, portal, acme, charlie)
-    page.get_by_role("link", name="Set up the mailbox connection").click()
-    page.get_by_label("Register your own app").check()
-    page.get_by_role("button", name="Continue").click()
+    start_with(page, portal, acme, charlie, "Register your own app")
     page.get_by_role("heading", name="Register the application").wait_for()
     with page.expect_download() as downloaded:
         page.get_by_role("button", name="Download the PowerShell script").click()

@@ -21,6 +21,7 @@ from tests.onboarding.vendor.conftest import (
     through_consent,
 )
 from tests.personal_mailbox import text
+from tests.recordings import load
 
 pytestmark = pytest.mark.django_db
 
@@ -275,3 +276,87 @@ def test_the_operations_api_lists_the_connection_and_hands_out_its_token(
     assert claims["tid"] == customer.directory.id
     assert claims["appid"] == vendor.app.client_id
     assert set(claims["roles"]) == {"Mail.Read", "Mail.Send"}
+
+
+def _to_sign_in_callback(client, emulator, tenant, upn):
+    """Consent and the proving sign-in at Microsoft, up to the code coming back."""
+    http, answer = consent_at_microsoft(emulator, press_consent(client, tenant), upn)
+    returned = client.get(reverse("onboarding:vendor-consent-callback"), answer)
+    authorize = http.get(returned["Location"], allow_redirects=False)
+    return query(authorize.headers["Location"])
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status"), [("token", 503), ("token", 429), ("graph.user", 503)]
+)
+def test_microsoft_failing_midway_binds_nothing_and_says_to_try_again(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft, endpoint, status
+):
+    code = _to_sign_in_callback(admin_client, emulated_microsoft, vendor_tenant, customer.admin.upn)
+    if status == 429:
+        emulated_microsoft.set_fault(endpoint, throttle_share=1.0, retry_after=5)
+    else:
+        emulated_microsoft.set_fault(endpoint, error_share=1.0, error_status=status)
+    response = admin_client.get(reverse("onboarding:vendor-sign-in-callback"), code)
+    assert response.status_code == 503
+    assert "Microsoft did not answer in time" in text(response)
+    assert not AppRegistration.objects.filter(tenant=vendor_tenant).exists()
+
+
+def test_the_vendors_credential_missing_stops_consent_with_a_page(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    from onboarding.models import VendorCredential
+
+    _, answer = consent_at_microsoft(
+        emulated_microsoft, press_consent(admin_client, vendor_tenant), customer.admin.upn
+    )
+    VendorCredential.objects.update(status=VendorCredential.Status.RETIRED)
+    response = admin_client.get(reverse("onboarding:vendor-consent-callback"), answer)
+    assert response.status_code == 503
+    assert "The vendor's app cannot sign in right now" in text(response)
+    assert "vendor_credential_missing" in text(response)
+
+
+def test_a_check_after_the_app_was_removed_from_the_directory_points_to_step_3(
+    admin_client,
+    vendor,
+    customer,
+    vendor_tenant,
+    emulated_microsoft,
+    django_capture_on_commit_callbacks,
+):
+    """The customer deletes the vendor's enterprise app: Microsoft then knows no such app
+    in the directory (AADSTS700016), which for vendor mode is consent to grant again."""
+    through_consent(admin_client, emulated_microsoft, vendor_tenant, customer.admin.upn)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("onboarding:mailbox", args=[vendor_tenant.pk]),
+            {"address": customer.mailbox.upn},
+        )
+    mailbox = vendor_tenant.mailboxes.get()
+    emulated_microsoft.store.delete_service_principal(vendor.app, customer.directory)
+    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    assert run.status == CheckRun.Status.FAILED
+    assert steps(run)["token"] == ("failed", "vendor_consent_missing")
+
+
+def test_microsofts_recorded_unknown_app_answer_reads_as_consent_to_grant_again(
+    admin_client,
+    vendor,
+    customer,
+    vendor_tenant,
+    emulated_microsoft,
+    django_capture_on_commit_callbacks,
+):
+    through_consent(admin_client, emulated_microsoft, vendor_tenant, customer.admin.upn)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("onboarding:mailbox", args=[vendor_tenant.pk]),
+            {"address": customer.mailbox.upn},
+        )
+    mailbox = vendor_tenant.mailboxes.get()
+    load("token_unknown_client_id").replay_into(emulated_microsoft)
+    run = run_check(mailbox, django_capture_on_commit_callbacks)
+    assert steps(run)["token"] == ("failed", "vendor_consent_missing")
+    assert run.error_code == "AADSTS700016"
