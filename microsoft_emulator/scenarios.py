@@ -77,6 +77,17 @@ VENDOR_DIRECTORY_ID = "7d1c4e2a-3b5f-4a6e-9c8d-1f2e3a4b5c6d"
 VENDOR_APP_ID = "3f9a7c1e-5b2d-4e8f-a6c4-9d1b2e3f4a5b"
 VENDOR_APP_OBJECT_ID = "b2c4d6e8-1a3f-4b5d-8e7c-6a9b0c1d2e3f"
 VENDOR_APP_NAME = "Mail connector"
+# The vendor's registration app (automatic mode): multi-tenant, a public client, the
+# delegated permissions with which the portal registers a customer's own app.
+PROVISIONING_APP_ID = "6c2e8a4f-1d3b-4f5a-9e7c-2b4d6f8a0c1e"
+PROVISIONING_CALLBACK_PATH = "/onboarding/provisioning/callback/"
+PROVISIONING_SCOPES = (
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "Application.Read.All",
+    "Policy.Read.ApplicationConfiguration",
+    "User.Read",
+)
 # What the README tells the vendor to configure: work accounts of any directory, the
 # portal's two vendor callbacks, Mail.Read and Mail.Send (application) and User.Read.
 VENDOR_CALLBACK_PATHS = (
@@ -114,6 +125,19 @@ def add_vendor(state: State, *, portal_url: str, certificate_pem: str = "") -> A
         state.service_principals.append(ServicePrincipal(VENDOR_DIRECTORY_ID, VENDOR_APP_ID))
     base = portal_url.rstrip("/")
     app.redirect_uris = [f"{base}{path}" for path in VENDOR_CALLBACK_PATHS]
+    registrar = next((a for a in state.apps if a.client_id == PROVISIONING_APP_ID), None)
+    if registrar is None:
+        registrar = AppRegistration(
+            name=f"{VENDOR_APP_NAME} setup",
+            directory_id=VENDOR_DIRECTORY_ID,
+            client_id=PROVISIONING_APP_ID,
+            sign_in_audience="AzureADMultipleOrgs",
+            public_client=True,
+            permissions=[Permission(scope, kind="Delegated") for scope in PROVISIONING_SCOPES],
+        )
+        state.apps.append(registrar)
+        state.service_principals.append(ServicePrincipal(VENDOR_DIRECTORY_ID, PROVISIONING_APP_ID))
+    registrar.redirect_uris = [f"{base}{PROVISIONING_CALLBACK_PATH}"]
     if certificate_pem:
         entry = certificates.key_credential(certificates.load_certificate(certificate_pem))
         if all(c.thumbprint != entry.thumbprint for c in app.key_credentials):

@@ -49,6 +49,8 @@ class Tenant(models.Model):
         MANUAL = "manual", "Your own app, registered by hand"
         # The vendor's multi-tenant app: one admin consent, no app of the customer's.
         VENDOR = "vendor", "The vendor's app"
+        # The customer's own app, registered by the portal with the admin's sign-in.
+        AUTOMATIC = "automatic", "Your own app, registered by the portal"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -265,6 +267,7 @@ class ConsentUse(models.Model):
         OWNER_LINK = "owner", "Mailbox owner's sign-in link"
         VENDOR_CONSENT = "vconsent", "Vendor app consent state"
         VENDOR_SIGN_IN = "vsignin", "Vendor app sign-in state"
+        PROVISIONING = "provsign", "App registration sign-in state"
 
     key = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -730,3 +733,47 @@ class VendorNotice(models.Model):
 
     def __str__(self) -> str:
         return f"Vendor notice {self.topic} for {self.thumbprint}"
+
+
+class ProvisioningRun(models.Model):
+    """One attempt of the portal to register a tenant's own app in its directory with a
+    signed-in admin's delegated token (onboarding.provisioning.workflow), which is never
+    stored. `created` lists what the attempt made in the directory, each item recorded
+    as soon as Graph answers, so that nothing the portal made goes unlisted: a failed
+    attempt removes it, or names it for the next attempt (or the admin) to remove."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Registered"
+        FAILED = "failed", "Failed, nothing left in the directory"
+        LEFT_OVER = "left_over", "Failed, items left in the directory"
+        CLEANED = "cleaned", "Left-over items removed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="provisioning_runs")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    directory_id = models.UUIDField()
+    # Who signed in at Microsoft (the ID token's preferred_username).
+    signed_in_as = models.CharField(max_length=254, blank=True)
+    display_name = models.CharField(max_length=120)
+    # "certificate" or "secret": what the admin asked for (a policy may turn a secret
+    # into a certificate: `credential_note` says why).
+    credential_kind = models.CharField(max_length=16)
+    credential_note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    # [{"kind": "application" | "service_principal" | "app_role_assignment" | "password",
+    #   "id": ..., "label": ...}], in the order they were made.
+    created = models.JSONField(default=list, blank=True)
+    # The step that failed and Microsoft's code (never a secret or a token).
+    failed_step = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=128, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Registration of {self.display_name} ({self.status})"

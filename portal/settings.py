@@ -384,6 +384,12 @@ if bool(PORTAL_VENDOR_APP_PRIVATE_KEY) != bool(PORTAL_VENDOR_APP_CERTIFICATE):
         "Set both PORTAL_VENDOR_APP_PRIVATE_KEY(_FILE) and "
         "PORTAL_VENDOR_APP_CERTIFICATE(_FILE), or neither."
     )
+# The vendor's provisioning app: a multi-tenant public client (no credential) that a
+# customer's admin signs in to, so that the portal registers the customer's own app with
+# the admin's delegated token (used once, never stored). Empty turns that way off.
+PORTAL_PROVISIONING_APP_ID = env_str("PORTAL_PROVISIONING_APP_ID", "").strip().lower()
+if PORTAL_PROVISIONING_APP_ID and not re.fullmatch(_GUID, PORTAL_PROVISIONING_APP_ID):
+    raise ImproperlyConfigured("PORTAL_PROVISIONING_APP_ID must be a GUID.")
 CELERY_BEAT_SCHEDULE["watch-vendor-credential"] = {
     "task": "onboarding.tasks.watch_vendor_credential",
     "schedule": timedelta(hours=1),

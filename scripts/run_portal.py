@@ -82,13 +82,16 @@ def ensure_encryption_keys(var: Path) -> None:
 
 
 def vendor_app_settings() -> None:
-    """Vendor mode on, with the emulator's demo vendor app (unless set otherwise)."""
+    """Vendor mode and the automatic registration on, with the emulator's demo vendor
+    app and registration app (unless set otherwise)."""
     from microsoft_emulator.scenarios import (
+        PROVISIONING_APP_ID,
         VENDOR_APP_ID,
         VENDOR_APP_OBJECT_ID,
         VENDOR_DIRECTORY_ID,
     )
 
+    os.environ.setdefault("PORTAL_PROVISIONING_APP_ID", PROVISIONING_APP_ID)
     os.environ.setdefault("PORTAL_VENDOR_APP_ID", VENDOR_APP_ID)
     os.environ.setdefault("PORTAL_VENDOR_APP_OBJECT_ID", VENDOR_APP_OBJECT_ID)
     os.environ.setdefault("PORTAL_VENDOR_DIRECTORY", VENDOR_DIRECTORY_ID)

@@ -106,6 +106,27 @@ SENTENCES: dict[str, tuple[str, Callable[[Details], str]]] = {
         ),
     ),
     "vendor_consent.failed": ("consent", _consent_failed),
+    "provisioning.started": (
+        "setup",
+        lambda d: (
+            f"The portal started registering the app (credential: {d.get('credential', '?')})"
+        ),
+    ),
+    "provisioning.registered": (
+        "setup",
+        lambda d: f"The portal registered the app {d.get('client_id', '?')}: steps 1 to 4 done",
+    ),
+    "provisioning.failed": (
+        "setup",
+        lambda d: (
+            f"The app's registration stopped at {d.get('step', '?')} ({d.get('code', '?')})"
+            + (": items left in the directory" if d.get("left_over") else ": nothing left")
+        ),
+    ),
+    "provisioning.cleaned": (
+        "setup",
+        lambda d: "Items an earlier registration left in the directory removed",
+    ),
     "consent.confirmed": ("consent", lambda d: "Admin consent confirmed by a passing check"),
     "client_secret.saved": ("secret", lambda d: "Step 4: client secret saved"),
     "client_secret.active": ("secret", lambda d: "Client secret proved by a check: now in use"),

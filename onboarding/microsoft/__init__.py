@@ -31,6 +31,7 @@ from onboarding.microsoft.identity import (
 )
 from onboarding.microsoft.provisioning import (
     GRAPH_APP_ROLES,
+    MAIL_ROLES,
     ROLES_THAT_GRANT_APP_ROLES,
     CreatedApplication,
     CredentialPolicy,
@@ -49,6 +50,7 @@ from onboarding.microsoft.provisioning import (
 
 __all__ = [
     "GRAPH_APP_ROLES",
+    "MAIL_ROLES",
     "ROLES_THAT_GRANT_APP_ROLES",
     "AppCredential",
     "AppToken",

@@ -203,26 +203,45 @@ def create_application(
     redirect_uris: Iterable[str],
     certificate_der_b64: str | None,
     required_roles: Iterable[str] = MAIL_ROLES,
+    personal_accounts: bool = False,
+    public_client: bool = False,
+    delegated_scope_ids: Iterable[str] = (),
 ) -> CreatedApplication:
     """POST /applications (Application.ReadWrite.All): a single-tenant app
     (AzureADMyOrg) with Web redirect URIs, asking for Microsoft Graph's application
     permissions `required_roles` (by name: Mail.Read, Mail.Send), and the certificate
     (its DER in base64) as its first key credential when given. No secret: Graph takes
     those from addPassword only (tests/recordings/graph_create_application). Entra does
-    not make display names unique: see `find_applications`."""
+    not make display names unique: see `find_applications`.
+
+    personal_accounts: work and personal accounts (AzureADandPersonalMicrosoftAccount)
+    with implicit-grant tokens, public_client: "Allow public client flows", and
+    delegated_scope_ids (type Scope): step 2's and 3's settings where the portal asks
+    for them (onboarding.microsoft.admin_center.Asks)."""
     resource_access = []
     for name in required_roles:
         if name not in GRAPH_APP_ROLES:
             raise ValueError(f"{name!r} is none of {', '.join(GRAPH_APP_ROLES)}")
         resource_access.append({"id": GRAPH_APP_ROLES[name], "type": "Role"})
+    resource_access += [{"id": scope, "type": "Scope"} for scope in delegated_scope_ids]
+    web: dict[str, Any] = {"redirectUris": list(redirect_uris)}
+    if personal_accounts:
+        web["implicitGrantSettings"] = {
+            "enableAccessTokenIssuance": True,
+            "enableIdTokenIssuance": True,
+        }
     body: dict[str, Any] = {
         "displayName": display_name,
-        "signInAudience": "AzureADMyOrg",
-        "web": {"redirectUris": list(redirect_uris)},
+        "signInAudience": "AzureADandPersonalMicrosoftAccount"
+        if personal_accounts
+        else "AzureADMyOrg",
+        "web": web,
         "requiredResourceAccess": [
             {"resourceAppId": GRAPH_APP_ID, "resourceAccess": resource_access}
         ],
     }
+    if public_client:
+        body["isFallbackPublicClient"] = True
     if certificate_der_b64:
         body["keyCredentials"] = [
             {

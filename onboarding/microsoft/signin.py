@@ -62,9 +62,9 @@ def graph_scopes(names: tuple[str, ...] = SCOPES) -> list[str]:
     return [f"{graph}/{name}" for name in names]
 
 
-def _app(authority: str, client_id: str, client_secret: str, certificate: str) -> Any:
+def _app(authority: str, client_id: str, client_secret: str | None, certificate: str) -> Any:
     """`certificate`: a certificate credential's public PEM (`client_secret` is then its
-    private key), or ""."""
+    private key), or "". No `client_secret`: a public client (PKCE alone)."""
     if len(http.msal_http_cache) > _MAX_HTTP_CACHE:  # it holds throttling entries too
         http.msal_http_cache.clear()
     return _new_app(
@@ -81,7 +81,7 @@ def start(
     *,
     authority: str,
     client_id: str,
-    client_secret: str,
+    client_secret: str | None,
     redirect_uri: str,
     login_hint: str,
     certificate: str = "",
@@ -118,7 +118,7 @@ def finish(
     *,
     authority: str,
     client_id: str,
-    client_secret: str,
+    client_secret: str | None,
     flow: dict[str, Any],
     auth_response: dict[str, str],
     certificate: str = "",

@@ -32,7 +32,10 @@ from onboarding.models import (
     Tenant,
 )
 from onboarding.progress import progress_for
+from onboarding.provisioning import flow as provisioning_flow
 from onboarding.provisioning import script
+from onboarding.provisioning import views as provisioning_views
+from onboarding.provisioning import workflow as provisioning_workflow
 from onboarding.renewal import workflow as renewal
 from onboarding.status import tenant_summary
 from onboarding.steps import (
@@ -70,6 +73,8 @@ def resume(request: HttpRequest, tenant_id: object) -> HttpResponse:
 
 def _offered_modes() -> list[tuple[str, str]]:
     modes = [Tenant.SetupMode.VENDOR] if vendor.enabled() else []
+    if provisioning_flow.enabled():
+        modes.append(Tenant.SetupMode.AUTOMATIC)
     modes.append(Tenant.SetupMode.MANUAL)
     return [(mode.value, mode.label) for mode in modes]
 
@@ -99,6 +104,8 @@ def start(request: HttpRequest, tenant_id: object) -> HttpResponse:
 @wizard_step(REGISTER)
 def register(request: HttpRequest, page: WizardPage) -> HttpResponse:
     app = page.app
+    if page.tenant.setup_mode == Tenant.SetupMode.AUTOMATIC and app is None:
+        return _registration_plan(request, page)
     initial = {"client_id": app.client_id, "directory": app.directory} if app else None
     form = RegisterForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -144,6 +151,18 @@ def register(request: HttpRequest, page: WizardPage) -> HttpResponse:
         app_list_url=admin_center.app_list_url(),
     )
     return render(request, "onboarding/register.html", context)
+
+
+def _registration_plan(request: HttpRequest, page: WizardPage) -> HttpResponse:
+    """Step 1 when the portal registers the app: every change it will make, then the
+    admin's sign-in (onboarding.provisioning)."""
+    context = page.context(
+        plan=provisioning_views.plan_of(page.tenant, "certificate"),
+        left_overs=provisioning_workflow.left_overs(page.tenant),
+    )
+    return consent.allow_form_to_microsoft(
+        render(request, "onboarding/provisioning/plan.html", context)
+    )
 
 
 def _script_output(

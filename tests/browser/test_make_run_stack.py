@@ -518,3 +518,22 @@ def test_a_new_admin_connects_through_the_vendors_app_with_one_consent_and_one_a
     assert "Newest message: '[Mailbox portal check] Connection check" in out, out
     assert key not in stack.output()
     assert "PRIVATE KEY" not in stack.output()
+
+
+def test_a_new_admin_has_the_portal_register_their_app_without_typing_an_id_or_secret(
+    chromium_browser, stack
+):
+    """Issue 19's "done when" for the automatic registration: from make run's invitation,
+    the portal registers Contoso's own app through the emulator's Graph with the admin's
+    one sign-in (the plan shown first), and make run's worker verifies green."""
+    admin = new_page(chromium_browser)
+    accept_contoso_invitation(admin, stack, way="Let the portal register your own app")
+    admin.get_by_role("heading", name="Let the portal register your app").wait_for()
+    expect(admin.locator(".plan-changes li")).to_have_count(7)
+    admin.get_by_role("button", name="Sign in with Microsoft and register the app").click()
+    sign_in_to_microsoft(admin, MS_ADMIN, MS_ADMIN_PASSWORD)
+    admin.get_by_role("heading", name="Permissions requested").wait_for()
+    admin.get_by_role("button", name="Accept").click()
+    admin.get_by_text("The portal registered").wait_for()
+    verify_contoso(admin)
+    assert "PRIVATE KEY" not in stack.output()

@@ -142,3 +142,37 @@ def test_with_the_powershell_script_one_paste_replaces_steps_1_to_4(
     add_mailbox_and_verify(page, contoso.mailbox.upn)
     figures = record("script", effort)
     assert figures["fields"] == INVITATION_FIELDS + 1 + 1  # the paste, the mailbox
+
+
+def test_with_the_portal_registering_the_app_no_id_or_secret_is_typed(
+    admin_page, portal, emulated_microsoft, acme, charlie, settings, monkeypatch
+):
+    from onboarding.provisioning import workflow
+    from tests.onboarding.provisioning.test_registration import (
+        ADMIN,
+        PASSWORD,
+        make_contoso,
+        make_provisioning_app,
+    )
+
+    monkeypatch.setattr(workflow, "_sleep", lambda seconds: None)
+    make_vendor(emulated_microsoft, settings)  # all three ways offered
+    make_provisioning_app(emulated_microsoft, settings)
+    contoso = make_contoso(emulated_microsoft)
+    page = admin_page
+    effort = Effort().attach(page.context)
+    start_with(page, portal, acme, charlie, "Let the portal register your own app")
+    page.get_by_role("heading", name="Let the portal register your app").wait_for()
+    fits_a_phone(page)
+    page.get_by_role("button", name="Sign in with Microsoft and register the app").click()
+    sign_in_to_microsoft(page, ADMIN, PASSWORD)
+    page.get_by_role("heading", name="Permissions requested").wait_for()
+    page.get_by_role("button", name="Accept").click()
+    page.get_by_text("The portal registered").wait_for()
+    add_mailbox_and_verify(page, "dispatch@contoso.onmicrosoft.com")
+    figures = record("automatic", effort)
+    # Typed: the invitation's three, Microsoft's sign-in (two), the mailbox (one).
+    assert figures["fields"] == INVITATION_FIELDS + 2 + 1
+    app = AppRegistration.objects.get(tenant=acme)
+    assert str(app.directory_id) == contoso.id
+    assert app.consent_confirmed_at is not None

@@ -55,6 +55,10 @@ PUBLIC = {
     # The mailbox owner's sign-in: Microsoft's return, and the owner's signed link.
     "onboarding:connect-callback",
     "onboarding:connect-owner",
+    # The portal registering an app: Microsoft's return (a colleague from a forwarded
+    # link has no portal account), and that signed link.
+    "onboarding:provisioning-callback",
+    "onboarding:provisioning-forwarded",
 }
 # The second-factor pages themselves: a signed-in staff member without a verified
 # session must be able to open them (that is how the session gets verified).

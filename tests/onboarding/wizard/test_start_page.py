@@ -44,6 +44,20 @@ def test_a_new_admin_is_asked_how_to_connect_when_the_vendor_app_is_offered(
     assert "Mail connector" in page
 
 
+def test_the_portal_registering_the_app_is_offered_with_its_app(
+    as_alice, acme, vendor_on, settings
+):
+    settings.PORTAL_PROVISIONING_APP_ID = "6c2e8a4f-1d3b-4f5a-9e7c-2b4d6f8a0c1e"
+    page = text(as_alice.get(start_url(acme)))
+    assert "Let the portal register your own app" in page
+    assert page.count("What it asks of you:") == 3
+    as_alice.post(start_url(acme), {"mode": "automatic"})
+    acme.refresh_from_db()
+    assert acme.setup_mode == "automatic"
+    step_1 = text(as_alice.get(reverse("onboarding:register", args=[acme.pk])))
+    assert "Sign in with Microsoft and register the app" in step_1
+
+
 def test_without_a_vendor_app_the_guides_way_starts_at_once(as_alice, acme, settings):
     settings.PORTAL_VENDOR_APP_ID = ""
     response = as_alice.get(reverse("onboarding:resume", args=[acme.pk]))
