@@ -24,6 +24,18 @@ from django.utils import timezone
 from onboarding.models import ConsentUse
 
 _AADSTS = re.compile(r"\bAADSTS(\d{4,9})\b")
+# What Microsoft sends back to an authorization code flow's redirect URI: the code and
+# its state, or an error (entra-docs v2-oauth2-auth-code-flow.md).
+AUTH_CODE_PARAMS = (
+    "state",
+    "code",
+    "session_state",
+    "client_info",
+    "error",
+    "error_subcode",
+    "error_description",
+    "error_uri",
+)
 
 
 def use_key(value: str) -> str:

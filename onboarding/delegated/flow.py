@@ -39,16 +39,7 @@ SESSION_KEY = "onboarding_sign_in_flows"
 MAX_PENDING = 5
 STATE_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 MAX_PARAM = 8192
-KNOWN_PARAMS = (
-    "state",
-    "code",
-    "session_state",
-    "client_info",
-    "error",
-    "error_subcode",
-    "error_description",
-    "error_uri",
-)
+KNOWN_PARAMS = callback_state.AUTH_CODE_PARAMS
 # What Microsoft's error redirect means for the owner (the page picks the words).
 FAILURE_KINDS = {
     "AADSTS65004": "declined",  # "User declined to consent to access the app."

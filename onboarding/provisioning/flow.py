@@ -30,16 +30,7 @@ SESSION_KEY = "onboarding_provisioning_states"
 MAX_PENDING = 5
 STATE_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 MAX_PARAM = 8192
-KNOWN_PARAMS = (
-    "state",
-    "code",
-    "session_state",
-    "client_info",
-    "error",
-    "error_subcode",
-    "error_description",
-    "error_uri",
-)
+KNOWN_PARAMS = callback_state.AUTH_CODE_PARAMS
 # The delegated permissions the registration needs, each for its call: register the app
 # (Application.ReadWrite.All), grant it Graph's app roles (AppRoleAssignment.ReadWrite.All),
 # read Graph's service principal and the apps of the directory (Application.Read.All),

@@ -96,14 +96,7 @@ def register(
         tenant=tenant, status=Status.RUNNING, started_at__gt=timezone.now() - RUNNING_FOR
     ).exists():
         return Outcome(None, failure="running")
-    run = ProvisioningRun.objects.create(
-        tenant=tenant,
-        started_by=actor.user,
-        directory_id=directory_id,
-        signed_in_as=signed_in_as[:254],
-        display_name=plan.display_name,
-        credential_kind=plan.credential_kind,
-    )
+    run = _new_run(tenant, plan, directory_id, signed_in_as, actor)
     audit_record(
         action="provisioning.started",
         actor=actor,
@@ -351,6 +344,25 @@ def _call(call: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
+def _new_run(
+    tenant: Tenant,
+    plan: Plan,
+    directory_id: str,
+    signed_in_as: str,
+    actor: Actor,
+    **fields: Any,
+) -> ProvisioningRun:
+    return ProvisioningRun.objects.create(
+        tenant=tenant,
+        started_by=actor.user,
+        directory_id=directory_id,
+        signed_in_as=signed_in_as[:254],
+        display_name=plan.display_name,
+        credential_kind=plan.credential_kind,
+        **fields,
+    )
+
+
 def _failed_before(
     tenant: Tenant,
     plan: Plan,
@@ -360,13 +372,12 @@ def _failed_before(
     exc: MicrosoftError,
 ) -> ProvisioningRun:
     """Microsoft failed before anything was made: a run that says so."""
-    run = ProvisioningRun.objects.create(
-        tenant=tenant,
-        started_by=actor.user,
-        directory_id=directory_id,
-        signed_in_as=signed_in_as[:254],
-        display_name=plan.display_name,
-        credential_kind=plan.credential_kind,
+    run = _new_run(
+        tenant,
+        plan,
+        directory_id,
+        signed_in_as,
+        actor,
         status=Status.FAILED,
         failed_step="roles",
         error_code=exc.code[:128],

@@ -55,16 +55,7 @@ CONSENT_PARAMS = (
     "error_subcode",
     "error_description",
 )
-SIGN_IN_PARAMS = (
-    "state",
-    "code",
-    "session_state",
-    "client_info",
-    "error",
-    "error_subcode",
-    "error_description",
-    "error_uri",
-)
+SIGN_IN_PARAMS = callback_state.AUTH_CODE_PARAMS
 # The one delegated permission the proof asks for: the vendor's app lists it (README),
 # so the admin's consent covers it and the sign-in shows no consent page.
 PROOF_SCOPES = ("User.Read",)

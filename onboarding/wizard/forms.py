@@ -72,6 +72,13 @@ ESSENTIALS_READ = (
 )
 
 
+VENDOR_NO_PERSONAL = (
+    "A personal Outlook.com, Hotmail or Live mailbox cannot be connected through the "
+    "vendor's app, which serves work accounts only. Choose another way to connect on the "
+    "start page (your own app), or enter a work mailbox."
+)
+
+
 class ModeForm(forms.Form):
     """The start page: how the admin connects (the modes this portal offers)."""
 
@@ -616,6 +623,9 @@ class MailboxForm(forms.Form):
             others = others.exclude(pk=self.mailbox.pk)
         if others.exists():
             raise ValidationError("This mailbox is already in your list.", code="duplicate")
+        if self.tenant.uses_vendor_app and is_personal_address(address):
+            # The vendor's app takes work accounts of any directory, not personal ones.
+            raise ValidationError(VENDOR_NO_PERSONAL, code="personal")
         return address
 
     def clean_upn(self) -> str:

@@ -360,3 +360,15 @@ def test_microsofts_recorded_unknown_app_answer_reads_as_consent_to_grant_again(
     run = run_check(mailbox, django_capture_on_commit_callbacks)
     assert steps(run)["token"] == ("failed", "vendor_consent_missing")
     assert run.error_code == "AADSTS700016"
+
+
+def test_a_personal_outlook_mailbox_is_refused_with_the_way_out(
+    admin_client, vendor, customer, vendor_tenant, emulated_microsoft
+):
+    through_consent(admin_client, emulated_microsoft, vendor_tenant, customer.admin.upn)
+    response = admin_client.post(
+        reverse("onboarding:mailbox", args=[vendor_tenant.pk]), {"address": "someone@outlook.com"}
+    )
+    assert response.status_code == 200
+    assert "cannot be connected through the vendor's app" in text(response)
+    assert not vendor_tenant.mailboxes.exists()
