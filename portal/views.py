@@ -4,8 +4,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from onboarding.provisioning import flow as provisioning
 from onboarding.status import tenant_summary
 from onboarding.steps import STEP_COUNT
+from onboarding.vendor import credential as vendor
 
 
 @login_required
@@ -22,6 +24,8 @@ def home(request: HttpRequest) -> HttpResponse:
         # "Before you start" matters while a setup is left, and most before it begins.
         "setup_left": any(summary.state.setup_left for _, summary in tenants),
         "not_started": any(summary.step == 1 for _, summary in tenants),
+        # The guide's way, the vendor's app, the portal registering the app.
+        "ways_to_connect": 1 + vendor.enabled() + provisioning.enabled(),
     }
     return render(request, "home.html", context)
 
