@@ -206,7 +206,7 @@ def accept_contoso_invitation(page, stack: Stack, way: str = "Register your own 
     page.get_by_role("button", name="Create my account").click()
     page.get_by_role("link", name="Set up the mailbox connection").click()
     page.get_by_role("heading", name="How do you want to connect?").wait_for()
-    page.get_by_label(way).check()
+    page.get_by_label(way, exact=True).check()
     page.get_by_role("button", name="Continue").click()
 
 

@@ -44,7 +44,7 @@ def start_with(page, portal, acme, charlie, way: str) -> None:
     page.get_by_role("link", name="Set up the mailbox connection").click()
     page.get_by_role("heading", name="How do you want to connect?").wait_for()
     fits_a_phone(page)
-    page.get_by_label(way).check()
+    page.get_by_label(way, exact=True).check()
     page.get_by_role("button", name="Continue").click()
 
 

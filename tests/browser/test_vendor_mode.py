@@ -38,7 +38,7 @@ def test_an_account_without_the_role_is_told_who_can_and_may_choose_the_own_app_
     assert "Privileged Role Administrator" in page.content()
     page.get_by_role("link", name="Choose another way to connect").click()
     page.get_by_role("heading", name="How do you want to connect?").wait_for()
-    page.get_by_label("Register your own app").check()
+    page.get_by_label("Register your own app", exact=True).check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("heading", name="Register the application").wait_for()
     assert not AppRegistration.objects.filter(tenant=acme).exists()
