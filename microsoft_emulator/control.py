@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, NotFound
 
+from microsoft_emulator import exchange_rbac
 from microsoft_emulator.app_limits import TooManyAppPasswords
 from microsoft_emulator.faults import ENDPOINTS, Fault, Replay
 from microsoft_emulator.handle import EmulatorHandle
@@ -284,7 +285,58 @@ def control_blueprint(handle: EmulatorHandle) -> Blueprint:
             str(data["role"]),
             [str(m) for m in data.get("mailboxes") or []],
         )
-        return jsonify(to_plain(assignment)), 201
+        # The fields this route has always answered, and those of the newer ones set.
+        plain = to_plain(assignment)
+        legacy = ("directory_id", "client_id", "role", "mailboxes")
+        return jsonify({k: v for k, v in plain.items() if k in legacy or v}), 201
+
+    @bp.post("/directories/<tenant>/groups")
+    def add_group(tenant: str) -> tuple[Response, int]:
+        """{name, address, members: [UPN, ...], distinguished_name}: a mail-enabled group."""
+        data = _body()
+        group = handle.add_mail_group(
+            directory(tenant),
+            str(data["name"]),
+            str(data.get("address", "")),
+            [str(m) for m in data.get("members") or []],
+            distinguished_name=str(data.get("distinguished_name", "")),
+        )
+        return jsonify(to_plain(group)), 201
+
+    @bp.put("/directories/<tenant>/groups/<key>/members")
+    def set_group_members(tenant: str, key: str) -> Response:
+        """{members: [UPN, ...]}: the group's direct members from now on."""
+        found = exchange_rbac.find_group(directory(tenant), key)
+        if found is None:
+            raise NotFound(f"no group {key} in {tenant}")
+        members = _body()["members"]
+        if not isinstance(members, list):
+            raise ValueError("members is a list of UPNs")
+        return jsonify(to_plain(handle.set_group_members(found, [str(m) for m in members])))
+
+    @bp.post("/directories/<tenant>/exchange/commands")
+    def exchange_commands(tenant: str) -> tuple[Response, int]:
+        """{commands: ["New-ServicePrincipal -AppId '...' ...", ...]}: Exchange Online
+        PowerShell lines run in order (exchange_shell.py); 200 with each line's result,
+        or 400 with the results up to the first line that failed and `failed_line`."""
+        commands = _body()["commands"]
+        if not isinstance(commands, list) or not all(isinstance(c, str) for c in commands):
+            raise ValueError("commands is a list of strings")
+        outcome = handle.exchange_commands(directory(tenant), commands)
+        body = outcome.plain()
+        if not outcome.ok:
+            failed = outcome.results[-1]
+            body["error"] = f"line {outcome.failed_line}: {failed['error']}"
+        return jsonify(body), 200 if outcome.ok else 400
+
+    @bp.put("/exchange-propagation")
+    def exchange_propagation() -> Response:
+        """{seconds}: how long Graph takes to see an Exchange RBAC change."""
+        seconds = _body()["seconds"]
+        if not isinstance(seconds, int) or isinstance(seconds, bool):
+            raise ValueError("seconds is a whole number")
+        handle.set_exchange_propagation(seconds)
+        return jsonify(seconds=handle.state.exchange_propagation_seconds)
 
     @bp.put("/consent-propagation")
     def consent_propagation() -> Response:

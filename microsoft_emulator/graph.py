@@ -108,8 +108,10 @@ def target_user(emulator: Emulator, who: Caller, key: str, needed: frozenset[str
 
 
 def _exchange_may_grant(emulator: Emulator, who: Caller, needed: frozenset[str]) -> bool:
-    state = emulator.store.state
-    return who.user is None and exchange_rbac.may_grant(state, who.directory.id, who.app_id, needed)
+    store = emulator.store
+    return who.user is None and exchange_rbac.may_grant(
+        store.state, who.directory.id, who.app_id, needed, store.now()
+    )
 
 
 def _app_allowed(emulator: Emulator, who: Caller, user: User, needed: frozenset[str]) -> bool:
@@ -118,8 +120,11 @@ def _app_allowed(emulator: Emulator, who: Caller, user: User, needed: frozenset[
     Entra's roles."""
     if who.permissions & needed and _policy_allows(emulator, who, user):
         return True
-    state = emulator.store.state
-    return bool(exchange_rbac.permissions_on(state, who.directory.id, who.app_id, user) & needed)
+    store = emulator.store
+    granted = exchange_rbac.permissions_on(
+        store.state, who.directory, who.app_id, user, store.now()
+    )
+    return bool(granted & needed)
 
 
 def _policy_allows(emulator: Emulator, who: Caller, user: User) -> bool:

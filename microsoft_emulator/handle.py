@@ -6,7 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from microsoft_emulator import app_limits, certificates, exchange_rbac, provisioning
+from microsoft_emulator import (
+    app_limits,
+    certificates,
+    exchange_rbac,
+    exchange_shell,
+    provisioning,
+)
 from microsoft_emulator.core import Emulator
 from microsoft_emulator.faults import Fault, Replay
 from microsoft_emulator.state import (
@@ -18,6 +24,9 @@ from microsoft_emulator.state import (
     CredentialRestriction,
     Directory,
     ExchangeRoleAssignment,
+    ExchangeServicePrincipal,
+    MailGroup,
+    ManagementScope,
     Message,
     PersonalConsent,
     ServicePrincipal,
@@ -299,6 +308,230 @@ class EmulatorHandle:
             self.store.state.exchange_role_assignments.append(assignment)
         self.store.changed()
         return assignment
+
+    # --- Exchange Online: RBAC for Applications (exchange_rbac.py) ---------------------
+    def add_mail_group(
+        self,
+        directory: Directory,
+        name: str,
+        address: str = "",
+        members: list[str] | None = None,
+        *,
+        distinguished_name: str = "",
+    ) -> MailGroup:
+        """A mail-enabled group (distribution list, mail-enabled security or Microsoft 365
+        group) with these direct members (UPNs or addresses), for MemberOfGroup filters."""
+        if not name.strip():
+            raise ValueError("a group has a name")
+        if exchange_rbac.find_group(directory, name) or (
+            address and exchange_rbac.find_group(directory, address)
+        ):
+            raise ValueError(f"the directory already has a group {name or address}")
+        group = MailGroup(name, address, list(members or []), distinguished_name)
+        with self.store.lock:
+            directory.groups.append(group)
+        self.store.changed()
+        return group
+
+    def set_group_members(self, group: MailGroup, members: list[str]) -> MailGroup:
+        """The group's direct members from now on; scopes filtering on it follow at once
+        (the filter is read at access time)."""
+        with self.store.lock:
+            group.members = list(members)
+        self.store.changed()
+        return group
+
+    def set_exchange_propagation(self, seconds: int) -> None:
+        """For `seconds` after an Exchange service principal, management scope or role
+        assignment is created or removed, Graph still sees the old state (Microsoft: "30
+        minutes and 2 hours"); 0, the default: at once. Test-ServicePrincipalAuthorization
+        never waits."""
+        if seconds < 0:
+            raise ValueError("seconds is 0 or more")
+        with self.store.lock:
+            self.store.state.exchange_propagation_seconds = int(seconds)
+        self.store.changed()
+
+    def new_exchange_service_principal(
+        self, directory: Directory, app_id: str, object_id: str, display_name: str = ""
+    ) -> ExchangeServicePrincipal:
+        """New-ServicePrincipal -AppId -ObjectId -DisplayName: Exchange's pointer to the
+        app's Entra service principal in `directory`. ValueError when that service
+        principal does not exist with this object ID ("Exchange prevents the creation of
+        an invalid pointer", application-rbac.md; the wording here is NOT VERIFIED), or
+        Exchange has one for the app already (NOT VERIFIED either)."""
+        with self.store.lock:
+            entra = self.store.service_principal(directory.id, app_id)
+            if entra is None or entra.object_id.lower() != object_id.lower():
+                raise ValueError(
+                    f"No service principal with AppId '{app_id}' and ObjectId '{object_id}' "
+                    "was found in Microsoft Entra ID."
+                )
+            for key in (app_id, object_id):
+                if exchange_rbac.service_principal(self.store.state, directory.id, key):
+                    raise ValueError(f"A service principal with AppId '{app_id}' already exists.")
+            sp = ExchangeServicePrincipal(
+                directory.id,
+                entra.client_id,
+                entra.object_id,
+                display_name,
+                created_at=iso(self.store.now()),
+            )
+            self.store.state.exchange_service_principals.append(sp)
+        self.store.changed()
+        return sp
+
+    def remove_exchange_service_principal(
+        self, directory: Directory, identity: str
+    ) -> ExchangeServicePrincipal:
+        """Remove-ServicePrincipal -Identity (ObjectId, AppId or DisplayName), with its
+        role assignments, as Exchange removes them when Entra's goes (application-rbac.md
+        FAQ). Graph sees it after the propagation delay."""
+        with self.store.lock:
+            state, now = self.store.state, iso(self.store.now())
+            sp = exchange_rbac.service_principal(state, directory.id, identity)
+            if sp is None:
+                raise exchange_rbac.not_found(identity)
+            sp.removed_at = now
+            for assignment in exchange_rbac.assignments(state, directory.id, sp.app_id):
+                if assignment.created_at:  # made with New-ManagementRoleAssignment
+                    assignment.removed_at = now
+        self.store.changed()
+        return sp
+
+    def new_management_scope(
+        self, directory: Directory, name: str, recipient_restriction_filter: str
+    ) -> ManagementScope:
+        """New-ManagementScope -Name -RecipientRestrictionFilter. ValueError for a filter
+        the emulator cannot read (exchange_rbac.parse_filter) or a name taken."""
+        exchange_rbac.parse_filter(recipient_restriction_filter)
+        if not name.strip():
+            raise ValueError("a management scope has a name")
+        with self.store.lock:
+            if exchange_rbac.scope(self.store.state, directory.id, name):
+                raise ValueError(f"The management scope '{name}' already exists.")
+            created = ManagementScope(
+                directory.id, name, recipient_restriction_filter, iso(self.store.now())
+            )
+            self.store.state.management_scopes.append(created)
+        self.store.changed()
+        return created
+
+    def remove_management_scope(self, directory: Directory, identity: str) -> ManagementScope:
+        """Remove-ManagementScope -Identity. Refused while a role assignment uses it (the
+        wording is NOT VERIFIED)."""
+        with self.store.lock:
+            state = self.store.state
+            found = exchange_rbac.scope(state, directory.id, identity)
+            if found is None:
+                raise exchange_rbac.not_found(identity)
+            users = [
+                a.name
+                for a in state.exchange_role_assignments
+                if a.directory_id == directory.id
+                and not a.removed_at
+                and a.scope.lower() == found.name.lower()
+            ]
+            if users:
+                raise ValueError(
+                    f"The management scope '{found.name}' can't be removed because it's "
+                    f"used by the role assignment(s) {', '.join(users)}."
+                )
+            found.removed_at = iso(self.store.now())
+        self.store.changed()
+        return found
+
+    def new_management_role_assignment(
+        self,
+        directory: Directory,
+        app: str,
+        role: str,
+        custom_resource_scope: str = "",
+        *,
+        name: str = "",
+    ) -> ExchangeRoleAssignment:
+        """New-ManagementRoleAssignment -App (ObjectId, AppId or DisplayName of Exchange's
+        service principal) -Role -CustomResourceScope (none: the whole organization).
+        ValueError, as Exchange's object-not-found error, when Exchange has no service
+        principal for `app` (NOT VERIFIED for -App) or no such scope."""
+        exchange_rbac.check_role(role)
+        with self.store.lock:
+            state = self.store.state
+            sp = exchange_rbac.service_principal(state, directory.id, app)
+            if sp is None:
+                raise exchange_rbac.not_found(app)
+            if custom_resource_scope:
+                found = exchange_rbac.scope(state, directory.id, custom_resource_scope)
+                if found is None:
+                    raise exchange_rbac.not_found(custom_resource_scope)
+                custom_resource_scope = found.name
+            taken = {a.name.lower() for a in state.exchange_role_assignments if not a.removed_at}
+            if name and name.lower() in taken:
+                raise ValueError(f"The role assignment '{name}' already exists.")
+            base = name or f"{role}-{sp.display_name or sp.app_id}"  # NOT VERIFIED
+            unique, n = base, 1
+            while unique.lower() in taken:
+                n += 1
+                unique = f"{base}{n}"
+            assignment = ExchangeRoleAssignment(
+                directory.id,
+                sp.app_id,
+                role,
+                scope=custom_resource_scope,
+                name=unique,
+                created_at=iso(self.store.now()),
+            )
+            state.exchange_role_assignments.append(assignment)
+        self.store.changed()
+        return assignment
+
+    def remove_management_role_assignment(
+        self, directory: Directory, identity: str
+    ) -> ExchangeRoleAssignment:
+        """Remove-ManagementRoleAssignment -Identity (the assignment's name)."""
+        wanted = identity.lower()
+        with self.store.lock:
+            for assignment in self.store.state.exchange_role_assignments:
+                if (
+                    assignment.directory_id == directory.id
+                    and not assignment.removed_at
+                    and assignment.name
+                    and assignment.name.lower() == wanted
+                ):
+                    assignment.removed_at = iso(self.store.now())
+                    break
+            else:
+                raise exchange_rbac.not_found(identity)
+        self.store.changed()
+        return assignment
+
+    def test_service_principal_authorization(
+        self, directory: Directory, identity: str, resource: str = ""
+    ) -> list[dict[str, str]]:
+        """Test-ServicePrincipalAuthorization -Identity [-Resource]: the rows the cmdlet
+        shows (exchange_rbac.authorization), without the propagation delay."""
+        with self.store.lock:
+            user = None
+            if resource:
+                user = self.store.user_in(directory, resource) or next(
+                    (
+                        u
+                        for u in directory.users
+                        if resource.lower() in (*u.addresses, u.display_name.lower())
+                    ),
+                    None,
+                )
+                if user is None:
+                    raise exchange_rbac.not_found(resource)
+            return exchange_rbac.authorization(self.store.state, directory, identity, user)
+
+    def exchange_commands(self, directory: Directory, lines: list[str]) -> exchange_shell.Run:
+        """Exchange Online PowerShell lines run in order against `directory`, stopping at
+        the first that fails (exchange_shell.run). Removed records Graph no longer sees
+        are forgotten first."""
+        with self.store.lock:
+            exchange_rbac.prune(self.store.state, self.store.now())
+        return exchange_shell.run(self, directory, lines)
 
     def set_consent_propagation(self, seconds: int) -> None:
         """For `seconds` after each admin consent, new app tokens still lack the roles

@@ -145,6 +145,21 @@ class AppManagementPolicy:
 
 
 @dataclass
+class MailGroup:
+    """A mail-enabled group in Exchange Online (distribution list, mail-enabled security
+    group or Microsoft 365 group), as a management scope's `MemberOfGroup` filter sees
+    it: its direct members by UPN (nested groups are out of scope, application-rbac.md).
+    `distinguished_name` is what MemberOfGroup compares; "" = the one exchange_rbac makes
+    up from the name and the directory's initial domain."""
+
+    name: str
+    address: str = ""
+    members: list[str] = field(default_factory=list)
+    distinguished_name: str = ""
+    id: str = field(default_factory=new_id)
+
+
+@dataclass
 class Directory:
     name: str
     domains: list[str]
@@ -156,6 +171,8 @@ class Directory:
     # Entra's security defaults: password sign-ins of its users get AADSTS530035.
     security_defaults: bool = False
     app_management_policy: AppManagementPolicy = field(default_factory=AppManagementPolicy)
+    # Exchange Online's mail-enabled groups (MemberOfGroup in a management scope).
+    groups: list[MailGroup] = field(default_factory=list)
 
     @property
     def initial_domain(self) -> str:
@@ -306,6 +323,40 @@ class ExchangeRoleAssignment:
     client_id: str
     role: str
     mailboxes: list[str] = field(default_factory=list)
+    # New-ManagementRoleAssignment -CustomResourceScope: a ManagementScope's name (then
+    # `mailboxes` is empty and the scope's filter, read at access time, decides), and
+    # -Name ("" for assignments made with a mailbox list).
+    scope: str = ""
+    name: str = ""
+    # When it was made and removed (ISO 8601, "" = never): Graph sees a change only
+    # State.exchange_propagation_seconds later. "" created_at: in effect from the start.
+    created_at: str = ""
+    removed_at: str = ""
+
+
+@dataclass
+class ExchangeServicePrincipal:
+    """Exchange Online's New-ServicePrincipal: a pointer to the app's Entra service
+    principal (AppId, ObjectId) that role assignments name with -App."""
+
+    directory_id: str
+    app_id: str
+    object_id: str
+    display_name: str = ""
+    created_at: str = ""
+    removed_at: str = ""
+
+
+@dataclass
+class ManagementScope:
+    """Exchange Online's New-ManagementScope -Name -RecipientRestrictionFilter: the
+    mailboxes an OPATH filter matches (exchange_rbac.parse_filter), read at access time."""
+
+    directory_id: str
+    name: str
+    recipient_restriction_filter: str
+    created_at: str = ""
+    removed_at: str = ""
 
 
 @dataclass
@@ -315,11 +366,16 @@ class State:
     service_principals: list[ServicePrincipal] = field(default_factory=list)
     access_policies: list[AccessPolicy] = field(default_factory=list)
     exchange_role_assignments: list[ExchangeRoleAssignment] = field(default_factory=list)
+    exchange_service_principals: list[ExchangeServicePrincipal] = field(default_factory=list)
+    management_scopes: list[ManagementScope] = field(default_factory=list)
     personal_accounts: list[User] = field(default_factory=list)
     personal_consents: list[PersonalConsent] = field(default_factory=list)
     # Seconds after an admin consent during which new app tokens still lack the roles
     # (tests/recordings/consent_propagation_token_without_roles.json); 0 = at once.
     consent_propagation_seconds: int = 0
+    # Seconds after an Exchange service principal, management scope or role assignment is
+    # created or removed before Graph sees the change (exchange_rbac.py); 0 = at once.
+    exchange_propagation_seconds: int = 0
     # Access token lifetime: 0 is Microsoft's default, random between 60 and 90 minutes
     # (microsoft_emulator.tokens.token_lifetime); a positive value fixes it.
     token_lifetime_seconds: int = 0
