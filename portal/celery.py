@@ -23,3 +23,11 @@ def _poll_the_file_broker_quickly(sender: Celery, **_kwargs: Any) -> None:
         options = dict(sender.conf.broker_transport_options or {})
         options.setdefault("polling_interval", FILE_BROKER_POLLING_SECONDS)
         sender.conf.broker_transport_options = options
+
+
+@app.task(name="portal.beat_heartbeat", ignore_result=True)
+def beat_heartbeat() -> None:
+    """Beat's heartbeat (portal.readiness): the time a worker ran it."""
+    from portal import readiness
+
+    readiness.heartbeat()

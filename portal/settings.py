@@ -314,6 +314,12 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("PORTAL_TASKS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # /readyz/ reports how long ago this last ran: beat and a worker both alive.
+    "beat-heartbeat": {
+        "task": "portal.beat_heartbeat",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 55},
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.sessions_clear_expired",
         "schedule": crontab(hour=3, minute=17),
@@ -566,7 +572,7 @@ if PRODUCTION:
     if env_bool("PORTAL_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The container health check calls this over plain HTTP from inside.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

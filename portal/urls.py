@@ -6,6 +6,7 @@ from portal import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("readyz/", views.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("invitations/", include("onboarding.invitations.urls")),
     path("onboarding/", include("onboarding.urls")),

@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
@@ -8,6 +8,7 @@ from onboarding.provisioning import flow as provisioning
 from onboarding.status import tenant_summary
 from onboarding.steps import STEP_COUNT
 from onboarding.vendor import credential as vendor
+from portal import readiness
 
 
 @login_required
@@ -37,3 +38,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """For load balancers and compose: 200 when the database, cache, broker and keyring
+    all work, else 503; each named "ok" or "failed" (portal.readiness)."""
+    ready, body = readiness.report()
+    return JsonResponse(body, status=200 if ready else 503)

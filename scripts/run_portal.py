@@ -161,6 +161,7 @@ def main() -> None:
         f"Starting the web server on http://{address}, a Celery worker, beat and the "
         "Microsoft emulator (its browser pages use its own CA: accept the warning once)"
     )
+    step(f"Liveness http://{address}/healthz/, readiness http://{address}/readyz/")
     step("One Ctrl-C stops them all")
     os.chdir(ROOT)
     honcho = Path(PY).with_name("honcho")

@@ -43,6 +43,7 @@ from webhooks.models import Delivery, Endpoint, OutboxEvent
 # Reachable without signing in, by design.
 PUBLIC = {
     "healthz",
+    "readyz",
     "accounts:login",
     "accounts:logout",
     "accounts:password-reset",
