@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from microsoft_emulator import exchange_rbac
 from microsoft_emulator.state import Directory, to_plain
 
 # The EmulatorHandle that runs the commands: handle.py imports this module, so it is not
@@ -175,6 +176,11 @@ def run(handle: EmulatorHandle, directory: Directory, lines: list[str]) -> Run:
             result["result"] = "ignored"
             continue
         try:
+            left, piped = _pipeline(line)
+            if piped:
+                result.update(_remove_found_assignments(handle, directory, left, piped))
+                result["result"] = "ok"
+                continue
             command = parse(line)
             cmdlet = CMDLETS.get(command.name.lower())
             if command.name.lower() in IGNORED:
@@ -193,6 +199,55 @@ def run(handle: EmulatorHandle, directory: Directory, lines: list[str]) -> Run:
             outcome.failed_line = number
             break
     return outcome
+
+
+def _pipeline(line: str) -> tuple[str, str]:
+    """A line split at its one unquoted `|`: (the line, "") when there is none."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "|":
+            return line[:i].strip(), line[i + 1 :].strip()
+    return line, ""
+
+
+def _remove_found_assignments(
+    handle: EmulatorHandle, directory: Directory, left: str, right: str
+) -> dict[str, Any]:
+    """`Get-ManagementRoleAssignment -RoleAssignee <service principal> [-Role <role>] |
+    Remove-ManagementRoleAssignment`, the removal Exchange's docs show for assignments
+    found rather than named (the only pipeline the emulator runs)."""
+    found, remove = parse(left), parse(right)
+    if found.name.lower() != "get-managementroleassignment" or (
+        remove.name.lower() != "remove-managementroleassignment"
+    ):
+        raise ValueError(
+            "the emulator runs one pipeline only: "
+            "Get-ManagementRoleAssignment ... | Remove-ManagementRoleAssignment"
+        )
+    _take(remove, ())
+    values = _take(found, ("RoleAssignee",), ("Role",))
+    state = handle.store.state
+    sp = exchange_rbac.service_principal(state, directory.id, values["roleassignee"])
+    if sp is None:
+        raise exchange_rbac.not_found(values["roleassignee"])
+    role = values.get("role", "").lower()
+    names = [
+        a.name
+        for a in state.exchange_role_assignments
+        if a.directory_id == directory.id
+        and a.client_id == sp.app_id
+        and not a.removed_at
+        and a.name
+        and (not role or a.role.lower() == role)
+    ]
+    for name in names:
+        handle.remove_management_role_assignment(directory, name)
+    return {"removed": names}
 
 
 def _plain(value: Any) -> dict[str, Any]:

@@ -403,3 +403,25 @@ def test_the_state_page_shows_scopes_and_service_principals(emulator, http, unco
     assert page.status_code == 200
     assert "Scope Dispatch mailbox" in page.text
     assert "on scope Dispatch mailbox" in page.text
+
+
+def test_the_commands_endpoint_runs_the_documented_removal_pipeline(emulator, unconsented):
+    """Get-ManagementRoleAssignment -RoleAssignee ... -Role ... | Remove-ManagementRoleAssignment
+    (tests/recordings/exchange_rbac_cmdlet_reference.json), and nothing else piped."""
+    ready = unconsented
+    scoped(emulator, ready, ROLES["both"])
+    sp = entra_object_id(emulator, ready)
+    removed = emulator.exchange_commands(
+        ready.directory,
+        [
+            f"Get-ManagementRoleAssignment -RoleAssignee '{sp}' -Role 'Application Mail.Read' "
+            "| Remove-ManagementRoleAssignment"
+        ],
+    )
+    assert removed.ok, removed.results
+    assert len(removed.results[0]["removed"]) == 1
+    left = [a.role for a in emulator.store.state.exchange_role_assignments if not a.removed_at]
+    assert left == ["Application Mail.Send"]
+    other = emulator.exchange_commands(ready.directory, ["Get-Mailbox | Remove-Mailbox"])
+    assert other.failed_line == 1
+    assert "one pipeline only" in other.results[0]["error"]

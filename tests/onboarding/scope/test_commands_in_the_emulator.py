@@ -1,7 +1,6 @@
 """The commands the portal generates (onboarding.scope.commands), run by the emulator's
 Exchange Online (its commands endpoint) as the admin would run them: the app then
-reads the scoped mailbox and is refused another. (The removal lines find assignments
-with a Get-... | Remove-... pipeline, which the emulator's shell does not run yet.)"""
+reads the scoped mailbox and is refused another, and the removal lines undo it."""
 
 from __future__ import annotations
 
@@ -52,3 +51,16 @@ def test_the_generated_setup_scopes_the_app_to_the_mailbox(emulator, http, cca, 
     token = app.acquire_token_for_client([f"{emulator.graph_url}/.default"])["access_token"]
     assert read(http, emulator, token, ready.mailbox.upn).status_code == 200
     assert read(http, emulator, token, OTHER).status_code == 403
+
+
+def test_the_generated_removal_undoes_it(emulator, http, cca, unconsented):
+    ready = unconsented
+    commands = generated(emulator, ready)
+    assert emulator.exchange_commands(ready.directory, [c.text for c in commands.setup]).ok
+    run = emulator.exchange_commands(ready.directory, [c.text for c in commands.removal])
+    assert run.ok, run.results
+    removed = [r.get("removed") for r in run.results if "removed" in r]
+    assert [len(names) for names in removed] == [1, 1]  # Mail.Read's, then Mail.Send's
+    app = cca(ready.app.client_id, ready.secret.value, ready.directory.id)
+    token = app.acquire_token_for_client([f"{emulator.graph_url}/.default"])["access_token"]
+    assert read(http, emulator, token, ready.mailbox.upn).status_code == 403
