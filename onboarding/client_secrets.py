@@ -66,14 +66,35 @@ def _certificate_credential(
     """The source's key pair as a pending credential: its private key re-encrypted for
     the new row (a blob is bound to its row)."""
     assert source.expires_on is not None  # both sources hold a key pair here
-    credential = ClientSecret(
-        app=app, secret_id=certificate_id, expires_on=source.expires_on, created_by=by
-    )
-    credential.save()  # the primary key first: the ciphertext is bound to it
-    credential.set_private_key(
-        vault.reveal(source, "private_key"),
+    return key_pair_store(
+        app,
+        private_key_pem=vault.reveal(source, "private_key"),
         certificate_pem=source.certificate_pem,
         thumbprint=source.thumbprint,
+        expires_on=source.expires_on,
+        certificate_id=certificate_id,
+        by=by,
+    )
+
+
+def key_pair_store(
+    app: AppRegistration,
+    *,
+    private_key_pem: str,
+    certificate_pem: str,
+    thumbprint: str,
+    expires_on: date,
+    certificate_id: str,
+    by: User | None,
+) -> ClientSecret:
+    """A new, pending certificate credential of the app, its private key sealed in the
+    row (saved first: the ciphertext is bound to its primary key)."""
+    credential = ClientSecret(
+        app=app, secret_id=certificate_id, expires_on=expires_on, created_by=by
+    )
+    credential.save()
+    credential.set_private_key(
+        private_key_pem, certificate_pem=certificate_pem, thumbprint=thumbprint
     )
     credential.save()
     return credential

@@ -39,9 +39,9 @@ from accounts.actors import Actor
 from onboarding import certificates, microsoft
 from onboarding.audit import audit_record
 from onboarding.checks.claim import Requested, checks_after_change
-from onboarding.client_secrets import secret_store
+from onboarding.client_secrets import key_pair_store, secret_store
 from onboarding.microsoft import MicrosoftError, admin_center
-from onboarding.models import AppRegistration, ClientSecret, ProvisioningRun, Tenant
+from onboarding.models import AppRegistration, ProvisioningRun, Tenant
 from onboarding.progress import record_progress
 from onboarding.provisioning.plan import Plan
 
@@ -186,7 +186,16 @@ def _carry_out(
                 by=actor.user,
             )
         else:
-            _certificate_credential(registration, app, made, actor)
+            assert app.key_id is not None  # POST /applications names the key it added
+            key_pair_store(
+                registration,
+                private_key_pem=made.private_key_pem,
+                certificate_pem=made.certificate_pem,
+                thumbprint=made.thumbprint,
+                expires_on=made.not_after.date(),
+                certificate_id=app.key_id,
+                by=actor.user,
+            )
         run.status, run.finished_at = Status.DONE, timezone.now()
         run.save(update_fields=["status", "finished_at"])
         audit_record(
@@ -220,23 +229,6 @@ def _bind(tenant: Tenant, run: ProvisioningRun, app: Any, actor: Actor) -> AppRe
         },
     )
     return registration
-
-
-def _certificate_credential(
-    registration: AppRegistration, app: Any, made: certificates.Made, actor: Actor
-) -> ClientSecret:
-    credential = ClientSecret(
-        app=registration,
-        secret_id=app.key_id,
-        expires_on=made.not_after.date(),
-        created_by=actor.user,
-    )
-    credential.save()  # the primary key first: the ciphertext is bound to it
-    credential.set_private_key(
-        made.private_key_pem, certificate_pem=made.certificate_pem, thumbprint=made.thumbprint
-    )
-    credential.save()
-    return credential
 
 
 # --- what is made, and undone ----------------------------------------------------------
