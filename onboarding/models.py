@@ -777,3 +777,38 @@ class ProvisioningRun(models.Model):
 
     def __str__(self) -> str:
         return f"Registration of {self.display_name} ({self.status})"
+
+
+class MailboxScope(models.Model):
+    """The tenant's own app limited to its mailboxes in Exchange Online (RBAC for
+    Applications) instead of Entra's tenant-wide Mail.Read and Mail.Send: the admin runs
+    the commands onboarding.scope.commands generates. Its presence makes the tenant
+    "limited"; every check then also proves that an address outside the scope is
+    refused (onboarding.scope.proof). Holds no secret: two IDs and two addresses."""
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="mailbox_scope", primary_key=True
+    )
+    # The Object ID on Entra's Enterprise applications page (the service principal's),
+    # which New-ServicePrincipal needs; known when the portal registered the app.
+    service_principal_object_id = models.UUIDField(
+        "Enterprise application Object ID", null=True, blank=True
+    )
+    # A mailbox of the directory that the scope must not include (for example the
+    # admin's own): a plain address, read by each check, which must be refused.
+    probe_address = models.EmailField("Address outside the scope", blank=True)
+    # Several mailboxes may be scoped by a mail-enabled group: its distinguished name.
+    group = models.CharField("Group distinguished name", max_length=1024, blank=True)
+    # When the admin said the commands were run: Exchange takes 30 minutes to 2 hours
+    # to apply them, and the checks wait that long before a refusal counts.
+    commands_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Mailbox scope of {self.tenant}"
+
+    @property
+    def complete(self) -> bool:
+        """Both answers the commands and the scope proof need are given."""
+        return self.service_principal_object_id is not None and bool(self.probe_address)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from onboarding.audit import audit_record
 from onboarding.client_secrets import LIVE_STATUSES
-from onboarding.models import AppRegistration, CheckRun, Tenant
+from onboarding.models import AppRegistration, CheckRun, MailboxScope, Tenant
 from onboarding.steps import (
     AUTHENTICATION,
     DONE,
@@ -83,6 +83,10 @@ def progress_for(tenant: Tenant) -> Progress:
     done: set[int] = set(skipped)
     if app is not None:
         done |= _app_steps(app)
+        if MailboxScope.objects.filter(tenant=tenant).exists():
+            # Exchange Online grants the access (RBAC for Applications), not Entra's
+            # consent: the checks' scope proof shows whether it does.
+            done.add(PERMISSIONS)
     mailboxes = list(tenant.mailboxes.values_list("health", flat=True))
     if mailboxes:
         done.add(MAILBOX)

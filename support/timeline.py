@@ -106,6 +106,16 @@ SENTENCES: dict[str, tuple[str, Callable[[Details], str]]] = {
         ),
     ),
     "vendor_consent.failed": ("consent", _consent_failed),
+    "scope.chosen": ("setup", lambda d: "Chose to limit the app to its mailboxes (Exchange RBAC)"),
+    "scope.saved": (
+        "setup",
+        lambda d: (
+            "Saved the mailbox scope (address outside it: "
+            f"{d.get('probe_address', '?')}{'; a group' if d.get('group') else ''})"
+        ),
+    ),
+    "scope.commands_run": ("setup", lambda d: "Ran the Exchange commands that limit the app"),
+    "scope.removed": ("setup", lambda d: "Went back to tenant-wide access"),
     "provisioning.started": (
         "setup",
         lambda d: (

@@ -91,8 +91,12 @@ def claim(check_run_id: str | uuid.UUID) -> CheckRun | float | None:
         try:
             if _claim_update(check_run_id):
                 # With the mailbox's own sign-in, if any, which the check needs.
+                # And the tenant's mailbox scope, if limited (onboarding.scope.proof).
                 runs = CheckRun.objects.select_related(
-                    "mailbox", "mailbox__tenant", "mailbox__sign_in"
+                    "mailbox",
+                    "mailbox__tenant",
+                    "mailbox__sign_in",
+                    "mailbox__tenant__mailbox_scope",
                 )
                 return runs.get(pk=check_run_id)
             busy = False

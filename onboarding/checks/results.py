@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from onboarding.diagnosis import CATALOGUE, Diagnosis, diagnose, fix_path
-from onboarding.models import CheckRun, Mailbox
+from onboarding.models import CheckRun, Mailbox, MailboxScope
 from onboarding.wizard.validators import is_personal_address
 
 # Every test message carries both, so the operations app (and the customer's mail rules)
@@ -32,6 +32,7 @@ STEP_LABELS = {
     "permissions": "Permissions in the token (for information)",
     "read_inbox": "Read the inbox",
     "send_test": "Send a test message",
+    "scope_proof": "Refused outside the scope (an address the app must not reach)",
     "password_sign_in": "Sign in with the mailbox password",
     "mailbox_sign_in": "Sign in as the mailbox (its owner's Microsoft sign-in)",
     # Not a step of its own: where a run that raised while recording its result stopped.
@@ -103,6 +104,10 @@ def status_context(run: CheckRun) -> dict[str, Any]:
     personal = "owner_token" in recorded or is_personal_address(run.mailbox.sign_in_name)
     first = "owner_token" if personal and "token" not in recorded else "token"
     names = [first, "permissions", "read_inbox", "send_test"]
+    if "scope_proof" in recorded or (
+        not personal and MailboxScope.objects.filter(tenant_id=run.mailbox.tenant_id).exists()
+    ):
+        names.append("scope_proof")
     if "mailbox_sign_in" in recorded:
         names.append("mailbox_sign_in")
     elif run.mailbox.has_password or "password_sign_in" in recorded:

@@ -50,7 +50,15 @@ from onboarding.diagnosis import (
     sign_in_diagnosis,
 )
 from onboarding.microsoft import AppCredential, MicrosoftError, admin_center
-from onboarding.models import AppRegistration, CheckRun, ClientSecret, Mailbox, MailboxSignIn
+from onboarding.models import (
+    AppRegistration,
+    CheckRun,
+    ClientSecret,
+    Mailbox,
+    MailboxScope,
+    MailboxSignIn,
+)
+from onboarding.scope import proof
 from onboarding.vendor import credential as vendor
 
 T = TypeVar("T")
@@ -72,8 +80,16 @@ class _SecretIdPasted(MicrosoftError):
 class _Transient(Exception):
     """A step failed in a way worth retrying; the run is retried as a whole."""
 
+    # Retried beyond PORTAL_CHECK_MAX_ATTEMPTS: waiting for Exchange to apply a scope,
+    # which Microsoft says takes up to 2 hours (bounded by onboarding.scope.proof).
+    unlimited = False
+
     def __init__(self, error: MicrosoftError) -> None:
         self.error = error
+
+
+class _ScopeSettling(_Transient):
+    unlimited = True
 
 
 class _Stopped(Exception):
@@ -112,7 +128,7 @@ def check_run(check_run_id: str | uuid.UUID) -> Attempt:
     try:
         _perform(steps)
     except _Transient as transient:
-        if claimed.attempts < settings.PORTAL_CHECK_MAX_ATTEMPTS:
+        if transient.unlimited or claimed.attempts < settings.PORTAL_CHECK_MAX_ATTEMPTS:
             return Attempt(retry_in=requeue(claimed, steps.done, transient.error))
     except _Stopped:
         pass  # the step that raised is recorded
@@ -159,6 +175,14 @@ class _Steps:
         self.unreadable: list[ClientSecret | Mailbox] = []
         # With the vendor's app, the guide's steps 1, 2 and 4 are not the customer's.
         self.vendor_app = run.mailbox.tenant.uses_vendor_app
+        # The tenant's own app limited to its mailboxes in Exchange (RBAC for
+        # Applications): each check also proves the scope (onboarding.scope.proof).
+        self.scope: MailboxScope | None = None
+        if not self.vendor_app:
+            try:
+                self.scope = run.mailbox.tenant.mailbox_scope  # loaded with the run (claim)
+            except MailboxScope.DoesNotExist:
+                self.scope = None
 
     def add(self, entry: dict[str, Any]) -> None:
         self.done.append(entry)
@@ -359,6 +383,9 @@ class _Token:
 
         return attempt
 
+    def renew(self) -> None:
+        self.token = self._fresh()
+
     def _stale(self, exc: MicrosoftError, needs: frozenset[str]) -> bool:
         refused = exc.status == 403 and exc.code == "ErrorAccessDenied"
         return exc.status == 401 or (refused and not needs & self.token.roles)
@@ -386,10 +413,57 @@ def _mail_steps(steps: _Steps, mailbox: Mailbox, token: _Token) -> None:
         # Skipped, not passed: it proves nothing, so it confirms no consent and no secret
         # (progress.consent_confirm and health.secret_proved want it passed).
         steps.add(results.skipped("send_test", due.reason()))
+    if steps.scope is not None:
+        _scope_proof(steps, mailbox, token, steps.scope)
     hint["message"] = consent.roles_hint(token.token.roles)  # of the last token, if renewed
     waiting = settling.retry(steps.run, steps.done)  # a consent granted moments ago
     if waiting is not None:
         raise _Transient(waiting)
+
+
+def _scope_proof(steps: _Steps, mailbox: Mailbox, token: _Token, scope: MailboxScope) -> None:
+    """A limited tenant: read an address outside the scope, which Graph must refuse, then
+    let onboarding.scope.proof say what that and the mailbox's steps mean together."""
+    probe = scope.probe_address
+    connected = {name.casefold() for name in (mailbox.address, mailbox.upn) if name}
+    connected |= {
+        address.casefold()
+        for address in Mailbox.objects.filter(tenant_id=mailbox.tenant_id).values_list(
+            "address", flat=True
+        )
+    }
+    if not scope.complete:
+        key = "scope_probe_missing"
+        steps.add(results.failed(proof.PROBE_STEP, CATALOGUE[key], key))
+    elif probe.casefold() in connected:
+        key = "scope_probe_connected"
+        steps.add(results.failed(proof.PROBE_STEP, CATALOGUE[key], key))
+    else:
+
+        def read(access_token: str) -> object:
+            return microsoft.read_inbox(access_token=access_token, mailbox=probe)
+
+        def attempt() -> object:
+            answer = read(token.token.access_token)
+            if token.token.from_cache:
+                # Answered with a token issued before, perhaps before the Entra consent
+                # was removed: only a fresh token's answer counts.
+                token.renew()
+                answer = read(token.token.access_token)
+            return answer
+
+        steps.call(proof.PROBE_STEP, attempt)
+    proof.conclude(steps.done, token.token.roles, probe)
+    if proof.settling(scope, steps.done):
+        first = next(e for e in steps.done if e["diagnosis_key"] == "scope_propagating")
+        waiting = MicrosoftError(
+            first["code"] or "scope_propagating",
+            first["message"],
+            correlation_id=first["correlation_id"],
+            transient=True,
+            retry_after=proof.SCOPE_RETRY_SECONDS,
+        )
+        raise _ScopeSettling(waiting)
 
 
 def _graph_step(steps: _Steps, name: str, call: Callable[[], object], token: _Token) -> None:

@@ -17,6 +17,7 @@ from onboarding.diagnosis import (
     consent,
     mailbox,
     password,
+    scope,
     secret,
     service,
     sign_in,
@@ -25,7 +26,7 @@ from onboarding.diagnosis import (
 from onboarding.diagnosis.entry import Diagnosis
 from onboarding.steps import fix_path as step_fix_path
 
-_AREAS = (app, secret, consent, mailbox, password, service, sign_in, vendor)
+_AREAS = (app, secret, consent, mailbox, password, scope, service, sign_in, vendor)
 
 CATALOGUE: dict[str, Diagnosis] = {e.key: e for area in _AREAS for e in area.ENTRIES}
 _BY_CODE: dict[str, str] = {code: key for area in _AREAS for code, key in area.CODES.items()}

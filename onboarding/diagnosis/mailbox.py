@@ -31,6 +31,12 @@ ENTRIES = [
             "policy or management scope.",
             "Check with Test-ServicePrincipalAuthorization in Exchange Online PowerShell.",
             "Changes can take up to an hour to apply; then run the check again.",
+            # Microsoft calls Application Access Policies legacy, replaced by RBAC for
+            # Applications (tests/recordings/exchange_rbac_for_applications.json).
+            "Application access policies are Microsoft's legacy way: move to RBAC for "
+            'Applications with "Limit to these mailboxes" in step 3, which gives the '
+            "Exchange commands to run, then remove the policy with "
+            "Remove-ApplicationAccessPolicy.",
         ),
         MAILBOX,
     ),
