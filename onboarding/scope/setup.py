@@ -26,10 +26,6 @@ SCOPE_NAME = "Mail connector mailboxes"
 DISPLAY_NAME = "Mail connector"
 
 
-def scope_of(tenant: Tenant) -> MailboxScope | None:
-    return MailboxScope.objects.filter(tenant=tenant).first()
-
-
 def access_label(
     tenant: Tenant, *, limited: bool | None = None, mailboxes: int | None = None
 ) -> str:
